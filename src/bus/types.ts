@@ -1,0 +1,76 @@
+/**
+ * The bus port: the project's one way to produce to and consume from a Kafka-protocol broker
+ * (the embedded one or an external cluster — same client code).
+ */
+
+export interface BusMessage {
+  key?: string | Buffer | null;
+  value: string | Buffer;
+  headers?: Record<string, string>;
+  /** Epoch ms; defaults to now. */
+  timestamp?: number;
+}
+
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  /** Offset as a decimal string (int64 on the wire). */
+  offset: string;
+  key: Buffer | null;
+  value: Buffer;
+  timestamp: number;
+  headers: Record<string, string>;
+}
+
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  records: ConsumedRecord[];
+}
+
+export interface BusProducer {
+  /** Sends messages; keys are partitioned with murmur2 as the Java client does. Resolves when acknowledged. */
+  send(topic: string, messages: BusMessage[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BusConsumer {
+  /**
+   * Consumes the group's assigned partitions. The handler gets one partition's batch at a time;
+   * the batch's offsets are committed only after the handler resolves (at-least-once). A handler
+   * that rejects stops the consumer with that error (nothing after the last commit is lost).
+   */
+  run(handler: (batch: ConsumedBatch) => Promise<void>): Promise<void>;
+  /** Stops fetching, waits for the in-flight handler, commits, leaves the group. */
+  stop(): Promise<void>;
+}
+
+export interface BusOptions {
+  /** `host:port` bootstrap servers. */
+  brokers: string[];
+  clientId?: string;
+}
+
+export interface ProducerOptions {
+  /** 0, 1 (leader) or -1 (all in-sync replicas); default -1. */
+  acks?: 0 | 1 | -1;
+  compression?: 'none' | 'gzip';
+}
+
+export interface ConsumerOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a group with no committed offset starts; default true (earliest). */
+  fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
+  maxBytesPerPartition?: number;
+}
+
+export interface Bus {
+  producer(opts?: ProducerOptions): Promise<BusProducer>;
+  consumer(opts: ConsumerOptions): Promise<BusConsumer>;
+  createTopic(topic: string, partitions: number): Promise<void>;
+  /** Committed offset and end offset per partition of a group on a topic (for lag). */
+  lag(groupId: string, topic: string): Promise<{ partition: number; committed: string; end: string }[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,31 @@
+/**
+ * The `smartcar` command line. Each role contributes its commands through `register(program)` in
+ * its own `src/<role>/cli.ts`. Those files must stay light: heavy modules (DuckDB, LMDB, the
+ * broker) are imported inside action handlers, so `smartcar --help` starts fast.
+ */
+import { Command } from 'commander';
+import { register as sim } from '../sim/cli.ts';
+import { register as broker } from '../broker/cli.ts';
+import { register as collect } from '../collect/cli.ts';
+import { register as cep } from '../cep/cli.ts';
+import { register as stream } from '../stream/cli.ts';
+import { register as table } from '../table/cli.ts';
+import { register as hot } from '../hot/cli.ts';
+import { register as sql } from '../sql/cli.ts';
+import { register as flow } from '../flow/cli.ts';
+import { register as platform } from '../platform/cli.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('smartcar')
+    .description('Collect, stream, store and analyse telemetry from a fleet of connected cars.')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', `
+Quick start:
+  $ npx smartcar up                         # the whole platform on embedded defaults
+  $ npx smartcar status                     # health, throughput, latest alerts
+  $ npx smartcar overspeed --date 20240101  # cars over the speed rule that day
+  $ npx smartcar sql "select * from managed_smartcar_emergency_check_info limit 10"`);
+  for (const register of [platform, sim, broker, collect, cep, stream, table, hot, sql, flow]) register(program);
+  return program;
+}
