@@ -4,6 +4,11 @@ import { UserError } from '../core/errors.ts';
 import { buildProgram } from './program.ts';
 
 export async function main(argv: string[]): Promise<void> {
+  // `smartcar … | head`: a closed pipe ends the command quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const program = buildProgram();
   program.exitOverride();
   try {
