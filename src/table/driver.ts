@@ -1,0 +1,20 @@
+/** The seed's table `DriverCarInfo` (SEED §5): family `cf1`, the driving record's 8 columns. */
+import { DRIVER_FAMILY, DRIVER_TABLE, type DrivingRecord } from '../core/records.ts';
+import type { TableStore } from './types.ts';
+
+export async function ensureDriverTable(store: TableStore): Promise<void> {
+  await store.createTable({ name: DRIVER_TABLE, families: [DRIVER_FAMILY], maxVersions: 3 });
+}
+
+export function drivingRecordCells(r: DrivingRecord): Record<string, string> {
+  return {
+    'cf1:date': r.date,
+    'cf1:car_number': r.carNumber,
+    'cf1:speed_pedal': String(r.speedPedal),
+    'cf1:break_pedal': String(r.breakPedal),
+    'cf1:steer_angle': r.steerAngle,
+    'cf1:direct_light': r.directLight,
+    'cf1:speed': String(r.speed),
+    'cf1:area_number': r.areaNumber,
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * The embedded table store on LMDB: one named database per table, rows ordered by key (the same
+ * byte order HBase uses for its row keys). A row is one LMDB value holding every column's versions,
+ * newest first: `{ "cf1:speed": [[ts, "120"], [ts, "95"]], … }` (msgpack-encoded by lmdb-js).
+ *
+ * LMDB gives multi-process readers with one writer at a time: `smartcar table scan` reads a store
+ * the stream workers are writing, and always sees committed rows.
+ */
+import fs from 'node:fs';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { UserError } from '../core/errors.ts';
+import { matchesFilters } from './filter.ts';
+import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
+
+type Stored = Record<string, [number, string][]>;
+
+export class LmdbTableStore implements TableStore {
+  private readonly root: RootDatabase;
+  private readonly meta: Database<TableDescriptor, string>;
+  private readonly dbs = new Map<string, { db: Database<Stored, string>; desc: TableDescriptor }>();
+
+  constructor(path: string) {
+    fs.mkdirSync(path, { recursive: true });
+    this.root = open({ path, maxDbs: 64, mapSize: 64 * 1024 ** 3 });
+    this.meta = this.root.openDB<TableDescriptor, string>({ name: '__tables' });
+  }
+
+  private table(name: string) {
+    let t = this.dbs.get(name);
+    if (t) return t;
+    const desc = this.meta.get(name);
+    if (!desc) throw new UserError(`no table '${name}' (tables: ${[...this.meta.getKeys()].join(', ') || 'none'})`);
+    t = { db: this.root.openDB<Stored, string>({ name: `t:${name}` }), desc };
+    this.dbs.set(name, t);
+    return t;
+  }
+
+  async createTable(desc: TableDescriptor): Promise<void> {
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(desc.name)) throw new UserError(`invalid table name '${desc.name}'`);
+    if (this.meta.get(desc.name)) return;
+    await this.meta.put(desc.name, { name: desc.name, families: desc.families, maxVersions: desc.maxVersions ?? 1 });
+  }
+
+  async listTables(): Promise<TableDescriptor[]> {
+    return [...this.meta.getRange()].map((e) => e.value);
+  }
+
+  private checkColumns(desc: TableDescriptor, cells: Record<string, string>): void {
+    for (const col of Object.keys(cells)) {
+      const fam = col.slice(0, col.indexOf(':'));
+      if (col.indexOf(':') < 1 || !desc.families.includes(fam)) {
+        throw new UserError(`column '${col}' is not family:qualifier of a family of ${desc.name} (families: ${desc.families.join(', ')})`);
+      }
+    }
+  }
+
+  private merge(desc: TableDescriptor, prev: Stored | undefined, cells: Record<string, string>, ts: number): Stored {
+    const keep = desc.maxVersions ?? 1;
+    const next: Stored = prev ? { ...prev } : {};
+    for (const [col, value] of Object.entries(cells)) {
+      const versions = next[col] ?? [];
+      // Idempotent: the same value again is not a new version.
+      if (versions.length && versions[0][1] === value) continue;
+      next[col] = [[ts, String(value)] as [number, string], ...versions].slice(0, keep);
+    }
+    return next;
+  }
+
+  async put(table: string, row: string, cells: Record<string, string>, timestamp = Date.now()): Promise<void> {
+    await this.putMany(table, [{ row, cells }], timestamp);
+  }
+
+  async putMany(table: string, rows: PutRow[], timestamp = Date.now()): Promise<void> {
+    const { db, desc } = this.table(table);
+    for (const r of rows) this.checkColumns(desc, r.cells);
+    await db.transaction(() => {
+      for (const r of rows) db.put(r.row, this.merge(desc, db.get(r.row), r.cells, timestamp));
+    });
+  }
+
+  async get(table: string, row: string): Promise<Row | null> {
+    const v = this.table(table).db.get(row);
+    return v ? toRow(row, v) : null;
+  }
+
+  /** Every stored version of a column, newest first. */
+  async getVersions(table: string, row: string, column: string): Promise<{ timestamp: number; value: string }[]> {
+    const v = this.table(table).db.get(row);
+    return (v?.[column] ?? []).map(([timestamp, value]) => ({ timestamp, value }));
+  }
+
+  async delete(table: string, row: string, columns?: string[]): Promise<void> {
+    const { db } = this.table(table);
+    if (!columns?.length) {
+      await db.remove(row);
+      return;
+    }
+    await db.transaction(() => {
+      const v = db.get(row);
+      if (!v) return;
+      const next = { ...v };
+      for (const c of columns) delete next[c];
+      if (Object.keys(next).length) db.put(row, next);
+      else db.remove(row);
+    });
+  }
+
+  async *scan(table: string, opts: ScanOptions = {}): AsyncIterable<Row> {
+    const { db } = this.table(table);
+    let start = opts.start, end = opts.stop;
+    if (opts.prefix !== undefined) {
+      if (start === undefined || start < opts.prefix) start = opts.prefix;
+      const pEnd = opts.prefix + '\uffff';
+      if (end === undefined || end > pEnd) end = pEnd;
+    }
+    const range = opts.reverse
+      ? db.getRange({ start: end, reverse: true, snapshot: true })
+      : db.getRange({ start, end, snapshot: true });
+    let n = 0;
+    for (const { key, value } of range) {
+      // A reverse range starts at `end` inclusive; the stop row is exclusive.
+      if (opts.reverse) {
+        if (end !== undefined && key >= end) continue;
+        if (start !== undefined && key < start) return;
+      }
+      const row = toRow(key, value);
+      if (opts.filters?.length && !matchesFilters(row, opts.filters)) continue;
+      yield row;
+      if (opts.limit !== undefined && ++n >= opts.limit) return;
+    }
+  }
+
+  async count(table: string): Promise<number> {
+    return this.table(table).db.getCount();
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}
+
+function toRow(row: string, v: Stored): Row {
+  const cells: Record<string, string> = {};
+  for (const [col, versions] of Object.entries(v)) if (versions.length) cells[col] = versions[0][1];
+  return { row, cells };
+}

@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTableStore, parseFilter, ensureDriverTable, drivingRecordCells, type TableStore } from '../../src/table/index.ts';
+import { DRIVER_TABLE, driverRowKey, parseDrivingRecord } from '../../src/core/records.ts';
+import { driverLines } from '../../src/sim/index.ts';
+import { parseDate8 } from '../../src/core/time.ts';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-table-'));
+let store: TableStore;
+const rows = async (it: AsyncIterable<{ row: string; cells: Record<string, string> }>) => {
+  const out: { row: string; cells: Record<string, string> }[] = [];
+  for await (const r of it) out.push(r);
+  return out;
+};
+
+beforeAll(async () => {
+  store = await openTableStore({ kind: 'lmdb', path: path.join(dir, 'table') });
+  await store.createTable({ name: 't', families: ['cf1', 'cf2'], maxVersions: 2 });
+  await store.putMany('t', ['a1', 'a2', 'a3', 'b1', 'b2'].map((row, i) => ({ row, cells: { 'cf1:speed': String(i * 50), 'cf1:name': row.toUpperCase() } })));
+});
+afterAll(() => store.close());
+
+describe('LMDB table store', () => {
+  it('puts, gets, keeps N versions and deletes columns or rows', async () => {
+    await store.put('t', 'v', { 'cf1:x': '1' }, 1);
+    await store.put('t', 'v', { 'cf1:x': '2' }, 2);
+    await store.put('t', 'v', { 'cf1:x': '3', 'cf2:y': 'z' }, 3);
+    await store.put('t', 'v', { 'cf1:x': '3' }, 4); // the same value is not a new version
+    expect(await store.get('t', 'v')).toEqual({ row: 'v', cells: { 'cf1:x': '3', 'cf2:y': 'z' } });
+    const lmdb = store as unknown as { getVersions(t: string, r: string, c: string): Promise<{ timestamp: number; value: string }[]> };
+    expect(await lmdb.getVersions('t', 'v', 'cf1:x')).toEqual([{ timestamp: 3, value: '3' }, { timestamp: 2, value: '2' }]);
+    await store.delete('t', 'v', ['cf2:y']);
+    expect(await store.get('t', 'v')).toEqual({ row: 'v', cells: { 'cf1:x': '3' } });
+    await store.delete('t', 'v');
+    expect(await store.get('t', 'v')).toBeNull();
+  });
+
+  it('rejects a column outside the table\'s families and an unknown table', async () => {
+    await expect(store.put('t', 'x', { 'cf9:q': '1' })).rejects.toThrow(/families: cf1, cf2/);
+    await expect(store.get('nope', 'x')).rejects.toThrow(/no table 'nope'/);
+  });
+
+  it('scans ranges, prefixes, filters, limits and in reverse', async () => {
+    const keys = async (o: Parameters<TableStore['scan']>[1]) => (await rows(store.scan('t', o))).map((r) => r.row);
+    expect(await keys({})).toEqual(['a1', 'a2', 'a3', 'b1', 'b2']);
+    expect(await keys({ start: 'a2', stop: 'b2' })).toEqual(['a2', 'a3', 'b1']);
+    expect(await keys({ prefix: 'a' })).toEqual(['a1', 'a2', 'a3']);
+    expect(await keys({ prefix: 'a', reverse: true })).toEqual(['a3', 'a2', 'a1']);
+    expect(await keys({ start: 'a2', stop: 'b2', reverse: true })).toEqual(['b1', 'a3', 'a2']);
+    expect(await keys({ filters: [parseFilter('cf1:speed>=100')] })).toEqual(['a3', 'b1', 'b2']);
+    expect(await keys({ filters: [parseFilter('cf1:speed>=100'), parseFilter('cf1:name~^B')], limit: 1 })).toEqual(['b1']);
+    // Numeric, not string, comparison: '50' < '100' numerically.
+    expect(await keys({ filters: [parseFilter('cf1:speed<100')] })).toEqual(['a1', 'a2']);
+    expect(await keys({ filters: [parseFilter('cf1:missing=1')] })).toEqual([]);
+    expect(() => parseFilter('speed>1')).toThrow(/family:qualifier OP value/);
+  });
+
+  it('holds the seed table: a filtered scan equals the same filter over the log, and another process sees the rows', async () => {
+    await ensureDriverTable(store);
+    const lines = [...driverLines({ cars: 20, seed: 3, startMs: parseDate8('20240101'), records: 100 })];
+    const recs = lines.map(parseDrivingRecord).flatMap((p) => (p.ok ? [p.record] : []));
+    await store.putMany(DRIVER_TABLE, recs.map((r) => ({ row: driverRowKey(r.date, r.carNumber), cells: drivingRecordCells(r) })));
+    expect(await store.count(DRIVER_TABLE)).toBe(2000);
+    const fast = await rows(store.scan(DRIVER_TABLE, { filters: [parseFilter('cf1:speed>100'), parseFilter('cf1:area_number~^A')] }));
+    expect(fast.length).toBe(recs.filter((r) => r.speed > 100 && r.areaNumber.startsWith('A')).length);
+    const out = execFileSync(process.execPath, ['bin/smartcar.js', 'table', 'scan', DRIVER_TABLE, '--data', dir, '--filter', 'cf1:speed>100', '--format', 'json'], { encoding: 'utf8' });
+    const seen = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, string>);
+    expect(seen.length).toBe(recs.filter((r) => r.speed > 100).length);
+    expect(seen[0].row).toMatch(/^\d{14}-[A-Z]\d{4}$/);
+    expect(Number(seen[0]['cf1:speed'])).toBeGreaterThan(100);
+  });
+});
