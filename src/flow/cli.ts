@@ -1,4 +1,58 @@
 import type { Command } from 'commander';
 
-/** Commands of this role; filled in by the issue that builds it. */
-export function register(_program: Command): void {}
+const common = (c: Command) =>
+  c.option('--data <dir>', 'data directory (default ./smartcar-data)')
+    .option('--workflows <dir>', 'your workflow definitions (*.json), beside the shipped ones')
+    .option('--config <file>', 'root config file');
+
+export function register(program: Command): void {
+  const wf = program
+    .command('workflow')
+    .description('Daily workflows that build the data marts (the Oozie role): run, backfill, schedule, history')
+    .addHelpText('after', `
+Shipped workflows: status, drive, symptom, emergency-check, buylist (see docs/flow.md).
+
+Examples:
+  $ smartcar workflow list
+  $ smartcar workflow run emergency-check --day 20240101
+  $ smartcar workflow backfill status --from 20240101 --to 20240131
+  $ smartcar workflow history emergency-check --limit 5
+  $ smartcar workflow scheduler          # run every workflow on its cron schedule until Ctrl-C`);
+
+  common(wf.command('list').description('Workflows, their schedules and steps')).action(async (o) => {
+    const { listWorkflows } = await import('./commands.ts');
+    await listWorkflows(o);
+  });
+
+  common(wf.command('run').description('Run a workflow for one working day'))
+    .argument('<name>')
+    .option('--day <yyyyMMdd>', 'working day (default: yesterday)')
+    .action(async (name: string, o) => {
+      const { runOne } = await import('./commands.ts');
+      process.exitCode = await runOne(name, o);
+    });
+
+  common(wf.command('backfill').description('Run a workflow for every day of a range, in order'))
+    .argument('<name>')
+    .requiredOption('--from <yyyyMMdd>', 'first day')
+    .requiredOption('--to <yyyyMMdd>', 'last day (inclusive)')
+    .action(async (name: string, o) => {
+      const { backfill } = await import('./commands.ts');
+      process.exitCode = await backfill(name, o);
+    });
+
+  common(wf.command('history').description('Past runs: state, timings, rows, checks and errors'))
+    .argument('[name]')
+    .option('--limit <n>', 'newest n runs', '20')
+    .option('--verbose', 'every step with its log')
+    .option('--json', 'one run per line, as stored')
+    .action(async (name: string | undefined, o) => {
+      const { history } = await import('./commands.ts');
+      await history(name, o);
+    });
+
+  common(wf.command('scheduler').description('Run the scheduled workflows until stopped (Ctrl-C)')).action(async (o) => {
+    const { schedulerForeground } = await import('./commands.ts');
+    await schedulerForeground(o);
+  });
+}

@@ -1,4 +1,42 @@
 import type { Command } from 'commander';
 
-/** Commands of this role; filled in by the issue that builds it. */
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('sql')
+    .description('SQL over the lake and the marts (DuckDB); without a query, an interactive shell')
+    .argument('[query]', 'SQL to run; omit for the shell')
+    .option('--data <dir>', 'data directory (default ./smartcar-data)')
+    .option('--config <file>', 'root config file')
+    .option('--format <fmt>', 'table | csv | json (one object per line)', 'table')
+    .addHelpText('after', `
+Tables: smartcar_status_info (partitioned by wrk_date), smartcar_master, smartcar_master_over18,
+smartcar_item_buylist, smartcar_drive_info (the table store), smartcar_drive_info_2 (its daily copy),
+and the marts managed_smartcar_{status,drive,symptom,emergency_check,item_buylist,item_list}_info.
+
+Examples:
+  $ smartcar sql "select wrk_date, count(*) from SmartCar_Status_Info group by 1 order by 1"
+  $ smartcar sql "select * from managed_smartcar_emergency_check_info where biz_date = '20240101'" --format csv
+  $ smartcar sql --format json "select car_number, avg(speed::int) avg_speed from smartcar_drive_info_2 group by 1"
+  $ smartcar sql        # shell: \\d lists tables, \\d NAME describes one, \\q quits; timing is on`)
+    .action(async (query: string | undefined, o) => {
+      const { runSql } = await import('./shell.ts');
+      await runSql(query, o);
+    });
+
+  const load = program.command('load').description('Place reference data in the lake: the car master and monthly purchase lists');
+  for (const kind of ['master', 'buylist'] as const) {
+    load
+      .command(kind)
+      .description(kind === 'master' ? 'CarMaster.txt (car_number|sex|age|…) → lake/collect/car-master' : 'CarItemBuyList_<yyyyMM>.txt → lake/collect/buy-list')
+      .argument('<file>')
+      .option('--data <dir>', 'data directory (default ./smartcar-data)')
+      .addHelpText('after', `\nExample:\n  $ smartcar gen ${kind}${kind === 'buylist' ? ' --month 202003' : ''} --out /tmp && smartcar load ${kind} /tmp/${kind === 'master' ? 'CarMaster.txt' : 'CarItemBuyList_202003.txt'}`)
+      .action(async (file: string, o) => {
+        const { loadReference } = await import('./load.ts');
+        const { loadRootConfig } = await import('../core/config.ts');
+        const cfg = loadRootConfig(undefined);
+        const r = loadReference(kind, file, o.data ?? cfg.dataDir);
+        process.stderr.write(`loaded ${r.lines} lines into ${r.file}${r.bad ? ` (${r.bad} malformed lines will be skipped by SQL)` : ''}\n`);
+      });
+  }
+}

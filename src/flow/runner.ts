@@ -1,0 +1,206 @@
+/**
+ * Runs a workflow for a working day: steps in dependency order (a failed step skips its dependents),
+ * each with retries (exponential backoff) and a timeout. Every run is appended to the durable history
+ * `<data>/state/flow/history.jsonl`: state, timings, row counts, quality checks, errors, each step's log.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { dataPaths } from '../core/paths.ts';
+import { UserError, errorMessage } from '../core/errors.ts';
+import { createLogger } from '../core/log.ts';
+import { counter } from '../core/metrics.ts';
+import type { TableStore } from '../table/types.ts';
+import { openCatalog, type Catalog } from '../sql/catalog.ts';
+import { buildMartWith, copyDriveDay, type QualityCheck } from '../sql/marts.ts';
+import { lakePaths } from '../sql/lake.ts';
+import { order, substitute, type Step, type Workflow } from './workflow.ts';
+
+const log = createLogger('flow');
+const runsTotal = counter('smartcar_flow_runs_total', 'Workflow runs by outcome', ['workflow', 'state']);
+
+export interface StepRecord {
+  id: string;
+  type: string;
+  state: 'succeeded' | 'failed' | 'skipped';
+  attempts: number;
+  started?: string;
+  ended?: string;
+  ms?: number;
+  rows?: number;
+  checks?: QualityCheck[];
+  error?: string;
+  log: string[];
+}
+
+export interface RunRecord {
+  id: string;
+  workflow: string;
+  day: string;
+  trigger: 'manual' | 'schedule' | 'backfill';
+  state: 'succeeded' | 'failed';
+  started: string;
+  ended: string;
+  ms: number;
+  steps: StepRecord[];
+  error?: string;
+}
+
+export function historyFile(dataDir: string): string {
+  return path.join(dataPaths(dataDir).state, 'flow', 'history.jsonl');
+}
+
+export function readHistory(dataDir: string, workflow?: string): RunRecord[] {
+  const f = historyFile(dataDir);
+  if (!fs.existsSync(f)) return [];
+  const out: RunRecord[] = [];
+  for (const line of fs.readFileSync(f, 'utf8').split('\n')) {
+    if (!line) continue;
+    try {
+      const r = JSON.parse(line) as RunRecord;
+      if (!workflow || r.workflow === workflow) out.push(r);
+    } catch {
+      // A torn last line after a crash: skipped, the rest is intact.
+    }
+  }
+  return out;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000} s`)), ms))),
+  ]);
+}
+
+function runShell(command: string, day: string, timeoutMs: number, logLines: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn('sh', ['-c', command], { cwd, env: { ...process.env, WORKING_DAY: day, WORKING_MONTH: day.slice(0, 6) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const take = (b: Buffer) => logLines.push(...b.toString('utf8').split('\n').filter(Boolean).map((l) => l.slice(0, 2000)));
+    p.stdout.on('data', take);
+    p.stderr.on('data', take);
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      reject(new Error(`command timed out after ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    p.on('error', (e) => { clearTimeout(timer); reject(e); });
+    p.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`command exited with ${signal ? `signal ${signal}` : `code ${code}`}`));
+    });
+  });
+}
+
+export interface RunOptions {
+  dataDir: string;
+  table?: TableStore;
+  trigger?: RunRecord['trigger'];
+}
+
+async function runStep(step: Step, day: string, cat: Catalog, o: RunOptions, rec: StepRecord, wf: Workflow): Promise<void> {
+  const warehouse = lakePaths(dataPaths(o.dataDir).lake).warehouse;
+  switch (step.type) {
+    case 'partition': {
+      const value = substitute(step.value, day);
+      const tables = await cat.tables();
+      const n = tables.includes(step.table.toLowerCase())
+        ? Number((await cat.query(`SELECT count(*) FROM ${step.table} WHERE ${step.column} = '${value.replace(/'/g, "''")}'`)).rows[0][0])
+        : 0;
+      rec.rows = n;
+      rec.log.push(`${step.table} ${step.column}=${value}: ${n} rows`);
+      if (n === 0) throw new UserError(`no data in ${step.table} for ${step.column}=${value}: the day's partition is missing or empty`);
+      return;
+    }
+    case 'mart': {
+      const r = await buildMartWith(cat, step.mart, day, warehouse);
+      rec.rows = r.rows;
+      rec.checks = r.checks;
+      rec.log.push(`${r.table} ${r.partition}: ${r.rows} rows from ${r.sourceRows} source rows in ${Math.round(r.ms)} ms`);
+      for (const c of r.checks) rec.log.push(`check ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
+      return;
+    }
+    case 'copy-drive': {
+      if (!o.table) throw new UserError('copy-drive needs the table store (DriverCarInfo), but none is open');
+      const r = await copyDriveDay(day, { dataDir: o.dataDir, table: o.table });
+      rec.rows = r.rows;
+      rec.log.push(`copied ${r.rows} rows of ${day} to ${r.file}`);
+      return;
+    }
+    case 'sql': {
+      const text = step.sql ?? fs.readFileSync(path.resolve(path.dirname(wf.file), step.file!), 'utf8');
+      for (const stmt of substitute(text, day).split(/;\s*(?:\n|$)/).map((s) => s.trim()).filter(Boolean)) {
+        await cat.exec(stmt);
+        rec.log.push(`ran: ${stmt.slice(0, 200)}`);
+      }
+      return;
+    }
+    case 'shell':
+      return runShell(substitute(step.command, day), day, step.timeoutMs, rec.log, path.dirname(wf.file));
+  }
+}
+
+export async function runWorkflow(wf: Workflow, day: string, o: RunOptions): Promise<RunRecord> {
+  if (!/^\d{8}$/.test(day)) throw new UserError(`--day must be yyyyMMdd, got '${day}'`);
+  const t0 = Date.now();
+  const run: RunRecord = {
+    id: randomUUID(), workflow: wf.name, day, trigger: o.trigger ?? 'manual', state: 'succeeded',
+    started: new Date(t0).toISOString(), ended: '', ms: 0, steps: [],
+  };
+  const cat = await openCatalog({ dataDir: o.dataDir, table: o.table });
+  const failed = new Set<string>();
+  try {
+    for (const step of order(wf)) {
+      const rec: StepRecord = { id: step.id, type: step.type, state: 'succeeded', attempts: 0, log: [] };
+      run.steps.push(rec);
+      if (step.dependsOn.some((d) => failed.has(d))) {
+        rec.state = 'skipped';
+        rec.log.push(`skipped: depends on a failed step (${step.dependsOn.filter((d) => failed.has(d)).join(', ')})`);
+        failed.add(step.id);
+        continue;
+      }
+      const s0 = Date.now();
+      rec.started = new Date(s0).toISOString();
+      for (;;) {
+        rec.attempts++;
+        try {
+          await withTimeout(runStep(step, day, cat, o, rec, wf), step.timeoutMs, `step ${step.id}`);
+          rec.error = undefined;
+          break;
+        } catch (err) {
+          rec.error = errorMessage(err);
+          rec.log.push(`attempt ${rec.attempts} failed: ${rec.error}`);
+          // A missing partition or a failed quality check will not fix itself by retrying now.
+          const final = err instanceof UserError || rec.attempts > step.retries;
+          if (final) {
+            rec.state = 'failed';
+            failed.add(step.id);
+            break;
+          }
+          const wait = step.backoffMs * 2 ** (rec.attempts - 1);
+          rec.log.push(`retrying in ${wait} ms`);
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      }
+      rec.ended = new Date().toISOString();
+      rec.ms = Date.now() - s0;
+    }
+  } finally {
+    await cat.close();
+  }
+  if (failed.size) {
+    run.state = 'failed';
+    const first = run.steps.find((s) => s.state === 'failed');
+    run.error = first ? `step ${first.id}: ${first.error}` : 'failed';
+  }
+  run.ended = new Date().toISOString();
+  run.ms = Date.now() - t0;
+  const file = historyFile(o.dataDir);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.appendFileSync(file, JSON.stringify(run) + '\n');
+  runsTotal.inc({ workflow: wf.name, state: run.state });
+  log.info({ workflow: wf.name, day, state: run.state, ms: run.ms, error: run.error }, 'workflow run');
+  return run;
+}

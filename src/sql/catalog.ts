@@ -1,0 +1,98 @@
+/**
+ * The SQL catalog (the Hive metastore role): a DuckDB database whose views read the lake. Views are
+ * re-registered before each query when the lake's layout changed, so new partitions and new marts
+ * appear without `ALTER TABLE`. Names are case-insensitive (DuckDB's identifiers are), so the seed's
+ * spellings (`SmartCar_Status_Info`) work.
+ *
+ * `smartcar_drive_info` reads the table store: it is loaded from `DriverCarInfo` when a query names it.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { dataPaths } from '../core/paths.ts';
+import { DRIVER_TABLE } from '../core/records.ts';
+import type { TableStore } from '../table/types.ts';
+import { DRIVE_COLS, lakeViews } from './lake.ts';
+
+export interface QueryResult {
+  columns: string[];
+  rows: unknown[][];
+}
+
+export interface Catalog {
+  query(sql: string): Promise<QueryResult>;
+  /** Runs statements that return nothing (COPY, CREATE …). */
+  exec(sql: string): Promise<void>;
+  tables(): Promise<string[]>;
+  describe(table: string): Promise<{ column: string; type: string }[]>;
+  close(): Promise<void>;
+}
+
+const toJs = (v: unknown): unknown => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v);
+
+export async function openCatalog(opts: { dataDir: string; table?: TableStore; threads?: number }): Promise<Catalog> {
+  const lake = dataPaths(opts.dataDir).lake;
+  const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.threads ?? 2) });
+  const conn: DuckDBConnection = await instance.connect();
+  let registered = '';
+  let driveLoaded = false;
+
+  const refresh = async () => {
+    const views = lakeViews(lake);
+    const key = JSON.stringify(views);
+    if (key === registered) return;
+    for (const [name, sql] of Object.entries(views)) await conn.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`);
+    registered = key;
+  };
+
+  const loadDriveInfo = async () => {
+    if (driveLoaded) return;
+    driveLoaded = true;
+    await conn.run(`CREATE OR REPLACE TABLE smartcar_drive_info (${DRIVE_COLS.map((c) => `${c} VARCHAR`).join(', ')})`);
+    if (!opts.table) return;
+    const tables = await opts.table.listTables();
+    if (!tables.some((t) => t.name === DRIVER_TABLE)) return;
+    const appender = await conn.createAppender('smartcar_drive_info');
+    for await (const r of opts.table.scan(DRIVER_TABLE)) {
+      appender.appendVarchar(r.row);
+      for (const c of DRIVE_COLS.slice(1)) {
+        const v = r.cells[`cf1:${c === 'r_date' ? 'date' : c}`];
+        if (v === undefined) appender.appendNull();
+        else appender.appendVarchar(v);
+      }
+      appender.endRow();
+    }
+    appender.closeSync();
+  };
+
+  const prepare = async (sql: string) => {
+    await refresh();
+    if (/\bsmartcar_drive_info\b(?!_2)/i.test(sql)) await loadDriveInfo();
+  };
+
+  const catalog: Catalog = {
+    async query(sql) {
+      await prepare(sql);
+      const r = await conn.runAndReadAll(sql);
+      return { columns: r.columnNames(), rows: r.getRowsJS().map((row) => row.map(toJs)) };
+    },
+    async exec(sql) {
+      await prepare(sql);
+      await conn.run(sql);
+    },
+    async tables() {
+      await refresh();
+      const r = await conn.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1`);
+      const names = r.getRowsJS().map((x) => String(x[0]));
+      return [...new Set([...names, 'smartcar_drive_info'])].sort();
+    },
+    async describe(table) {
+      await prepare(table);
+      const r = await conn.runAndReadAll(`DESCRIBE ${table.replace(/[^A-Za-z0-9_]/g, '')}`);
+      return r.getRowsJS().map((x) => ({ column: String(x[0]), type: String(x[1]) }));
+    },
+    async close() {
+      conn.closeSync();
+      instance.closeSync();
+    },
+  };
+  return catalog;
+}
