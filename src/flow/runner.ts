@@ -15,6 +15,7 @@ import type { TableStore } from '../table/types.ts';
 import { openCatalog, type Catalog } from '../sql/catalog.ts';
 import { buildMartWith, copyDriveDay, type QualityCheck } from '../sql/marts.ts';
 import { lakePaths } from '../sql/lake.ts';
+import { compactStatusDay } from '../sql/compact.ts';
 import { order, substitute, type Step, type Workflow } from './workflow.ts';
 
 const log = createLogger('flow');
@@ -120,6 +121,12 @@ async function runStep(step: Step, day: string, cat: Catalog, o: RunOptions, rec
       rec.checks = r.checks;
       rec.log.push(`${r.table} ${r.partition}: ${r.rows} rows from ${r.sourceRows} source rows in ${Math.round(r.ms)} ms`);
       for (const c of r.checks) rec.log.push(`check ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
+      return;
+    }
+    case 'compact-status': {
+      const r = await compactStatusDay(cat, lakePaths(dataPaths(o.dataDir).lake), day);
+      rec.rows = r.rows;
+      rec.log.push(r.skipped ? `already compacted: ${r.rows} rows from ${r.files} file(s)` : `compacted ${r.files} raw file(s) into ${r.rows} rows of Parquet`);
       return;
     }
     case 'copy-drive': {

@@ -30,6 +30,8 @@ export type MartName = keyof typeof MARTS;
 
 export interface LakePaths {
   status: string;
+  /** Parquet compactions of finished status days (see compact.ts). */
+  statusCompact: string;
   drive: string;
   master: string;
   buylist: string;
@@ -39,6 +41,7 @@ export interface LakePaths {
 export function lakePaths(lake: string): LakePaths {
   return {
     status: path.join(lake, 'collect', 'car-batch-log'),
+    statusCompact: path.join(lake, 'compact', 'car-batch-log'),
     drive: path.join(lake, 'collect', 'drive-log'),
     master: path.join(lake, 'collect', 'car-master'),
     buylist: path.join(lake, 'collect', 'buy-list'),
@@ -57,20 +60,50 @@ export function hasFiles(dir: string, ext: string, partitioned: boolean): boolea
   return fs.readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && e.name.includes('=') && !e.name.startsWith('.') && ok(path.join(dir, e.name)));
 }
 
-function csv(glob: string, cols: string[], delim: string, partitioned: boolean): string {
-  return `read_csv(${q(glob)}, delim=${q(delim)}, header=false, columns=${varchar(cols)}, auto_detect=false, ignore_errors=true, null_padding=false, strict_mode=false${partitioned ? ', hive_partitioning=true, hive_types_autocast=false' : ''})`;
+function csv(glob: string | string[], cols: string[], delim: string, partitioned: boolean): string {
+  const src = typeof glob === 'string' ? q(glob) : `[${glob.map(q).join(', ')}]`;
+  return `read_csv(${src}, delim=${q(delim)}, header=false, columns=${varchar(cols)}, auto_detect=false, ignore_errors=true, null_padding=false, strict_mode=false${partitioned ? ', hive_partitioning=true, hive_types_autocast=false' : ''})`;
 }
 
-/** A status line is a record only when every field is in its domain (SEED §2.1); the rest is garbage. */
-const STATUS_VALID = [
-  "regexp_full_match(reg_date, '[0-9]{14}')",
-  "regexp_full_match(car_number, '[A-Z][0-9]{4}')",
-  ...['tire_fl', 'tire_fr', 'tire_bl', 'tire_br', 'battery'].map((c) => `regexp_full_match(${c}, '[0-9]{1,3}')`),
+/**
+ * A status line is a record only when every field is in its domain (SEED §2.1); the rest is garbage.
+ * Casts and IN-lists, not regular expressions: this runs on every raw line and costs 2–3× less.
+ */
+export const STATUS_VALID = [
+  'length(reg_date) = 14', 'TRY_CAST(reg_date AS UBIGINT) IS NOT NULL',
+  "length(car_number) = 5", "car_number[1] BETWEEN 'A' AND 'Z'", 'TRY_CAST(car_number[2:] AS USMALLINT) IS NOT NULL',
+  ...['tire_fl', 'tire_fr', 'tire_bl', 'tire_br', 'battery'].map((c) => `TRY_CAST(${c} AS UTINYINT) <= 100`),
   ...['light_fl', 'light_fr', 'light_bl', 'light_br'].map((c) => `${c} IN ('1', '2')`),
   "engine IN ('A', 'B', 'C')", "break IN ('A', 'B', 'C')",
   // The processing date appended at collection: a line with an extra field pushes garbage here.
-  "regexp_full_match(collect_day, '[0-9]{8}')",
+  'length(collect_day) = 8', 'TRY_CAST(collect_day AS UINTEGER) IS NOT NULL',
 ].join(' AND ');
+
+/**
+ * Compacted days come from Parquet; raw files no compaction covers (days not compacted yet, or files
+ * that arrived after their day was compacted) are read and validated from the text.
+ */
+function statusView(p: LakePaths, statusCols: string[]): string | undefined {
+  const parquet: string[] = [];
+  const raw: string[] = [];
+  const partitions = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => d.startsWith('wrk_date=')).sort() : []);
+  const covered = new Set<string>();
+  for (const part of partitions(p.statusCompact)) {
+    const manifest = path.join(p.statusCompact, part, 'manifest.json');
+    if (!fs.existsSync(manifest)) continue;
+    parquet.push(path.join(p.statusCompact, part, 'data.parquet'));
+    for (const f of (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { files: string[] }).files) covered.add(path.join(part, f));
+  }
+  for (const part of partitions(p.status)) {
+    for (const f of fs.readdirSync(path.join(p.status, part)).sort()) {
+      if (f.endsWith('.log') && !f.startsWith('.') && !covered.has(path.join(part, f))) raw.push(path.join(p.status, part, f));
+    }
+  }
+  const sides: string[] = [];
+  if (parquet.length) sides.push(`SELECT ${STATUS_COLS.join(', ')}, wrk_date FROM read_parquet([${parquet.map(q).join(', ')}], hive_partitioning=true, hive_types_autocast=false)`);
+  if (raw.length) sides.push(`SELECT ${STATUS_COLS.join(', ')}, wrk_date FROM ${csv(raw, statusCols, ',', true)} WHERE ${STATUS_VALID}`);
+  return sides.length ? sides.join('\nUNION ALL\n') : undefined;
+}
 
 /** The `SELECT` behind each lake table, or an empty relation of the same shape when it has no files yet. */
 export function lakeViews(lake: string): Record<string, string> {
@@ -78,9 +111,7 @@ export function lakeViews(lake: string): Record<string, string> {
   const empty = (cols: string[]) => `SELECT ${cols.map((c) => `NULL::VARCHAR AS ${c}`).join(', ')} WHERE false`;
   const statusCols = [...STATUS_COLS, 'collect_day'];
   const views: Record<string, string> = {
-    smartcar_status_info: hasFiles(p.status, '.log', true)
-      ? `SELECT ${STATUS_COLS.join(', ')}, wrk_date FROM ${csv(path.join(p.status, 'wrk_date=*', '*.log'), statusCols, ',', true)} WHERE ${STATUS_VALID}`
-      : empty([...STATUS_COLS, 'wrk_date']),
+    smartcar_status_info: statusView(p, statusCols) ?? empty([...STATUS_COLS, 'wrk_date']),
     smartcar_master: hasFiles(p.master, '.txt', false)
       ? `SELECT * FROM ${csv(path.join(p.master, '*.txt'), MASTER_COLS, '|', false)} WHERE car_number <> 'carNum'`
       : empty(MASTER_COLS),

@@ -22,6 +22,9 @@ import { UserError } from '../core/errors.ts';
 import type { TableStore } from '../table/types.ts';
 import { openCatalog, type Catalog } from './catalog.ts';
 import { DRIVE_COLS, MARTS, lakePaths, type MartName } from './lake.ts';
+import { recoverPartitions, swapIn, tempPartition } from './partition.ts';
+
+export { recoverPartitions };
 
 const M = 'm.car_number, m.sex, m.age, m.marriage, m.region, m.job, m.car_capacity, m.car_year, m.car_model';
 
@@ -95,21 +98,6 @@ export function partitionKey(name: MartName, day: string): string {
   return key;
 }
 
-/** Repairs a swap interrupted by a crash: a missing partition gets its previous version back; stale temp dirs go. */
-export function recoverPartitions(martDir: string): void {
-  if (!fs.existsSync(martDir)) return;
-  for (const e of fs.readdirSync(martDir)) {
-    const old = /^\.(.+)\.old-\d+$/.exec(e);
-    if (old) {
-      const final = path.join(martDir, old[1]);
-      if (fs.existsSync(final)) fs.rmSync(path.join(martDir, e), { recursive: true, force: true });
-      else fs.renameSync(path.join(martDir, e), final);
-    } else if (/^\..+\.tmp-\d+-\d+$/.test(e)) {
-      fs.rmSync(path.join(martDir, e), { recursive: true, force: true });
-    }
-  }
-}
-
 const required: Record<MartName, string[]> = {
   status: ['car_number', 'reg_date'], drive: ['car_number', 'r_date'], symptom: ['car_number', 'speed_p_symptom', 'break_p_symptom', 'steer_p_symptom'],
   'emergency-check': ['car_number'], buylist: ['car_number', 'item'], 'buylist-items': ['car_number', 'items'],
@@ -124,9 +112,7 @@ export async function buildMartWith(cat: Catalog, name: MartName, day: string, w
   if (name === 'symptom' && !(await cat.tables()).includes('managed_smartcar_drive_info')) {
     throw new UserError(`the symptom mart reads the drive mart: build it first (smartcar workflow run drive --day ${key})`);
   }
-  const final = path.join(martDir, `${partition}=${key}`);
-  const tmp = path.join(martDir, `.${partition}=${key}.tmp-${process.pid}-${Date.now()}`);
-  fs.mkdirSync(tmp, { recursive: true });
+  const tmp = tempPartition(martDir, `${partition}=${key}`);
   try {
     const file = path.join(tmp, 'data.parquet');
     await cat.exec(`COPY (${martSql(name, key)}) TO '${file.replace(/'/g, "''")}' (FORMAT parquet)`);
@@ -149,11 +135,7 @@ export async function buildMartWith(cat: Catalog, name: MartName, day: string, w
     if (failed.length) {
       throw new UserError(`data-quality check failed for ${table} ${partition}=${key}: ${failed.map((c) => `${c.name} (${c.detail})`).join('; ')}; the previous partition is kept`);
     }
-    // Swap: the old partition moves aside, the new one takes its name, the old one goes.
-    const old = path.join(martDir, `.${partition}=${key}.old-${Date.now()}`);
-    if (fs.existsSync(final)) fs.renameSync(final, old);
-    fs.renameSync(tmp, final);
-    fs.rmSync(old, { recursive: true, force: true });
+    swapIn(tmp, martDir, `${partition}=${key}`);
     return { mart: name, table, partition: `${partition}=${key}`, rows, sourceRows, checks, ms: performance.now() - t0 };
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -105,7 +105,7 @@ describe('the workflow CLI', () => {
     const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/smartcar.js', 'workflow', ...args, '--data', dataDir], { encoding: 'utf8' });
     const run = cli('run', 'status', '--day', '20240101');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/status 20240101 SUCCEEDED .* partition:succeeded\(64800 rows\) mart:succeeded/);
+    expect(run.stdout).toMatch(/status 20240101 SUCCEEDED .* partition:succeeded\(64800 rows\) compact:succeeded\(64800 rows\) mart:succeeded/);
     const back = cli('backfill', 'emergency-check', '--from', '20240101', '--to', '20240103');
     expect(back.status).toBe(1);
     expect(back.stdout).toContain('backfill emergency-check: 2 succeeded, 1 failed');

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { buildMart, openCatalog, loadReference, recoverPartitions, copyDriveDay, lakePaths } from '../../src/sql/index.ts';
+import { buildMart, openCatalog, loadReference, recoverPartitions, copyDriveDay, lakePaths, compactStatusDay } from '../../src/sql/index.ts';
 import { writeMaster, writeStatusDay, driverLines } from '../../src/sim/index.ts';
 import { openTableStore, ensureDriverTable, drivingRecordCells } from '../../src/table/index.ts';
 import { DRIVER_TABLE, driverRowKey, parseCarStatus, parseDrivingRecord } from '../../src/core/records.ts';
@@ -193,6 +193,30 @@ describe('atomic partitions', () => {
     await expect(buildMart('status', DAY, { dataDir: dir })).rejects.toThrow(/is the car master loaded/);
     const cat = await openCatalog({ dataDir: dir });
     expect(Number((await cat.query(`select count(*) from managed_smartcar_status_info`)).rows[0][0])).toBeGreaterThan(0);
+    await cat.close();
+  });
+});
+
+describe('status compaction', () => {
+  it('rewrites a day as Parquet with the same rows, still reads files that arrive later, and is idempotent', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-compact-'));
+    fs.cpSync(path.join(root, 'lake', 'collect', 'car-batch-log'), path.join(dir, 'lake', 'collect', 'car-batch-log'), { recursive: true });
+    const cat = await openCatalog({ dataDir: dir });
+    const count = async () => Number((await cat.query(`select count(*) from smartcar_status_info where wrk_date = '${DAY}'`)).rows[0][0]);
+    const before = await count();
+    expect(before).toBe(statusLines.filter((l) => parseCarStatus(l).ok).length);
+    const p = lakePaths(path.join(dir, 'lake'));
+    const c1 = await compactStatusDay(cat, p, DAY);
+    expect([c1.rows, c1.skipped]).toEqual([before, false]);
+    expect(fs.existsSync(path.join(p.statusCompact, `wrk_date=${DAY}`, 'data.parquet'))).toBe(true);
+    expect(await count()).toBe(before);
+    expect((await compactStatusDay(cat, p, DAY)).skipped).toBe(true);
+    // A file collected after the compaction is read from the text until the next compaction.
+    fs.writeFileSync(path.join(p.status, `wrk_date=${DAY}`, 'car-batch-log.9.log'), statusLine('Q0009', 0, {}) + `,${DAY}\n`);
+    expect(await count()).toBe(before + 1);
+    const c2 = await compactStatusDay(cat, p, DAY);
+    expect([c2.rows, c2.skipped, c2.files]).toEqual([before + 1, false, 2]);
+    expect(await count()).toBe(before + 1);
     await cat.close();
   });
 });
