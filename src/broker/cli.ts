@@ -1,4 +1,39 @@
 import type { Command } from 'commander';
+import { UserError } from '../core/errors.ts';
 
-/** Commands of this role; filled in by the issue that builds it. */
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('broker')
+    .description('Run the embedded single-node message broker (Kafka wire protocol)')
+    .option('--host <addr>', 'address to bind', '127.0.0.1')
+    .option('--port <port>', 'port (0 = any free port; the bound address is printed)', '9092')
+    .option('--data <dir>', 'log directory', './smartcar-data/broker')
+    .option('--partitions <n>', 'partitions of auto-created topics', '4')
+    .option('--no-auto-create', 'do not create topics on first use')
+    .option('--flush <policy>', 'always (fsync acks=-1 produces before acknowledging) | interval (every second)', 'always')
+    .option('--retention-hours <h>', 'delete segments older than this', '168')
+    .option('--retention-bytes <n>', 'per partition; -1 = unlimited', '-1')
+    .addHelpText('after', `
+Any Kafka client talks to it: kafkajs, librdkafka (kcat), the Java client.
+
+Examples:
+  $ smartcar broker
+  $ smartcar broker --port 19092 --data /var/lib/smartcar/broker --partitions 8
+  $ kcat -b 127.0.0.1:9092 -L                       # list brokers, topics, partitions
+  $ kcat -b 127.0.0.1:9092 -t SmartCar-Topic -C -o beginning`)
+    .action(async (o) => {
+      const port = Number(o.port), partitions = Number(o.partitions);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be 0..65535, got '${o.port}'`);
+      if (!Number.isInteger(partitions) || partitions < 1 || partitions > 10_000) throw new UserError(`--partitions must be 1..10000, got '${o.partitions}'`);
+      if (o.flush !== 'always' && o.flush !== 'interval') throw new UserError(`--flush must be always or interval, got '${o.flush}'`);
+      const { startBroker } = await import('./server.ts');
+      const { onShutdown } = await import('../core/shutdown.ts');
+      const b = await startBroker({
+        host: o.host, port, dataDir: o.data, defaultPartitions: partitions, autoCreateTopics: o.autoCreate !== false, flush: o.flush,
+        retentionMs: Number(o.retentionHours) * 3600_000, retentionBytes: Number(o.retentionBytes),
+      });
+      process.stdout.write(`listening ${b.host}:${b.port}\n`);
+      onShutdown(() => b.close());
+      await new Promise(() => {});
+    });
+}

@@ -43,6 +43,11 @@ export interface BusConsumer {
   run(handler: (batch: ConsumedBatch) => Promise<void>): Promise<void>;
   /** Stops fetching, waits for the in-flight handler, commits, leaves the group. */
   stop(): Promise<void>;
+  /**
+   * With `manualCommit`, nothing is committed automatically: the caller commits the next offset to read
+   * of a partition when it is safe (e.g. behind records a CEP window still needs).
+   */
+  commit(topic: string, partition: number, nextOffset: string): Promise<void>;
 }
 
 export interface BusOptions {
@@ -64,6 +69,8 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
+  /** Do not commit after each batch; call `commit` yourself. */
+  manualCommit?: boolean;
 }
 
 export interface Bus {
