@@ -49,6 +49,8 @@ class Group {
   leader = '';
   members = new Map<string, Member>();
   timer?: NodeJS.Timeout;
+  /** True during a new group's initial delay, while more members may still join. */
+  delaying = false;
   constructor(readonly id: string) {}
 }
 
@@ -149,16 +151,20 @@ export class Coordinator {
       // Members that do not rejoin within the rebalance timeout are dropped.
       g.timer = setTimeout(() => this.complete(g, true), timeout);
       if (delay > 0) {
-        const t = setTimeout(() => this.maybeComplete(g), delay);
-        t.unref();
+        // A flag the timer clears itself, not a wall-clock comparison: Node timers may fire a
+        // millisecond early by Date.now(), and a missed completion would wait out the rebalance timeout.
+        g.delaying = true;
+        setTimeout(() => {
+          g.delaying = false;
+          this.maybeComplete(g);
+        }, delay).unref();
       }
-      (g as Group & { notBefore?: number }).notBefore = Date.now() + delay;
     }
   }
 
   private maybeComplete(g: Group): void {
     if (g.state !== 'PreparingRebalance') return;
-    if (Date.now() < ((g as Group & { notBefore?: number }).notBefore ?? 0)) return;
+    if (g.delaying) return;
     if ([...g.members.values()].every((m) => m.join)) this.complete(g, false);
   }
 
