@@ -105,4 +105,38 @@ describe('durability with a real broker process ', () => {
     }
   });
 
+
+  it('evicts a member killed with -9 after its session timeout, and the survivor takes its partitions', async () => {
+    const k = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING });
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 't-evict', numPartitions: 4 }] });
+    await admin.disconnect();
+    // The victim: a real process in the group, killed without a chance to leave.
+    const victim = spawn(process.execPath, ['--import', 'tsx', '-e', `
+      const { Kafka, logLevel } = await import('kafkajs');
+      const c = new Kafka({ brokers: ['127.0.0.1:${broker.port}'], logLevel: logLevel.NOTHING }).consumer({ groupId: 'g-evict', sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 300 });
+      c.on(c.events.GROUP_JOIN, (e) => process.stdout.write('joined ' + JSON.stringify(e.payload.memberAssignment['t-evict'] ?? []) + '\\n'));
+      await c.connect(); await c.subscribe({ topic: 't-evict' }); await c.run({ eachMessage: async () => {} });`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    victim.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    while (!out.includes('joined')) await new Promise((r) => setTimeout(r, 50));
+    const survivor = k.consumer({ groupId: 'g-evict', sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 300, rebalanceTimeout: 10_000 });
+    let mine: number[] = [];
+    survivor.on(survivor.events.GROUP_JOIN, (e) => { mine = e.payload.memberAssignment['t-evict'] ?? []; });
+    await survivor.connect();
+    await survivor.subscribe({ topic: 't-evict' });
+    await survivor.run({ eachMessage: async () => {} });
+    const deadline = Date.now() + 20_000;
+    while (mine.length !== 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(mine.length).toBe(2);
+    victim.kill('SIGKILL');
+    await new Promise<void>((r) => victim.once('exit', () => r()));
+    const killedAt = Date.now();
+    while (mine.length !== 4 && Date.now() < deadline + 20_000) await new Promise((r) => setTimeout(r, 100));
+    expect([...mine].sort()).toEqual([0, 1, 2, 3]);
+    // Not before the victim's 6 s session expired: it was evicted, it did not leave.
+    expect(Date.now() - killedAt).toBeGreaterThan(4000);
+    await survivor.disconnect();
+  }, 90_000);
 });
