@@ -1,1 +1,42 @@
 export type * from './types.ts';
+import type { HotStore, OverspeedAlert } from './types.ts';
+
+/** SEED §5: overspeed alerts live one week. */
+export const OVERSPEED_TTL_SECONDS = 604_800;
+
+export type HotStoreOptions = { kind: 'redis'; url: string } | { kind: 'embedded'; path: string };
+
+export async function openHotStore(opts: HotStoreOptions): Promise<HotStore> {
+  if (opts.kind === 'redis') {
+    const { RedisHotStore } = await import('./redis.ts');
+    return new RedisHotStore(opts.url);
+  }
+  const { EmbeddedHotStore } = await import('./embedded.ts');
+  return new EmbeddedHotStore(opts.path);
+}
+
+/**
+ * Publishes alerts exactly as SEED §5: `SADD <yyyyMMdd> <car>-<yyyyMMddHHmmss>` then
+ * `EXPIRE <yyyyMMdd> 604800`, the day and timestamp from the alert's event. Idempotent. On Redis the
+ * whole call is one pipelined round trip.
+ */
+export async function publishOverspeed(hot: HotStore, alerts: OverspeedAlert[]): Promise<void> {
+  const byDay = new Map<string, string[]>();
+  for (const a of alerts) {
+    const day = a.date.slice(0, 8);
+    byDay.set(day, [...(byDay.get(day) ?? []), `${a.carNumber}-${a.date}`]);
+  }
+  const client = (hot as { client?: import('ioredis').Redis }).client;
+  if (client) {
+    const p = client.pipeline();
+    for (const [day, members] of byDay) p.sadd(day, ...members).expire(day, OVERSPEED_TTL_SECONDS);
+    const res = await p.exec();
+    const failed = res?.find(([err]) => err);
+    if (failed) throw failed[0];
+    return;
+  }
+  for (const [day, members] of byDay) {
+    await hot.sadd(day, ...members);
+    await hot.expire(day, OVERSPEED_TTL_SECONDS);
+  }
+}
