@@ -1,0 +1,175 @@
+/**
+ * `npm run bench:stream` — the real-time pipeline's throughput and alert latency.
+ *
+ * 1. Throughput: N driving records (default 1,000,000; BENCH_RECORDS) are produced to an embedded
+ *    broker running as its own process, then replayed through the topology (parse → CEP → table +
+ *    hot store). Baseline in the same run: draining the same topic through a consumer group that does
+ *    nothing (the bus's own ceiling). Run for the LMDB table store and for PostgreSQL.
+ * 2. Latency: 100 cars × 10 records/s (1,000 records/s) for BENCH_LATENCY_S seconds (default 60) in real
+ *    time; p50/p99 of window close → hot-store (Redis) write.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { createBus } from '../src/bus/index.ts';
+import { openTableStore } from '../src/table/index.ts';
+import { openHotStore } from '../src/hot/index.ts';
+import { driverLines } from '../src/sim/index.ts';
+import { TOPIC } from '../src/core/records.ts';
+import { localCivilNowMs, parseDate8 } from '../src/core/time.ts';
+import { startTopology } from '../src/stream/index.ts';
+import { SHIPPED_RULES } from '../src/stream/run.ts';
+import { fileURLToPath } from 'node:url';
+
+const SMARTCAR_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/smartcar.js');
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
+const PG_RECORDS = Number(process.env.BENCH_PG_RECORDS ?? RECORDS);
+const LATENCY_S = Number(process.env.BENCH_LATENCY_S ?? 60);
+const CARS = 1000;
+const PG_URL = process.env.BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/9';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-stream-'));
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function startBrokerProcess(): Promise<{ addr: string; stop(): Promise<void> }> {
+  const p = spawn(process.execPath, [SMARTCAR_BIN, 'broker', '--port', '0', '--data', path.join(tmp, 'broker'), '--partitions', '4'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
+  const addr = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    p.stdout!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = /listening\s+(\S+:\d+)/.exec(buf);
+      if (m) resolve(m[1]);
+    });
+    p.once('exit', (code) => reject(new Error(`broker exited ${code}`)));
+  });
+  return { addr, stop: () => new Promise((r) => { p.once('exit', () => r()); p.kill('SIGTERM'); }) };
+}
+
+async function produceAll(brokers: string[], topic: string, n: number): Promise<void> {
+  const bus = createBus({ brokers, clientId: 'bench-producer' });
+  await bus.createTopic(topic, 4);
+  const producer = await bus.producer({ acks: 1 });
+  let batch: { key: string; value: string }[] = [];
+  const sends: Promise<void>[] = [];
+  for (const line of driverLines({ cars: CARS, seed: 1, startMs: parseDate8('20240101'), records: Math.ceil(n / CARS) })) {
+    if (!/^\d{14}/.test(line)) continue;
+    batch.push({ key: line.slice(15, 20), value: line });
+    if (batch.length === 5000) {
+      sends.push(producer.send(topic, batch));
+      batch = [];
+      if (sends.length >= 8) await Promise.all(sends.splice(0));
+    }
+  }
+  if (batch.length) sends.push(producer.send(topic, batch));
+  await Promise.all(sends);
+  await producer.close();
+  await bus.close();
+}
+
+async function drainBaseline(brokers: string[], topic: string, n: number): Promise<number> {
+  const bus = createBus({ brokers, clientId: 'bench-baseline' });
+  const consumer = await bus.consumer({ groupId: `baseline-${topic}`, topics: [topic], fromBeginning: true });
+  let seen = 0;
+  const t0 = performance.now();
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const run = consumer.run(async (b) => {
+    seen += b.records.length;
+    if (seen >= n) done();
+  });
+  await finished;
+  const s = (performance.now() - t0) / 1000;
+  await consumer.stop();
+  await run.catch(() => {});
+  await bus.close();
+  return n / s;
+}
+
+async function pipeline(brokers: string[], topic: string, n: number, table: 'lmdb' | 'postgres'): Promise<number> {
+  const bus = createBus({ brokers, clientId: `bench-${table}` });
+  const store = table === 'lmdb'
+    ? await openTableStore({ kind: 'lmdb', path: path.join(tmp, `table-${topic}`) })
+    : await openTableStore({ kind: 'postgres', url: PG_URL, schema: `bench_stream_${process.pid}` });
+  const hot = await openHotStore({ kind: 'redis', url: REDIS_URL });
+  const t0 = performance.now();
+  const topo = await startTopology({ bus, table: store, hot, rulesDir: SHIPPED_RULES, topic, groupId: `bench-${table}-${topic}`, idleCloseMs: 60_000 });
+  while (topo.stats().consumed < n) await new Promise((r) => setTimeout(r, 50));
+  const s = (performance.now() - t0) / 1000;
+  process.stdout.write(`    (${table}) ${fmt(topo.stats().stored)} rows stored, ${fmt(topo.stats().alerts)} alerts\n`);
+  await topo.stop();
+  if (table === 'postgres') {
+    const pg = await import('pg');
+    const c = new pg.default.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`drop schema if exists bench_stream_${process.pid} cascade`);
+    await c.end();
+  }
+  await store.close();
+  await hot.close();
+  await bus.close();
+  return n / s;
+}
+
+async function latency(brokers: string[]): Promise<{ p50: number; p99: number; max: number; samples: number }> {
+  const topic = 'bench-latency';
+  const bus = createBus({ brokers, clientId: 'bench-latency' });
+  await bus.createTopic(topic, 4);
+  const store = await openTableStore({ kind: 'lmdb', path: path.join(tmp, 'table-latency') });
+  const hot = await openHotStore({ kind: 'redis', url: REDIS_URL });
+  const samples: number[] = [];
+  const topo = await startTopology({ bus, table: store, hot, rulesDir: SHIPPED_RULES, topic, groupId: 'bench-latency', idleCloseMs: 60_000, onAlertLatency: (ms) => samples.push(ms) });
+  const producer = await bus.producer({ acks: 1 });
+  // 100 cars, one record every 100 ms each (the original's pace: timestamps advance 1 s per record) → 1,000 records/s.
+  const start = localCivilNowMs();
+  const gen = driverLines({ cars: 100, seed: 3, startMs: start, records: LATENCY_S * 10 })[Symbol.iterator]();
+  const t0 = Date.now();
+  for (let tick = 0; tick < LATENCY_S * 10; tick++) {
+    const batch: { key: string; value: string }[] = [];
+    while (batch.length < 100) {
+      const next = gen.next();
+      if (next.done) break;
+      if (/^\d{14}/.test(next.value)) batch.push({ key: next.value.slice(15, 20), value: next.value });
+    }
+    await producer.send(topic, batch);
+    const wait = t0 + (tick + 1) * 100 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  await topo.stop();
+  await producer.close();
+  await store.close();
+  await hot.close();
+  await bus.close();
+  samples.sort((a, b) => a - b);
+  const q = (p: number) => samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] ?? NaN;
+  return { p50: q(0.5), p99: q(0.99), max: samples[samples.length - 1] ?? NaN, samples: samples.length };
+}
+
+const broker = await startBrokerProcess();
+const brokers = [broker.addr];
+process.stdout.write(`bench:stream — ${fmt(RECORDS)} driving records, ${CARS} cars, broker ${broker.addr} (own process), ${os.cpus().length} CPUs\n`);
+try {
+  await produceAll(brokers, TOPIC, RECORDS);
+  const base = await drainBaseline(brokers, TOPIC, RECORDS);
+  process.stdout.write(`  baseline: bus drain (no processing)        ${fmt(base)} records/s\n`);
+  const lmdb = await pipeline(brokers, TOPIC, RECORDS, 'lmdb');
+  process.stdout.write(`  pipeline → LMDB + Redis                    ${fmt(lmdb)} records/s  (${(lmdb / base).toFixed(2)}× the bare bus)\n`);
+  const pgTopic = PG_RECORDS === RECORDS ? TOPIC : 'bench-pg';
+  if (pgTopic !== TOPIC) await produceAll(brokers, pgTopic, PG_RECORDS);
+  try {
+    const pg = await pipeline(brokers, pgTopic, PG_RECORDS, 'postgres');
+    process.stdout.write(`  pipeline → PostgreSQL + Redis (${fmt(PG_RECORDS)})   ${fmt(pg)} records/s  (${(pg / base).toFixed(2)}× the bare bus)\n`);
+  } catch (err) {
+    process.stdout.write(`  pipeline → PostgreSQL: skipped (${(err as Error).message})\n`);
+  }
+  if (LATENCY_S > 0) {
+    const l = await latency(brokers);
+    process.stdout.write(`  latency @1,000 records/s for ${LATENCY_S}s: window close → Redis write p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(2)} ms (${l.samples} windows)\n`);
+  }
+} finally {
+  await broker.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}

@@ -1,0 +1,70 @@
+/** `smartcar stream`: resolves backends, seeds the rules directory, runs N topology members until stopped. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadRootConfig } from '../core/config.ts';
+import { dataPaths } from '../core/paths.ts';
+import { onShutdown } from '../core/shutdown.ts';
+import { createLogger } from '../core/log.ts';
+import { chooseBackends, describeBackend, openBus, openStores } from '../platform/backends.ts';
+import { startTopology, type Topology } from './topology.ts';
+
+const log = createLogger('stream');
+
+/** The rules shipped with the package (`rules/*.epl`). */
+export const SHIPPED_RULES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rules');
+
+/** Copies the shipped rules into a rules directory that does not exist yet, so operators edit their own copy. */
+export function seedRules(dir: string): void {
+  if (fs.existsSync(dir)) return;
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of fs.readdirSync(SHIPPED_RULES)) if (f.endsWith('.epl')) fs.copyFileSync(path.join(SHIPPED_RULES, f), path.join(dir, f));
+}
+
+export interface StreamCommandOptions {
+  config?: string; data?: string; kafka?: string; redis?: string; postgres?: string; rules?: string;
+  group: string; parallelism: number; lateness: number; idleClose: number; sessionTimeout?: number;
+}
+
+export async function runStreamCommand(o: StreamCommandOptions): Promise<void> {
+  const cfg = loadRootConfig(o.config);
+  if (o.data) cfg.dataDir = o.data;
+  if (o.kafka) cfg.kafka = o.kafka;
+  if (o.redis) cfg.redis = o.redis;
+  if (o.postgres) cfg.postgres = o.postgres;
+  const paths = dataPaths(cfg.dataDir);
+  const rulesDir = path.resolve(o.rules ?? paths.rules);
+  if (!o.rules) seedRules(rulesDir);
+  const b = chooseBackends(cfg);
+  const { table, hot } = await openStores(b);
+  const bus = await openBus(b, 'smartcar-stream');
+  const members: Topology[] = [];
+  for (let i = 0; i < o.parallelism; i++) {
+    members.push(await startTopology({ bus, table, hot, rulesDir, groupId: o.group, allowedLatenessMs: o.lateness, idleCloseMs: o.idleClose, sessionTimeoutMs: o.sessionTimeout }));
+  }
+  log.info({ ...describeBackend(b), rules: rulesDir, group: o.group, parallelism: o.parallelism }, 'stream topology running');
+  process.stdout.write(`stream: group ${o.group}, ${o.parallelism} member(s), rules ${rulesDir}\n`);
+  // For `smartcar status` and /health: throughput and the latest alerts, refreshed every 2 s.
+  const statusFile = path.join(paths.state, 'stream-status.json');
+  fs.mkdirSync(paths.state, { recursive: true });
+  const started = Date.now();
+  const writeStatus = () => {
+    const totals = { consumed: 0, stored: 0, deadLetters: 0, alerts: 0, late: 0 };
+    for (const t of members) for (const [k, v] of Object.entries(t.stats())) totals[k as keyof typeof totals] += v;
+    const latestAlerts = members.flatMap((t) => t.recentAlerts()).slice(-20);
+    const tmp = statusFile + '.tmp';
+    fs.writeFileSync(tmp, JSON.stringify({ pid: process.pid, started, updated: Date.now(), totals, latestAlerts }));
+    fs.renameSync(tmp, statusFile);
+  };
+  const statusTimer = setInterval(writeStatus, 2000);
+  statusTimer.unref();
+  onShutdown(async () => {
+    clearInterval(statusTimer);
+    await Promise.all(members.map((t) => t.stop()));
+    await bus.close();
+    await hot.close();
+    await table.close();
+  });
+  // A member whose consumer fails takes the process down with a non-zero code; a supervisor restarts it.
+  await Promise.all(members.map((t) => t.done));
+}
