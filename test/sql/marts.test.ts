@@ -135,6 +135,12 @@ describe('drive and symptom marts from the table store', () => {
     await table.putMany(DRIVER_TABLE, recs.map((r) => ({ row: driverRowKey(r.date, r.carNumber), cells: drivingRecordCells(r) })));
     const copy = await copyDriveDay(DAY, { dataDir: root, table });
     expect(copy.rows).toBe(recs.length - 1);
+    // smartcar_drive_info reads the table store itself.
+    const live = await openCatalog({ dataDir: root, table });
+    const [[n, top]] = (await live.query(`select count(*), max(r_key) from SmartCar_Drive_Info`)).rows;
+    await live.close();
+    expect(n).toBe(recs.length);
+    expect(top).toMatch(/^\d{14}-[A-Z]\d{4}$/);
     await table.close();
 
     const drive = await buildMart('drive', DAY, { dataDir: root });
