@@ -10,9 +10,8 @@ import fs from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { UserError } from '../core/errors.ts';
 import { matchesFilters } from './filter.ts';
+import { checkColumns, mergeCells, toRow, withoutColumns, type StoredRow as Stored } from './cells.ts';
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
-
-type Stored = Record<string, [number, string][]>;
 
 export class LmdbTableStore implements TableStore {
   private readonly root: RootDatabase;
@@ -45,36 +44,15 @@ export class LmdbTableStore implements TableStore {
     return [...this.meta.getRange()].map((e) => e.value);
   }
 
-  private checkColumns(desc: TableDescriptor, cells: Record<string, string>): void {
-    for (const col of Object.keys(cells)) {
-      const fam = col.slice(0, col.indexOf(':'));
-      if (col.indexOf(':') < 1 || !desc.families.includes(fam)) {
-        throw new UserError(`column '${col}' is not family:qualifier of a family of ${desc.name} (families: ${desc.families.join(', ')})`);
-      }
-    }
-  }
-
-  private merge(desc: TableDescriptor, prev: Stored | undefined, cells: Record<string, string>, ts: number): Stored {
-    const keep = desc.maxVersions ?? 1;
-    const next: Stored = prev ? { ...prev } : {};
-    for (const [col, value] of Object.entries(cells)) {
-      const versions = next[col] ?? [];
-      // Idempotent: the same value again is not a new version.
-      if (versions.length && versions[0][1] === value) continue;
-      next[col] = [[ts, String(value)] as [number, string], ...versions].slice(0, keep);
-    }
-    return next;
-  }
-
   async put(table: string, row: string, cells: Record<string, string>, timestamp = Date.now()): Promise<void> {
     await this.putMany(table, [{ row, cells }], timestamp);
   }
 
   async putMany(table: string, rows: PutRow[], timestamp = Date.now()): Promise<void> {
     const { db, desc } = this.table(table);
-    for (const r of rows) this.checkColumns(desc, r.cells);
+    for (const r of rows) checkColumns(desc, r.cells);
     await db.transaction(() => {
-      for (const r of rows) db.put(r.row, this.merge(desc, db.get(r.row), r.cells, timestamp));
+      for (const r of rows) db.put(r.row, mergeCells(desc, db.get(r.row), r.cells, timestamp));
     });
   }
 
@@ -98,9 +76,8 @@ export class LmdbTableStore implements TableStore {
     await db.transaction(() => {
       const v = db.get(row);
       if (!v) return;
-      const next = { ...v };
-      for (const c of columns) delete next[c];
-      if (Object.keys(next).length) db.put(row, next);
+      const next = withoutColumns(v, columns);
+      if (next) db.put(row, next);
       else db.remove(row);
     });
   }
@@ -137,10 +114,4 @@ export class LmdbTableStore implements TableStore {
   async close(): Promise<void> {
     await this.root.close();
   }
-}
-
-function toRow(row: string, v: Stored): Row {
-  const cells: Record<string, string> = {};
-  for (const [col, versions] of Object.entries(v)) if (versions.length) cells[col] = versions[0][1];
-  return { row, cells };
 }

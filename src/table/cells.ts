@@ -1,0 +1,41 @@
+/**
+ * A stored row, shared by every adapter: each column's versions, newest first,
+ * `{ "cf1:speed": [[ts, "120"], [ts, "95"]], … }`.
+ */
+import { UserError } from '../core/errors.ts';
+import type { Row, TableDescriptor } from './types.ts';
+
+export type StoredRow = Record<string, [number, string][]>;
+
+export function checkColumns(desc: TableDescriptor, cells: Record<string, string>): void {
+  for (const col of Object.keys(cells)) {
+    const fam = col.slice(0, col.indexOf(':'));
+    if (col.indexOf(':') < 1 || !desc.families.includes(fam)) {
+      throw new UserError(`column '${col}' is not family:qualifier of a family of ${desc.name} (families: ${desc.families.join(', ')})`);
+    }
+  }
+}
+
+/** Adds the cells as new versions (the same value again is not a new version: replays are idempotent). */
+export function mergeCells(desc: TableDescriptor, prev: StoredRow | undefined, cells: Record<string, string>, ts: number): StoredRow {
+  const keep = desc.maxVersions ?? 1;
+  const next: StoredRow = prev ? { ...prev } : {};
+  for (const [col, value] of Object.entries(cells)) {
+    const versions = next[col] ?? [];
+    if (versions.length && versions[0][1] === value) continue;
+    next[col] = [[ts, String(value)] as [number, string], ...versions].slice(0, keep);
+  }
+  return next;
+}
+
+export function toRow(row: string, v: StoredRow): Row {
+  const cells: Record<string, string> = {};
+  for (const [col, versions] of Object.entries(v)) if (versions.length) cells[col] = versions[0][1];
+  return { row, cells };
+}
+
+export function withoutColumns(v: StoredRow, columns: string[]): StoredRow | undefined {
+  const next = { ...v };
+  for (const c of columns) delete next[c];
+  return Object.keys(next).length ? next : undefined;
+}
