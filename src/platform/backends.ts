@@ -9,7 +9,7 @@ import type { HotStore } from '../hot/index.ts';
 import type { Bus } from '../bus/index.ts';
 
 export interface BackendChoice {
-  table: { kind: 'lmdb'; path: string } | { kind: 'postgres'; url: string };
+  table: { kind: 'lmdb'; path: string } | { kind: 'postgres'; url: string; schema?: string };
   hot: { kind: 'embedded'; path: string } | { kind: 'redis'; url: string };
   /** Bootstrap servers: the external cluster, or the embedded broker's address. */
   brokers: string[];
@@ -19,7 +19,7 @@ export interface BackendChoice {
 export function chooseBackends(cfg: RootConfig): BackendChoice {
   const p = dataPaths(cfg.dataDir);
   return {
-    table: cfg.postgres ? { kind: 'postgres', url: cfg.postgres } : { kind: 'lmdb', path: p.table },
+    table: cfg.postgres ? { kind: 'postgres', url: cfg.postgres, schema: process.env.SMARTCAR_POSTGRES_SCHEMA } : { kind: 'lmdb', path: p.table },
     hot: cfg.redis ? { kind: 'redis', url: cfg.redis } : { kind: 'embedded', path: p.hot },
     brokers: cfg.kafka ? cfg.kafka.split(',').map((s) => s.trim()).filter(Boolean) : [`${cfg.broker.host}:${cfg.broker.port}`],
     brokerEmbedded: !cfg.kafka,
