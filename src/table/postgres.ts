@@ -26,11 +26,30 @@ export class PostgresTableStore implements TableStore {
     this.schema = ident(schema);
   }
 
+  /**
+   * Runs DDL under a transaction-scoped advisory lock: concurrent `CREATE … IF NOT EXISTS` from several
+   * workers starting together can otherwise fail with a duplicate-key error in PostgreSQL's catalog.
+   */
+  private async ddl(statements: { sql: string; args?: unknown[] }[]): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('smartcar-table-ddl'))`);
+      for (const st of statements) await client.query(st.sql, st.args);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
   private init(): Promise<void> {
-    this.ready ??= (async () => {
-      await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-      await this.pool.query(`CREATE TABLE IF NOT EXISTS ${this.schema}.smartcar_tables (name text PRIMARY KEY, families text[] NOT NULL, max_versions int NOT NULL)`);
-    })().catch((err: Error) => {
+    this.ready ??= this.ddl([
+      { sql: `CREATE SCHEMA IF NOT EXISTS ${this.schema}` },
+      { sql: `CREATE TABLE IF NOT EXISTS ${this.schema}.smartcar_tables (name text PRIMARY KEY, families text[] NOT NULL, max_versions int NOT NULL)` },
+    ]).catch((err: Error) => {
       this.ready = undefined;
       throw new UserError(`cannot use PostgreSQL for the table store: ${err.message}`);
     });
@@ -58,9 +77,10 @@ export class PostgresTableStore implements TableStore {
   async createTable(desc: TableDescriptor): Promise<void> {
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(desc.name)) throw new UserError(`invalid table name '${desc.name}'`);
     await this.init();
-    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${this.t(desc.name)} (row text COLLATE "C" PRIMARY KEY, cells jsonb NOT NULL)`);
-    await this.pool.query(`INSERT INTO ${this.schema}.smartcar_tables (name, families, max_versions) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,
-      [desc.name, desc.families, desc.maxVersions ?? 1]);
+    await this.ddl([
+      { sql: `CREATE TABLE IF NOT EXISTS ${this.t(desc.name)} (row text COLLATE "C" PRIMARY KEY, cells jsonb NOT NULL)` },
+      { sql: `INSERT INTO ${this.schema}.smartcar_tables (name, families, max_versions) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, args: [desc.name, desc.families, desc.maxVersions ?? 1] },
+    ]);
   }
 
   async listTables(): Promise<TableDescriptor[]> {
