@@ -1,0 +1,93 @@
+/**
+ * The collection agent's contracts (the Flume role, SEED §3). One rule carries the whole delivery
+ * guarantee: **events move only through channel transactions.**
+ *
+ *   source ──put(batch)+commit──► channel ──take(n)+commit──► sink
+ *
+ * - A source reads a batch, runs the interceptors, puts the batch in one transaction and commits; only
+ *   then does it advance (spool file position saved, tail offset saved). A failed commit (channel full,
+ *   disk error) is rolled back and retried: the source re-reads, nothing is skipped.
+ * - A sink takes up to `batchSize` events in one transaction, delivers them, and commits only after the
+ *   destination accepted them; on failure it rolls back and the events are taken again (at-least-once;
+ *   destinations make this exactly-once where they can, e.g. the lake sink's roll/rename protocol).
+ *
+ * Everything is batch-shaped (Flume's `Interceptor.intercept(List<Event>)`, `Channel` transactions of
+ * many events): per-event work is one object and a Buffer slice, never a string copy on the hot path.
+ */
+
+/** One event: headers and a body (one line, without its newline). */
+export interface CollectEvent {
+  /**
+   * Headers. Interceptors that set the same value on every event of a batch may share one object
+   * between those events (the file channel writes a shared object once per batch); so never mutate
+   * `headers` in place — replace the object.
+   */
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export class ChannelFullError extends Error {
+  constructor(channel: string, capacity: number) {
+    super(`channel ${channel} is full (capacity ${capacity}); the source will retry`);
+    this.name = 'ChannelFullError';
+  }
+}
+
+/**
+ * A channel transaction. Either put or take (not both) in one transaction, as in Flume.
+ * `commit` makes puts visible to takers (and durable, for the file channel) or removes taken events for
+ * good; `rollback` discards puts, or returns taken events to the head of the channel in order.
+ */
+export interface ChannelTransaction {
+  /** Stages events; throws ChannelFullError when they would not fit (nothing staged then). */
+  put(events: CollectEvent[]): void;
+  /** Takes up to `max` events that are committed and not taken by another open transaction. */
+  take(max: number): CollectEvent[];
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+export interface Channel {
+  readonly name: string;
+  readonly capacity: number;
+  start(): Promise<void>;
+  /** Stops accepting transactions; the file channel writes a checkpoint. Idempotent. */
+  stop(): Promise<void>;
+  transaction(): ChannelTransaction;
+  /** Committed events not yet taken for good (the "channel fill"). */
+  size(): number;
+  /** Resolves when the channel holds events to take, or after `timeoutMs`. */
+  waitForEvents(timeoutMs: number): Promise<void>;
+  /** Resolves when at least `n` more events fit, or after `timeoutMs`. */
+  waitForSpace(n: number, timeoutMs: number): Promise<void>;
+}
+
+/** Flume's Interceptor: sees every batch a source reads, before the channel. May drop events. */
+export interface Interceptor {
+  intercept(events: CollectEvent[]): CollectEvent[];
+  close?(): void;
+}
+
+export interface Sink {
+  readonly name: string;
+  start(): Promise<void>;
+  /**
+   * One delivery step: take ≤ batchSize events in a transaction, deliver, commit (or roll back and throw).
+   * Returns the number of events delivered; 0 means the channel was empty (the runner then waits).
+   */
+  process(): Promise<number>;
+  /** Closes what the sink holds open (the lake sink rolls its open files). Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface Source {
+  readonly name: string;
+  /** Runs until `stop()`; a failed batch is retried, never skipped. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Where a component may write what it cannot process (one JSON line per event, with the reason). */
+export interface DeadLetters {
+  write(component: string, reason: string, events: CollectEvent[]): void;
+}
