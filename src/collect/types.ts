@@ -34,6 +34,21 @@ export class ChannelFullError extends Error {
 }
 
 /**
+ * A progress marker committed atomically with a transaction: a source's read position (committed with its
+ * put) or a sink's delivered state (committed with its take, e.g. the lake sink's open files and their
+ * committed lengths). After a crash, `Channel.marker(owner)` returns the value of the last committed
+ * transaction of that owner — so "events in the channel" and "where the source/sink stands" can never
+ * disagree, which is what makes restarts free of loss and duplicates. The file channel writes the marker
+ * in the same write-ahead-log record as the transaction; the memory channel keeps it in memory.
+ */
+export interface Marker {
+  /** The component name (unique within the agent). */
+  owner: string;
+  /** Opaque to the channel (components store JSON). */
+  value: string;
+}
+
+/**
  * A channel transaction. Either put or take (not both) in one transaction, as in Flume.
  * `commit` makes puts visible to takers (and durable, for the file channel) or removes taken events for
  * good; `rollback` discards puts, or returns taken events to the head of the channel in order.
@@ -43,7 +58,8 @@ export interface ChannelTransaction {
   put(events: CollectEvent[]): void;
   /** Takes up to `max` events that are committed and not taken by another open transaction. */
   take(max: number): CollectEvent[];
-  commit(): Promise<void>;
+  /** Commits; with a marker, the marker is committed in the same atomic step (see Marker). */
+  commit(marker?: Marker): Promise<void>;
   rollback(): Promise<void>;
 }
 
@@ -54,6 +70,8 @@ export interface Channel {
   /** Stops accepting transactions; the file channel writes a checkpoint. Idempotent. */
   stop(): Promise<void>;
   transaction(): ChannelTransaction;
+  /** The value of the owner's last committed marker (survives restarts for durable channels). */
+  marker(owner: string): string | undefined;
   /** Committed events not yet taken for good (the "channel fill"). */
   size(): number;
   /** Resolves when the channel holds events to take, or after `timeoutMs`. */
