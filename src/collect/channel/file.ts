@@ -57,6 +57,8 @@ export interface FileChannelOptions {
   /** Milliseconds between checkpoints; 0 = only on stop. */
   checkpointInterval?: number;
   minimumRequiredSpace?: number;
+  /** Write a checkpoint on stop (Flume's checkpointOnClose, default true). */
+  checkpointOnClose?: boolean;
   log?: Logger;
 }
 
@@ -80,6 +82,7 @@ export class FileChannel extends QueuedChannel {
   readonly maxFileSize: number;
   readonly checkpointInterval: number;
   readonly minimumRequiredSpace: number;
+  readonly checkpointOnClose: boolean;
   private readonly log: Logger | undefined;
   private writer: LogWriter | undefined;
   /** Seq of the next event a put record will get (log order). */
@@ -103,6 +106,7 @@ export class FileChannel extends QueuedChannel {
     this.maxFileSize = opts.maxFileSize ?? 2_146_435_071;
     this.checkpointInterval = opts.checkpointInterval ?? 30_000;
     this.minimumRequiredSpace = opts.minimumRequiredSpace ?? 524_288_000;
+    this.checkpointOnClose = opts.checkpointOnClose ?? true;
     this.log = opts.log;
     if (this.maxFileSize < 1024) throw new Error(`channel ${name}: maxFileSize ${this.maxFileSize} is too small (at least 1024 bytes)`);
     if (this.checkpointDir === this.dataDir) throw new Error(`channel ${name}: checkpointDir and dataDirs must differ (both ${this.dataDir})`);
@@ -139,7 +143,7 @@ export class FileChannel extends QueuedChannel {
     clearInterval(this.timer);
     try {
       if (this.writer) await this.writer.idle();
-      if (this.writer && !this.writer.failure) await this.checkpoint();
+      if (this.writer && !this.writer.failure && this.checkpointOnClose) await this.checkpoint();
     } finally {
       this.writer?.close();
       this.unlock();

@@ -85,6 +85,7 @@ export const fileChannelFactory: ChannelFactory<FileChannelConfig> = {
       maxFileSize: config.maxFileSize,
       checkpointInterval: config.checkpointInterval,
       minimumRequiredSpace: config.minimumRequiredSpace,
+      checkpointOnClose: config.checkpointOnClose ?? true,
       log: ctx.log,
     });
   },
