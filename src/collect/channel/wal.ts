@@ -21,7 +21,11 @@
  * A header object shared by several events of a batch (interceptors share them) is one header-set.
  *
  * Durability: a record is appended with one write and is acknowledged (applied and its commit resolved)
- * only after an fdatasync that covers it. Commits that arrive while a sync runs share the next one (group
+ * only after an fdatasync that covers it. The last file is preallocated with zeros in 8 MB steps (as
+ * Flume does): an fdatasync that does not change the file size need not commit file-system metadata,
+ * which makes the per-commit sync up to twice as fast on ext4. So the log of the last file ends at the
+ * first record header whose type byte is 0 and after which the file holds only zeros; a file is cut to
+ * its log end when it is rolled or closed. Commits that arrive while a sync runs share the next one (group
  * commit); acknowledgements happen in log order. Before a new file is started the old one is synced, so
  * only the last file can end with a torn record. A failed write is cut off again (ftruncate); a failed
  * fdatasync marks the log failed (the page cache state is then unknown): every later commit is refused
@@ -37,6 +41,8 @@ export const FILE_MAGIC = Buffer.from('SCWAL001', 'latin1');
 export const FILE_HEADER = 12;
 export const RECORD_HEADER = 9;
 export const PUT = 1;
+const PREALLOCATE = 8 << 20;
+const ZEROS = Buffer.alloc(1 << 20);
 export const TAKE = 2;
 
 export const logFileName = (id: number) => `log-${id}`;
@@ -299,27 +305,34 @@ interface SyncWaiter {
 /** The append side of the log: one open file, rolled past maxFileSize, with group-committed fdatasync. */
 export class LogWriter {
   fileId = 0;
+  /** End of the log in the current file. */
   size = 0;
+  /** Physical size of the current file (log end plus preallocated zeros). */
+  private allocated = 0;
   private fd = -1;
   private written = 0;
   private synced = 0;
   private syncing = false;
+  private kickScheduled = false;
   private waiters: SyncWaiter[] = [];
   private retired: number[] = [];
   private failed: Error | undefined;
   private idleWaiters: (() => void)[] = [];
   /** Bytes appended since open (for the disk-space estimate and the benchmark). */
   bytesWritten = 0;
+  /** fdatasync calls made for commits (fewer than commits when group commit merges them). */
+  syncs = 0;
 
   constructor(readonly dir: string, readonly maxFileSize: number, private readonly label: string) {}
 
-  /** Continues an existing file (after replay, `size` = its valid length) or creates `log-<id>`. */
+  /** Continues an existing file (after replay, `size` = its log end) or creates `log-<id>`. */
   open(fileId: number, existingSize: number | undefined): void {
     if (existingSize === undefined) this.create(fileId);
     else {
       this.fd = fs.openSync(path.join(this.dir, logFileName(fileId)), 'r+');
       this.fileId = fileId;
       this.size = existingSize;
+      this.allocated = fs.fstatSync(this.fd).size;
     }
   }
 
@@ -335,6 +348,17 @@ export class LogWriter {
     this.fd = fd;
     this.fileId = fileId;
     this.size = FILE_HEADER;
+    this.allocated = FILE_HEADER;
+  }
+
+  /** Extends the file with zeros so the next records overwrite instead of append. */
+  private preallocate(needed: number): void {
+    const target = Math.max(needed, Math.min(this.allocated + PREALLOCATE, this.maxFileSize));
+    while (this.allocated < target) {
+      const n = Math.min(ZEROS.length, target - this.allocated);
+      writeFully(this.fd, ZEROS.subarray(0, n), this.allocated);
+      this.allocated += n;
+    }
   }
 
   /** Appends one encoded record; returns where it went and its number for `whenDurable`. Throws on failure. */
@@ -344,11 +368,14 @@ export class LogWriter {
     if (this.size > FILE_HEADER && this.size + rec.length > this.maxFileSize) this.roll();
     const offset = this.size;
     try {
+      if (offset + rec.length > this.allocated) this.preallocate(offset + rec.length);
       writeFully(this.fd, rec, offset);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       try {
+        // Zero the bytes again (the log ends at the first zero type byte), then drop the preallocation.
         fs.ftruncateSync(this.fd, offset);
+        this.allocated = offset;
       } catch (terr) {
         this.failed = new Error(`${this.label}: a failed write to ${logFileName(this.fileId)} could not be cut off (${(terr as Error).message}); restart the agent to replay the log`);
       }
@@ -362,7 +389,9 @@ export class LogWriter {
   }
 
   private roll(): void {
-    // The old file is synced before anything goes to the new one: only the last file can be torn.
+    // The old file is cut to its log end and synced before anything goes to the new one: only the last
+    // file can be torn or carry preallocated zeros.
+    fs.ftruncateSync(this.fd, this.size);
     fs.fdatasyncSync(this.fd);
     if (this.syncing) this.retired.push(this.fd); else fs.closeSync(this.fd);
     this.create(this.fileId + 1);
@@ -373,7 +402,15 @@ export class LogWriter {
     if (this.failed) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.waiters.push({ no, apply, resolve, reject });
-      this.kick();
+      // Start the sync on the next turn, not now: commits made by the code that the last acknowledgement
+      // woke up (a sink taking what a source just put, the source's next batch) then share one fdatasync.
+      if (!this.syncing && !this.kickScheduled) {
+        this.kickScheduled = true;
+        setImmediate(() => {
+          this.kickScheduled = false;
+          this.kick();
+        });
+      }
     });
   }
 
@@ -381,6 +418,7 @@ export class LogWriter {
     if (this.syncing || this.waiters.length === 0) return;
     this.syncing = true;
     const target = this.written;
+    this.syncs++;
     fs.fdatasync(this.fd, (err) => {
       this.syncing = false;
       for (const fd of this.retired.splice(0)) fs.closeSync(fd);
@@ -409,17 +447,31 @@ export class LogWriter {
 
   /** Resolves when no commit is waiting for a sync. */
   idle(): Promise<void> {
-    if (!this.syncing && this.waiters.length === 0) return Promise.resolve();
+    if (!this.syncing && !this.kickScheduled && this.waiters.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Records appended since open. */
+  get records(): number {
+    return this.written;
   }
 
   get failure(): Error | undefined {
     return this.failed;
   }
 
+  /** Cuts the preallocated zeros off (when nothing failed) and closes the file. */
   close(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
+    if (this.fd < 0) return;
+    try {
+      if (!this.failed && this.allocated > this.size) {
+        fs.ftruncateSync(this.fd, this.size);
+        fs.fdatasyncSync(this.fd);
+      }
+    } finally {
+      fs.closeSync(this.fd);
+      this.fd = -1;
+    }
   }
 }
 
