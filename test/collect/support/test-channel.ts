@@ -19,6 +19,8 @@ export class TestChannel implements Channel {
   failCommits = 0;
   commits = 0;
   private waiters: (() => void)[] = [];
+  /** Events taken by open transactions: still in the channel until their take commits. */
+  private readonly inFlight = new Set<CollectEvent[]>();
 
   constructor(readonly name = 'c1', readonly capacity = 10_000_000, private readonly markerFile?: string) {}
 
@@ -41,7 +43,7 @@ export class TestChannel implements Channel {
 
   transaction(): ChannelTransaction {
     const staged: CollectEvent[] = [];
-    let taken: CollectEvent[] = [];
+    const taken: CollectEvent[] = [];
     let done = false;
     const check = () => {
       if (done) throw new Error('transaction already committed or rolled back');
@@ -57,7 +59,8 @@ export class TestChannel implements Channel {
         check();
         if (staged.length) throw new Error('a transaction either puts or takes');
         const got = this.events.splice(0, max);
-        taken = taken.concat(got);
+        for (const e of got) taken.push(e);
+        this.inFlight.add(taken);
         return got;
       },
       commit: async (marker?: Marker) => {
@@ -67,6 +70,7 @@ export class TestChannel implements Channel {
           throw new Error(`injected commit failure in channel ${this.name}`);
         }
         done = true;
+        this.inFlight.delete(taken);
         this.commits++;
         for (const e of staged) this.events.push(e);
         if (marker) this.markers.set(marker.owner, marker.value);
@@ -76,6 +80,7 @@ export class TestChannel implements Channel {
       rollback: async () => {
         if (done) return;
         done = true;
+        this.inFlight.delete(taken);
         this.events.unshift(...taken);
       },
     };
@@ -83,7 +88,8 @@ export class TestChannel implements Channel {
 
   private persist(): void {
     if (!this.markerFile) return;
-    const p: Persisted = { markers: Object.fromEntries(this.markers), events: this.events.map((e) => ({ headers: e.headers, body: e.body.toString('base64') })) };
+    const all = [...[...this.inFlight].flat(), ...this.events];
+    const p: Persisted = { markers: Object.fromEntries(this.markers), events: all.map((e) => ({ headers: e.headers, body: e.body.toString('base64') })) };
     fs.writeFileSync(`${this.markerFile}.new`, JSON.stringify(p));
     fs.renameSync(`${this.markerFile}.new`, this.markerFile);
   }
