@@ -138,7 +138,10 @@ export class LakeSink implements Sink {
   private readonly prefixT: PathTemplate;
   private readonly ext: string;
   private readonly m: SinkMetrics;
-  private readonly open = new Map<string, OpenFile>();
+  /** Every open file, including full ones waiting for the commit that lets them be renamed. */
+  private readonly open = new Set<OpenFile>();
+  /** The file each bucket writes to (not full). */
+  private readonly current = new Map<string, OpenFile>();
   private readonly dirs = new Map<string, string | null>();
   private readonly madeDirs = new Set<string>();
   private lastMarker: string | undefined;
@@ -201,7 +204,7 @@ export class LakeSink implements Sink {
       if (this.needsRecovery) {
         await this.recover(this.lastMarker);
       } else {
-        for (const f of [...this.open.values()]) await this.close(f);
+        for (const f of [...this.open]) await this.close(f);
         // A fresh marker with no open files; if the channel already stopped, recovery copes with the stale one.
         const marker = JSON.stringify({ v: 1, files: [] } satisfies LakeMarker);
         try {
@@ -219,7 +222,7 @@ export class LakeSink implements Sink {
 
   /** Open files, for tests and status: in-use path → committed length. */
   openFiles(): { path: string; final: string; committed: number }[] {
-    return [...this.open.values()].map((f) => ({ path: path.join(f.dirAbs, f.inUse), final: path.join(f.dirAbs, f.final), committed: f.committed }));
+    return [...this.open].map((f) => ({ path: path.join(f.dirAbs, f.inUse), final: path.join(f.dirAbs, f.final), committed: f.committed }));
   }
 
   private locked<T>(fn: () => Promise<T>): Promise<T> {
@@ -280,9 +283,9 @@ export class LakeSink implements Sink {
     // The batch is delivered; closing is housekeeping. If it fails, recovery (from the marker just
     // committed, which lists these files with their lengths) renames them before the next batch.
     try {
-      for (const f of [...this.open.values()]) if (f.full) await this.close(f);
+      for (const f of [...this.open]) if (f.full) await this.close(f);
       if (this.open.size > this.cfg['hdfs.maxOpenFiles']) {
-        const lru = [...this.open.values()].sort((a, b) => a.lastWrite - b.lastWrite);
+        const lru = [...this.open].sort((a, b) => a.lastWrite - b.lastWrite);
         for (const f of lru.slice(0, this.open.size - this.cfg['hdfs.maxOpenFiles'])) await this.close(f);
       }
     } catch (err) {
@@ -357,8 +360,7 @@ export class LakeSink implements Sink {
     let written = 0;
     let i = 0;
     while (i < evs.length) {
-      let f = this.open.get(b.key);
-      if (!f || f.full) f = await this.openFile(b, now);
+      const f = this.current.get(b.key) ?? await this.openFile(b, now);
       let j = i;
       let size = 0;
       while (j < evs.length) {
@@ -367,6 +369,7 @@ export class LakeSink implements Sink {
         j++;
         if ((rollCount > 0 && f.events >= rollCount) || (rollSize > 0 && f.rawBytes + size >= rollSize)) {
           f.full = true;
+          this.current.delete(b.key);
           break;
         }
       }
@@ -408,7 +411,8 @@ export class LakeSink implements Sink {
     const fh = await fsp.open(path.join(b.dirAbs, inUse), 'wx');
     await fsyncDir(b.dirAbs);
     const f: OpenFile = { key: b.key, dir: b.dir, dirAbs: b.dirAbs, inUse, final, fh, length: 0, committed: 0, events: 0, rawBytes: 0, openedAt: now, lastWrite: now, full: false };
-    this.open.set(b.key, f);
+    this.open.add(f);
+    this.current.set(b.key, f);
     this.m.filesOpened.inc();
     this.m.openFiles.set(this.open.size);
     return f;
@@ -424,7 +428,7 @@ export class LakeSink implements Sink {
   }
 
   private markerValue(): string {
-    const files = [...this.open.values()].map((f) => ({ dir: f.dir, inUse: f.inUse, final: f.final, length: f.length }));
+    const files = [...this.open].map((f) => ({ dir: f.dir, inUse: f.inUse, final: f.final, length: f.length }));
     return JSON.stringify({ v: 1, files } satisfies LakeMarker);
   }
 
@@ -433,14 +437,15 @@ export class LakeSink implements Sink {
     const interval = this.cfg['hdfs.rollInterval'] * 1000;
     const idle = this.cfg['hdfs.idleTimeout'] * 1000;
     if (!interval && !idle) return;
-    for (const f of [...this.open.values()]) {
+    for (const f of [...this.open]) {
       if ((interval && now - f.openedAt >= interval) || (idle && now - f.lastWrite >= idle)) await this.close(f);
     }
   }
 
   /** Renames a file whose bytes are all committed to its final name (or deletes it when empty). */
   private async close(f: OpenFile): Promise<void> {
-    this.open.delete(f.key);
+    this.open.delete(f);
+    if (this.current.get(f.key) === f) this.current.delete(f.key);
     this.m.openFiles.set(this.open.size);
     await f.fh.close();
     const from = path.join(f.dirAbs, f.inUse);
@@ -458,8 +463,9 @@ export class LakeSink implements Sink {
    */
   async recover(markerValue: string | undefined): Promise<RecoveryReport> {
     const report: RecoveryReport = { renamed: [], truncated: [], deleted: [], missing: [] };
-    for (const f of this.open.values()) await f.fh.close().catch(() => undefined);
+    for (const f of this.open) await f.fh.close().catch(() => undefined);
     this.open.clear();
+    this.current.clear();
     this.m.openFiles.set(0);
     await this.journal?.close().catch(() => undefined);
     this.journal = undefined;

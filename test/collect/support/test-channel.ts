@@ -9,6 +9,10 @@
  * channel gives only on disk failures, which a test cannot produce for real.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { pino } from 'pino';
+import { FileDeadLetters } from '../../../src/collect/deadletter.ts';
+import type { ComponentContext } from '../../../src/collect/registry.ts';
 import { ChannelFullError, type Channel, type ChannelTransaction, type CollectEvent, type Marker } from '../../../src/collect/types.ts';
 
 interface Persisted { markers: Record<string, string>; events: { headers: Record<string, string>; body: string }[] }
@@ -114,3 +118,13 @@ export class TestChannel implements Channel {
 }
 
 export const ev = (body: string, headers: Record<string, string> = {}): CollectEvent => ({ headers, body: Buffer.from(body) });
+
+/** A ComponentContext for sink tests under `root` (lake, state and dead letters inside it). */
+export function sinkContext(root: string, name: string, over: Partial<ComponentContext> = {}): ComponentContext & { deadLetters: FileDeadLetters; logged: Record<string, unknown>[] } {
+  const logged: Record<string, unknown>[] = [];
+  const log = pino({ level: 'info' }, { write: (s: string) => { logged.push(JSON.parse(s) as Record<string, unknown>); } });
+  return {
+    agent: 'a1', name, dataDir: root, lakeRoot: path.join(root, 'lake'), stateDir: path.join(root, 'state', 'collect', 'a1'),
+    brokers: [], deadLetters: new FileDeadLetters(root, 'a1'), log, logged, ...over,
+  } as ComponentContext & { deadLetters: FileDeadLetters; logged: Record<string, unknown>[] };
+}
