@@ -151,6 +151,8 @@ export class LakeSink implements Sink {
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   private started = false;
+  /** What the last start() repaired (for status and tests). */
+  lastRecovery: RecoveryReport | undefined;
 
   constructor(private readonly cfg: LakeSinkConfig, private readonly channel: Channel, private readonly ctx: ComponentContext) {
     this.name = ctx.name;
@@ -175,7 +177,7 @@ export class LakeSink implements Sink {
   async start(): Promise<void> {
     if (this.started) return;
     await this.locked(async () => {
-      await this.recover(this.channel.marker(this.name));
+      this.lastRecovery = await this.recover(this.channel.marker(this.name));
       this.started = true;
     });
     const roll = [this.cfg['hdfs.rollInterval'], this.cfg['hdfs.idleTimeout']].filter((s) => s > 0);

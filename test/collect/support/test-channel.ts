@@ -7,6 +7,9 @@
  * rename) and read back by start() — a stand-in for the durable file channel in the kill -9 test.
  * `failCommits`: the next n commits throw before changing anything — a fault injection for errors a real
  * channel gives only on disk failures, which a test cannot produce for real.
+ * `hang`: commits never resolve, either before anything is committed or right after the commit was
+ * persisted — freezing a sink at the two instants a crash matters (abandon the channel and reopen its
+ * markerFile to "restart").
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,6 +24,7 @@ export class TestChannel implements Channel {
   events: CollectEvent[] = [];
   readonly markers = new Map<string, string>();
   failCommits = 0;
+  hang: 'before-commit' | 'after-commit' | undefined;
   commits = 0;
   private waiters: (() => void)[] = [];
   /** Events taken by open transactions: still in the channel until their take commits. */
@@ -69,6 +73,7 @@ export class TestChannel implements Channel {
       },
       commit: async (marker?: Marker) => {
         check();
+        if (this.hang === 'before-commit') return new Promise<void>(() => {});
         if (this.failCommits > 0) {
           this.failCommits--;
           throw new Error(`injected commit failure in channel ${this.name}`);
@@ -80,6 +85,7 @@ export class TestChannel implements Channel {
         if (marker) this.markers.set(marker.owner, marker.value);
         this.persist();
         if (staged.length) for (const w of this.waiters.splice(0)) w();
+        if (this.hang === 'after-commit') return new Promise<void>(() => {});
       },
       rollback: async () => {
         if (done) return;
