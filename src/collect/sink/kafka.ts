@@ -129,14 +129,15 @@ export class KafkaSink implements Sink {
         l.push({ key: this.key(e), value: e.body });
         bytes += e.body.length;
       }
-      const producer = await this.connect();
+      let producer: BusProducer | undefined;
       try {
+        producer = await this.connect();
         for (const [topic, msgs] of byTopic) await producer.send(topic, msgs);
       } catch (err) {
         // Start from a fresh connection next time rather than trusting a client that just failed.
         this.producer = undefined;
-        await producer.close().catch(() => undefined);
-        throw new Error(`kafka sink ${this.name} could not send to ${this.brokers.join(',')}: ${(err as Error).message}`);
+        await producer?.close().catch(() => undefined);
+        throw new Error(`kafka sink ${this.name} could not send to ${this.brokers.join(',')}: ${(err as Error).message}; the events stay in the channel and are retried`);
       }
       if (bad.length) {
         this.ctx.deadLetters.write(this.name, `the '${this.cfg.topicHeader}' header is not a valid topic name`, bad);
