@@ -63,6 +63,9 @@ export interface SoakResult {
   missing: number;
   extra: number;
   badSuffix: number;
+  /** Lines longer than maxLineLength in the input, and dead letters written (≥ tooLong: a crash may repeat one). */
+  tooLong: number;
+  deadLetters: number;
   dir: string;
 }
 
@@ -107,7 +110,11 @@ export async function crashSoak(o: SoakOptions): Promise<SoakResult> {
   fs.mkdirSync(staged);
   writeStatusDay({ date, cars: o.cars, outDir: staged, seed: o.seed, garbage: 0.01 });
   const source = path.join(staged, statusFileName(date));
-  const expected = fs.readFileSync(source, 'utf8').split('\n').filter((l) => /^\d{14}/.test(l));
+  // Record lines pass the filter; any line longer than the spool source's maxLineLength (2048, Flume's
+  // default) goes to the dead letters instead (the simulator's garbage includes such lines).
+  const all = fs.readFileSync(source, 'utf8').split('\n');
+  const expected = all.filter((l) => /^\d{14}/.test(l) && Buffer.byteLength(l) <= 2048);
+  const tooLong = all.filter((l) => Buffer.byteLength(l) > 2048).length;
   fs.copyFileSync(source, path.join(spool, '.incoming'));
   fs.renameSync(path.join(spool, '.incoming'), path.join(spool, statusFileName(date)));
   log(`${expected.length} record lines (+ headers and 1% garbage) in ${dir}`);
@@ -150,5 +157,7 @@ export async function crashSoak(o: SoakOptions): Promise<SoakResult> {
     counts.delete(l);
   }
   const extra = [...counts.values()].reduce((s, n) => s + n, 0);
-  return { kills, expected: expected.length, stored: stored.length, duplicates, missing, extra, badSuffix, dir };
+  const deadFile = path.join(dir, 'dead-letter', 'collect-a.jsonl');
+  const deadLetters = fs.existsSync(deadFile) ? fs.readFileSync(deadFile, 'utf8').split('\n').filter(Boolean).length : 0;
+  return { kills, expected: expected.length, stored: stored.length, duplicates, missing, extra, badSuffix, tooLong, deadLetters, dir };
 }

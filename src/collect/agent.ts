@@ -126,12 +126,12 @@ export class Agent {
       }
       if (!v || channels.length !== s.channels.length) continue;
       const running: RunningSource & { type: string } = { source: undefined as unknown as Source, channels, interceptors, type: v.factory.type };
-      const resume = channels.map((c) => c.marker(s.name));
       try {
         running.source = (v.factory as SourceFactory<unknown>).create(v.config, (events, marker) => this.deliver(s.name, running, events, marker), {
           ...this.ctx(s.name),
-          // With several channels the marker of each is the same unless a crash hit between their commits: take the first.
-          get resume() { return resume[0]; },
+          // Read when the source starts, after the channels replayed their logs. With several channels the
+          // markers agree unless a crash hit between their commits; the first channel's is the earliest.
+          get resume() { return channels[0]?.marker(s.name); },
         });
         this.sources.push(running);
       } catch (err) {
