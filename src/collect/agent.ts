@@ -44,6 +44,8 @@ interface RunningSource {
   source: Source;
   channels: Channel[];
   interceptors: { name: string; i: Interceptor }[];
+  /** The source's latest delivery: the next one commits after it. */
+  last: Promise<void>;
 }
 
 export interface ComponentStatus {
@@ -125,7 +127,7 @@ export class Agent {
         }
       }
       if (!v || channels.length !== s.channels.length) continue;
-      const running: RunningSource & { type: string } = { source: undefined as unknown as Source, channels, interceptors, type: v.factory.type };
+      const running: RunningSource & { type: string } = { source: undefined as unknown as Source, channels, interceptors, type: v.factory.type, last: Promise.resolve() };
       try {
         running.source = (v.factory as SourceFactory<unknown>).create(v.config, (events, marker) => this.deliver(s.name, running, events, marker), {
           ...this.ctx(s.name),
@@ -142,14 +144,25 @@ export class Agent {
     if (problems.length) throw new AgentConfigError(problems);
   }
 
-  /** Interceptors once, then put+commit into every channel until it succeeds or the agent stops. */
-  private async deliver(sourceName: string, src: RunningSource, events: CollectEvent[], marker: string): Promise<void> {
+  /**
+   * Interceptors once, right away; then put+commit into every channel until it succeeds or the agent
+   * stops. A source may call again before the previous batch is committed (read-ahead): the interceptors
+   * of the next batch overlap the previous commit, while the puts stay strictly in call order, each after
+   * the previous batch's commit — so committed markers only ever move forward.
+   */
+  private deliver(sourceName: string, src: RunningSource, events: CollectEvent[], marker: string): Promise<void> {
     let batch = events;
     for (const { name, i } of src.interceptors) {
       const before = batch.length;
       batch = i.intercept(batch);
       if (batch.length < before) metrics.dropped.inc({ agent: this.def.name, component: name }, before - batch.length);
     }
+    const run = src.last.then(() => this.commitBatch(sourceName, src, batch, marker));
+    src.last = run;
+    return run;
+  }
+
+  private async commitBatch(sourceName: string, src: RunningSource, batch: CollectEvent[], marker: string): Promise<void> {
     const labels = { agent: this.def.name, component: sourceName };
     for (const channel of src.channels) {
       let backoff = 100;
@@ -211,7 +224,7 @@ export class Agent {
         backoff = 250;
         if (n === 0) {
           if (finishing) return;
-          await s.channel.waitForEvents(1000);
+          await Promise.race([s.channel.waitForEvents(1000), this.stopRequested]);
         }
       } catch (err) {
         s.errors++;
@@ -226,6 +239,8 @@ export class Agent {
   }
 
   private sinksStop = false;
+  private requestStop: () => void = () => {};
+  private readonly stopRequested = new Promise<void>((r) => (this.requestStop = r));
 
   /** Stops sources, lets sinks drain the channels (bounded), closes sinks, checkpoints channels. */
   async stop(): Promise<void> {
@@ -237,6 +252,7 @@ export class Agent {
       await new Promise((r) => setTimeout(r, 50));
     }
     this.sinksStop = true;
+    this.requestStop();
     await Promise.all(this.sinks.map((s) => s.loop));
     for (const s of this.sinks) await s.sink.stop().catch((err) => this.log.error({ sink: s.sink.name, err: errorMessage(err) }, 'sink stop failed'));
     for (const [, c] of this.channels) await c.channel.stop().catch((err) => this.log.error({ channel: c.channel.name, err: errorMessage(err) }, 'channel stop failed'));

@@ -199,6 +199,7 @@ export class SpoolDirSource implements Source {
     if (this.cfg.basenameHeader) headers[this.cfg.basenameHeaderKey] = path.basename(file);
     const reader = openLineReader(fd, startOffset, this.cfg['deserializer.maxLineLength']);
     const marker: SpoolMarker = { file, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, offset: startOffset };
+    const inflight: Promise<void>[] = [];
     this.ctx.log.info({ source: this.name, file, offset: startOffset, size: st.size }, startOffset ? 'resuming spool file' : 'ingesting spool file');
     try {
       for (;;) {
@@ -225,10 +226,15 @@ export class SpoolDirSource implements Source {
         marker.offset = end;
         metrics.lines.inc(this.labels, lines.length);
         metrics.bytes.inc(this.labels, end - before);
-        // deliver() retries until committed; it rejects only when the agent stops.
-        await this.deliver(toEvents(lines, headers), JSON.stringify(marker));
+        // deliver() retries until committed and rejects only when the agent stops. Two batches in flight:
+        // the next one is read and intercepted while the previous one commits (the agent keeps them in order).
+        const d = this.deliver(toEvents(lines, headers), JSON.stringify(marker));
+        d.catch(() => {});
+        inflight.push(d);
+        if (inflight.length >= 2) await inflight.shift();
         if (end >= st.size) break;
       }
+      await Promise.all(inflight);
     } finally {
       reader.close();
     }
