@@ -209,16 +209,31 @@ describe('file channel log files', () => {
 
   it('checkpoints on its own every checkpointInterval', async () => {
     const dir = newDir('interval');
-    const ch = await openChannel(dir, { checkpointInterval: 30, maxFileSize: 2048 });
+    // Files large enough not to roll (a roll checkpoints too).
+    const ch = await openChannel(dir, { checkpointInterval: 30 });
     for (let i = 0; i < 20; i++) await put(ch, i * 50, (i + 1) * 50);
     const t = ch.transaction();
     t.take(1000);
     await t.commit();
     const before = ch.stats.checkpoints;
     const deadline = Date.now() + 5000;
-    while (ch.files().length > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((ch.files().length > 1 || ch.stats.checkpoints <= before) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(ch.stats.checkpoints).toBeGreaterThan(before);
-    expect(ch.files().length).toBe(1);
+    expect(ch.size()).toBe(0);
+  });
+
+  it('checkpoints after each roll, so emptied files go without waiting for checkpointInterval', async () => {
+    const dir = newDir('rollckpt');
+    const ch = await openChannel(dir, { maxFileSize: 2048 });
+    for (let i = 0; i < 20; i++) {
+      await put(ch, i * 50, (i + 1) * 50);
+      const t = ch.transaction();
+      t.take(50);
+      await t.commit();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ch.stats.checkpoints).toBeGreaterThan(0);
+    expect(ch.files().length).toBeLessThanOrEqual(2);
   });
 });
 

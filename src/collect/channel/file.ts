@@ -143,6 +143,7 @@ export class FileChannel extends QueuedChannel {
     clearInterval(this.timer);
     try {
       if (this.writer) await this.writer.idle();
+      while (this.checkpointRunning) await this.checkpointRunning.catch(() => undefined);
       if (this.writer && !this.writer.failure && this.checkpointOnClose) await this.checkpoint();
     } finally {
       this.writer?.close();
@@ -220,6 +221,14 @@ export class FileChannel extends QueuedChannel {
     }
     this.appliedSeq = this.writeSeq;
     this.writer = new LogWriter(this.dataDir, this.maxFileSize, `channel ${this.name}`);
+    // A checkpoint after every roll (besides the interval): files whose events are all taken are deleted
+    // within one file's worth of writing, whatever checkpointInterval says.
+    this.writer.onRoll = () => {
+      setImmediate(() => {
+        if (this.state !== 'running') return;
+        this.checkpoint().catch((err: Error) => this.log?.error({ err, channel: this.name }, `channel ${this.name}: checkpoint failed: ${err.message}`));
+      });
+    };
     if (appendAt) {
       this.writer.open(appendAt.fileId, appendAt.offset);
       this.appliedPos = appendAt;

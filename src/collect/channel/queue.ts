@@ -332,17 +332,15 @@ export abstract class QueuedChannel implements Channel {
   }
 
   /** @internal */
-  async _commitPut(tx: QueueTransaction, events: CollectEvent[], bytes: number, marker: Marker | undefined): Promise<void> {
+  async _commitPut(events: CollectEvent[], marker: Marker | undefined): Promise<void> {
     this.assertRunning();
     await this.persist({ kind: 'put', events, ranges: [], marker }, (batch) => {
+      // The room moves from the reservation to the queue (body bytes stay counted until taken).
       this.reserved -= events.length;
       if (batch) this.appendBatch(batch);
-      // The room is now held by the queue; bytes stay reserved until taken (memory channel tracks them).
-      void bytes;
       if (marker) this.markers.set(marker.owner, marker.value);
       this.wakeAll();
     });
-    void tx;
   }
 
   /** @internal */
@@ -442,7 +440,7 @@ class QueueTransaction implements ChannelTransaction {
       if (this.mode === 'take') await this.ch._commitTake(this, marker);
       else if (this.mode === 'put' || marker) {
         const events = this.staged.length === 1 ? this.staged[0] : this.staged.flat();
-        await this.ch._commitPut(this, events, this.putBytes, marker);
+        await this.ch._commitPut(events, marker);
       }
       this.status = 'done';
     } catch (err) {
