@@ -157,6 +157,21 @@ describe('file channel log files', () => {
     expect(await contents(again)).toEqual(range(10, 41));
   });
 
+  it('writes nothing for empty polls and empty puts', async () => {
+    const dir = newDir('empty');
+    const ch = await openChannel(dir);
+    for (let i = 0; i < 5; i++) {
+      const t = ch.transaction();
+      expect(t.take(100)).toEqual([]);
+      await t.commit();
+      const p = ch.transaction();
+      p.put([]);
+      await p.commit();
+    }
+    expect(ch.syncFigures()).toEqual({ records: 0, syncs: 0 });
+    expect(ch.bytesWritten()).toBe(0);
+  });
+
   it('shares one fdatasync between commits made while a sync runs (group commit)', async () => {
     const dir = newDir('group');
     const ch = await openChannel(dir);

@@ -346,6 +346,11 @@ export abstract class QueuedChannel implements Channel {
   /** @internal */
   async _commitTake(tx: QueueTransaction, marker: Marker | undefined): Promise<void> {
     this.assertRunning();
+    if (tx.takeCount === 0 && !marker) {
+      // An empty poll of an empty channel: nothing to make durable (no log record, no fsync).
+      this.openTakes.delete(tx);
+      return;
+    }
     const ranges = piecesToRanges(tx.takenPieces);
     await this.persist({ kind: 'take', events: [], ranges, marker }, () => {
       this.takenOpen -= tx.takeCount;
@@ -438,7 +443,7 @@ class QueueTransaction implements ChannelTransaction {
     this.status = 'committing';
     try {
       if (this.mode === 'take') await this.ch._commitTake(this, marker);
-      else if (this.mode === 'put' || marker) {
+      else if (this.putCount > 0 || marker) {
         const events = this.staged.length === 1 ? this.staged[0] : this.staged.flat();
         await this.ch._commitPut(events, marker);
       }
