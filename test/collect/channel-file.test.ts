@@ -358,7 +358,8 @@ describe('file channel guards', () => {
     expect(dflt.capacity).toBe(1_000_000);
     expect(dflt.transactionCapacity).toBe(10_000);
     expect(() => fileChannelFactory.schema.parse({ capacty: '5' })).toThrow(/capacty/);
-    expect(() => fileChannelFactory.schema.parse({ capacity: 'lots' })).toThrow();
+    expect(() => fileChannelFactory.schema.parse({ capacity: 'lots' })).toThrow(/capacity must be a number/);
+    expect(() => fileChannelFactory.schema.parse({ capacity: '-3' })).toThrow(/capacity must be positive/);
   });
 });
 
