@@ -322,7 +322,7 @@ export class LakeSink implements Sink {
         }
         throw err;
       }
-      const key = `${dir}\0${prefix}`;
+      const key = constPrefix !== undefined ? dir : `${dir}\0${prefix}`;
       let b = buckets.get(key);
       if (!b) {
         const dirAbs = this.resolveDir(dir);
