@@ -18,7 +18,7 @@
  *   1. take ≤ batchSize events; expand each event's bucket (an event whose path needs a time it lacks is a
  *      dead letter: Flume would throw and stall the channel forever);
  *   2. before creating a file, append its name to the sink's journal (`<state>/<sink>.lake-journal`, fsync),
- *      create it, fsync its directory;
+ *      create it, fsync its directory (past 1 MB the journal is rewritten, atomically, with the open files);
  *   3. append one buffer per file (gzip: one gzip member per file per batch, so any committed length is a
  *      member boundary), fdatasync every file written;
  *   4. commit the take with the new marker; 5. only then rename the files that reached a roll condition.
@@ -42,6 +42,8 @@ import { MissingTimestampError, PathTemplate, type RoundUnit } from './escape.ts
 import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
 
 const gzip = promisify(zlib.gzip);
+/** The journal of files opened is rewritten with the open files only once it grows past this. */
+const JOURNAL_COMPACT_BYTES = Number(process.env.SMARTCAR_LAKE_JOURNAL_COMPACT ?? 1_000_000);
 
 const flag = (d: boolean) => z.union([z.boolean(), z.stringbool()]).default(d);
 const seconds = (d: number) => z.coerce.number().min(0).default(d);
@@ -147,6 +149,7 @@ export class LakeSink implements Sink {
   private lastMarker: string | undefined;
   private lastCounter = 0;
   private journal: fsp.FileHandle | undefined;
+  private journalBytes = 0;
   private needsRecovery = false;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown> = Promise.resolve();
@@ -266,8 +269,9 @@ export class LakeSink implements Sink {
       try {
         await tx.commit({ owner: this.name, value: marker });
       } catch (err) {
-        // A commit may fail after it landed (e.g. an fsync error reported late): the marker is the truth.
-        if (this.channel.marker(this.name) !== marker) throw err;
+        // A commit may fail after it landed (e.g. an fsync error reported late): the marker is the truth —
+        // when this batch changed it (a batch of dead letters only leaves it as it was: then roll back).
+        if (marker === this.lastMarker || this.channel.marker(this.name) !== marker) throw err;
       }
       this.lastMarker = marker;
       for (const f of touched) f.committed = f.length;
@@ -421,12 +425,29 @@ export class LakeSink implements Sink {
   }
 
   private async journalAppend(entry: { dir: string; inUse: string }): Promise<void> {
+    const line = JSON.stringify(entry) + '\n';
+    if (this.journalBytes > JOURNAL_COMPACT_BYTES) {
+      // Closed files need no entry any more: rewrite the journal with the open ones (atomically).
+      await this.journal?.close();
+      this.journal = undefined;
+      const text = [...this.open].map((f) => JSON.stringify({ dir: f.dir, inUse: f.inUse }) + '\n').join('') + line;
+      const tmp = `${this.journalFile}.new`;
+      await fsp.writeFile(tmp, text);
+      const h = await fsp.open(tmp, 'r+');
+      await h.datasync();
+      await h.close();
+      await fsp.rename(tmp, this.journalFile);
+      await fsyncDir(path.dirname(this.journalFile));
+      this.journalBytes = Buffer.byteLength(text);
+      return;
+    }
     if (!this.journal) {
       await fsp.mkdir(path.dirname(this.journalFile), { recursive: true });
       this.journal = await fsp.open(this.journalFile, 'a');
     }
-    await this.journal.write(JSON.stringify(entry) + '\n');
+    await this.journal.write(line);
     await this.journal.datasync();
+    this.journalBytes += Buffer.byteLength(line);
   }
 
   private markerValue(): string {
@@ -545,6 +566,7 @@ export class LakeSink implements Sink {
     for (const d of touchedDirs) await fsyncDir(d);
     await fsp.mkdir(path.dirname(this.journalFile), { recursive: true });
     await fsp.writeFile(this.journalFile, '');
+    this.journalBytes = 0;
     this.lastMarker = markerValue;
     this.needsRecovery = false;
     if (report.renamed.length || report.deleted.length || report.truncated.length) this.ctx.log.info({ sink: this.name, ...report }, 'lake sink recovered its in-use files');
