@@ -178,11 +178,13 @@ export class LakeSink implements Sink {
   }
 
   async start(): Promise<void> {
-    if (this.started) return;
+    if (this.started || this.timer) return;
     await this.locked(async () => {
+      if (this.started) return;
       this.lastRecovery = await this.recover(this.channel.marker(this.name));
       this.started = true;
     });
+    if (this.timer) return;
     const roll = [this.cfg['hdfs.rollInterval'], this.cfg['hdfs.idleTimeout']].filter((s) => s > 0);
     if (roll.length) {
       const every = Math.max(50, Math.min(1000, ...roll.map((s) => s * 250)));
