@@ -164,18 +164,21 @@ describe('lake sink: rolling', () => {
       const { s, channel } = sink(root, { 'hdfs.path': 'r', 'hdfs.rollCount': '0', 'hdfs.rollSize': '0', 'hdfs.rollInterval': '0', [prop]: '0.4' });
       await channel.add([ev('x')]);
       await s.start();
+      const wrote = Date.now();
       await s.process();
       const dir = path.join(root, 'lake', 'r');
       expect(fs.readdirSync(dir)[0]).toMatch(/\.tmp$/);
-      await new Promise((r) => setTimeout(r, 900));
+      const t0 = Date.now();
+      while (!/^FlumeData\.\d{13}$/.test(fs.readdirSync(dir)[0]) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 25));
       expect(fs.readdirSync(dir)[0]).toMatch(/^FlumeData\.\d{13}$/);
+      expect(Date.now() - wrote).toBeGreaterThanOrEqual(400); // not closed before its time
       await s.stop();
     }
   });
 
   it('an idle timeout does not close a file that keeps receiving events', async () => {
     const root = tmp();
-    const { s, channel } = sink(root, { 'hdfs.path': 'r', 'hdfs.rollCount': '0', 'hdfs.rollSize': '0', 'hdfs.rollInterval': '0', 'hdfs.idleTimeout': '0.5' });
+    const { s, channel } = sink(root, { 'hdfs.path': 'r', 'hdfs.rollCount': '0', 'hdfs.rollSize': '0', 'hdfs.rollInterval': '0', 'hdfs.idleTimeout': '1.5' });
     await s.start();
     for (let i = 0; i < 6; i++) {
       await channel.add([ev(`e${i}`)]);
