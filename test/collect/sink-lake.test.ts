@@ -318,3 +318,36 @@ describe('lake sink: configuration', () => {
     expect(err({ 'hdfs.rollSize': 'big' })).toMatch(/hdfs.rollSize/);
   });
 });
+
+describe('lake sink: the SQL layer reads what it wrote', () => {
+  it('a simulated status day lands in smartcar_status_info; the open file is invisible until closed', async () => {
+    const { writeStatusDay } = await import('../../src/sim/index.ts');
+    const { openCatalog } = await import('../../src/sql/index.ts');
+    const root = tmp();
+    const spool = path.join(root, 'spool');
+    const { file, records } = await writeStatusDay({ date: '20240101', cars: 2, outDir: spool, seed: 3 });
+    // What the seed's interceptors produce: record lines only, the processing date appended, headers set.
+    const body = fs.readFileSync(file, 'utf8').split('\n').filter((l) => /^\d{14}/.test(l));
+    expect(body.length).toBe(records);
+    const { s, channel } = sink(root, { ...SEED, 'hdfs.rollSize': String(1024 * 1024) });
+    await channel.add(body.map((l) => ev(`${l},20240101`, { timestamp: String(DAY), logType: 'car-batch-log' })));
+    await s.start();
+    while (await s.process());
+    expect(s.openFiles()).toHaveLength(1);
+    const count = async () => {
+      const cat = await openCatalog({ dataDir: root });
+      try {
+        return Number((await cat.query(`select count(*) from smartcar_status_info where wrk_date = '20240101'`)).rows[0][0]);
+      } finally {
+        await cat.close();
+      }
+    };
+    const inUse = s.openFiles()[0].committed;
+    const before = await count();
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(records); // the open file's lines are not visible yet
+    expect(inUse).toBeGreaterThan(0);
+    await s.stop();
+    expect(await count()).toBe(records);
+  });
+});
