@@ -6,8 +6,10 @@
  * A bucket is one expanded (`hdfs.path`, `hdfs.filePrefix`) pair (escapes: escape.ts). Each bucket has at
  * most one open file, named as Flume names them, `<filePrefix>.<counter><fileSuffix>[.gz]`, the counter
  * starting at the open time in epoch ms. While open, the file is the *in-use* name
- * `<inUsePrefix><name>.<agent>.<sink><inUseSuffix>` (default suffix `.tmp`, which the lake readers skip);
- * the agent and sink names in it let a restarted sink recognise its own leftovers. A file is closed
+ * `<inUsePrefix><name>.<agent>_<sink><inUseSuffix>` (default suffix `.tmp`, which the lake readers skip;
+ * characters other than letters, digits, `_`, `-` in the names become `_`), e.g.
+ * `car-batch-log.1704067200000.log.SmartCar_Agent_HdfsSink.tmp`: the agent and sink names let a restarted
+ * sink recognise its own leftovers (Flume's in-use name has no such tag). A file is closed
  * (renamed to its final name) when it reaches `rollSize` bytes or `rollCount` events, after `rollInterval`
  * seconds open or `idleTimeout` seconds without writes, when more than `maxOpenFiles` are open, or on stop.
  *
@@ -26,7 +28,8 @@
  * scans their directories for this sink's in-use files: a file the marker knows is truncated to its
  * committed length and renamed (committed but not yet renamed, or written past the commit); a file the
  * marker does not know is deleted (nothing in it was committed; its events are still in the channel); a
- * marker entry whose in-use file is gone was already renamed. Then the journal is emptied.
+ * marker entry whose in-use file is gone was already renamed. Then the journal is emptied. (Recovery
+ * closes every file it keeps, so after a failed batch the open files roll early: smaller files, no loss.)
  * If a commit throws, the channel's marker tells whether it landed (then the batch counts as delivered).
  * Dead letters are written before the commit, so a crash may repeat a dead letter but never loses one.
  */
