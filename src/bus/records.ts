@@ -1,0 +1,230 @@
+/**
+ * One send's messages → one record batch v2 per partition, written by hand into one Buffer.
+ *
+ * Each partition's segment is laid out as the Produce request wants it (protocol.ts), so it goes to the
+ * socket without a copy:
+ *
+ *   segment => partition:int32 size:int32 batch
+ *   batch (magic 2) => base_offset:int64 batch_length:int32 partition_leader_epoch:int32 magic:int8 crc:uint32
+ *                      attributes:int16 last_offset_delta:int32 first_timestamp:int64 max_timestamp:int64
+ *                      producer_id:int64 producer_epoch:int16 base_sequence:int32 [records]:int32 count
+ *     (crc: CRC-32C of everything from attributes to the end; attributes bits 0–2 the codec, 0 none, 1 gzip)
+ *   record => length:varint attributes:int8 timestamp_delta:varlong offset_delta:varint
+ *             key_length:varint key value_length:varint value [headers]:varint count
+ *     headers => key_length:varint key value_length:varint value
+ *   (varint: zig-zag, 7 bits a byte, low group first; a null key has length -1)
+ *
+ * Two passes over the input, no per-record objects: the first sizes every record (into reusable typed
+ * arrays) and each partition's batch, the second writes the records at their partition's cursor.
+ * With gzip, the records section of each batch is compressed on its own (node:zlib) and the batch is
+ * rebuilt around it.
+ */
+import { gzipSync } from 'node:zlib';
+import { crc32c } from '../broker/batch.ts';
+import type { BusMessage } from './types.ts';
+
+export const BATCH_OVERHEAD = 61;
+const SEGMENT_PREFIX = 8;
+
+/** A send that cannot be encoded (bad message): names the message and what is wrong with it. */
+export class MessageError extends Error {}
+
+export interface PartitionSegment {
+  partition: number;
+  /** `partition:int32 size:int32 batch`, ready for the Produce request. */
+  segment: Buffer;
+  records: number;
+}
+
+let cap = 0;
+let keyLen = new Int32Array(0);
+let valLen = new Int32Array(0);
+let bodyLen = new Int32Array(0);
+let tsDelta = new Float64Array(0);
+
+function ensure(n: number): void {
+  if (n <= cap) return;
+  cap = Math.max(n, cap * 2, 1024);
+  keyLen = new Int32Array(cap);
+  valLen = new Int32Array(cap);
+  bodyLen = new Int32Array(cap);
+  tsDelta = new Float64Array(cap);
+}
+
+/** Bytes of a zig-zag varint of a signed 32-bit value. */
+function varintSize(v: number): number {
+  let u = ((v << 1) ^ (v >> 31)) >>> 0;
+  let n = 1;
+  while (u >= 0x80) { u >>>= 7; n++; }
+  return n;
+}
+
+/** Bytes of a zig-zag varlong of a safe integer (timestamp deltas may exceed 32 bits). */
+function varlongSize(v: number): number {
+  if (v >= -0x40000000 && v < 0x40000000) return varintSize(v);
+  let u = v >= 0 ? v * 2 : -v * 2 - 1;
+  let n = 1;
+  while (u >= 0x80) { u = Math.floor(u / 128); n++; }
+  return n;
+}
+
+function writeVarint(buf: Buffer, pos: number, v: number): number {
+  let u = ((v << 1) ^ (v >> 31)) >>> 0;
+  while (u >= 0x80) {
+    buf[pos++] = (u & 0x7f) | 0x80;
+    u >>>= 7;
+  }
+  buf[pos++] = u;
+  return pos;
+}
+
+function writeVarlong(buf: Buffer, pos: number, v: number): number {
+  if (v >= -0x40000000 && v < 0x40000000) return writeVarint(buf, pos, v);
+  let u = v >= 0 ? v * 2 : -v * 2 - 1;
+  while (u >= 0x80) {
+    buf[pos++] = (u % 128) | 0x80;
+    u = Math.floor(u / 128);
+  }
+  buf[pos++] = u;
+  return pos;
+}
+
+function byteLen(x: string | Buffer): number {
+  return typeof x === 'string' ? Buffer.byteLength(x) : x.length;
+}
+
+function put(buf: Buffer, pos: number, x: string | Buffer, len: number): number {
+  if (typeof x === 'string') buf.write(x, pos, len);
+  else x.copy(buf, pos);
+  return pos + len;
+}
+
+function headersSize(h: Record<string, string>): { size: number; count: number } {
+  let size = 0, count = 0;
+  for (const k in h) {
+    const v = h[k];
+    const kl = Buffer.byteLength(k), vl = Buffer.byteLength(v);
+    size += varintSize(kl) + kl + varintSize(vl) + vl;
+    count++;
+  }
+  return { size: size + varintSize(count), count };
+}
+
+/** A clear error for a message that is not `{ value: string | Buffer, key?, headers?, timestamp? }`. */
+function check(m: BusMessage, i: number): void {
+  const bad = (why: string) => new MessageError(`message ${i} of the send: ${why}`);
+  if (m === null || typeof m !== 'object') throw bad(`expected an object { key?, value, headers?, timestamp? }, got ${m === null ? 'null' : typeof m}`);
+  if (typeof m.value !== 'string' && !Buffer.isBuffer(m.value)) throw bad(`value must be a string or a Buffer, got ${m.value === null ? 'null' : typeof m.value}`);
+  if (m.key != null && typeof m.key !== 'string' && !Buffer.isBuffer(m.key)) throw bad(`key must be a string, a Buffer or null, got ${typeof m.key}`);
+  if (m.timestamp !== undefined && !Number.isSafeInteger(m.timestamp)) throw bad(`timestamp must be an integer of epoch milliseconds, got ${String(m.timestamp)}`);
+  if (m.headers !== undefined) {
+    if (m.headers === null || typeof m.headers !== 'object') throw bad('headers must be an object of strings');
+    for (const k in m.headers) if (typeof m.headers[k] !== 'string') throw bad(`header "${k}" must be a string, got ${typeof m.headers[k]}`);
+  }
+}
+
+/**
+ * Encodes `messages` into one batch per partition. `partitionOf[i]` is message i's partition in
+ * [0, partitions). Throws MessageError naming the first bad message.
+ */
+export function encodeBatches(messages: BusMessage[], partitionOf: Int32Array, partitions: number, now: number, gzip: boolean): PartitionSegment[] {
+  const n = messages.length;
+  ensure(n);
+  const count = new Int32Array(partitions);
+  const bytes = new Float64Array(partitions);
+  const firstTs = new Float64Array(partitions);
+  const maxTs = new Float64Array(partitions);
+  // Pass 1: sizes, offset deltas are each partition's running count, timestamps relative to its first.
+  for (let i = 0; i < n; i++) {
+    const m = messages[i];
+    check(m, i);
+    const p = partitionOf[i];
+    const ts = m.timestamp ?? now;
+    const od = count[p]++;
+    if (od === 0) { firstTs[p] = ts; maxTs[p] = ts; } else if (ts > maxTs[p]) maxTs[p] = ts;
+    const td = ts - firstTs[p];
+    const kl = m.key == null ? -1 : byteLen(m.key);
+    const vl = byteLen(m.value);
+    let size = 1 + varlongSize(td) + varintSize(od) + varintSize(kl) + (kl > 0 ? kl : 0) + varintSize(vl) + vl;
+    size += m.headers ? headersSize(m.headers).size : 1;
+    keyLen[i] = kl;
+    valLen[i] = vl;
+    bodyLen[i] = size;
+    tsDelta[i] = td;
+    bytes[p] += varintSize(size) + size;
+  }
+  // Layout: the segments one after the other in one allocation.
+  const start = new Int32Array(partitions);
+  const cursor = new Int32Array(partitions);
+  let total = 0;
+  for (let p = 0; p < partitions; p++) {
+    if (!count[p]) continue;
+    start[p] = total;
+    cursor[p] = total + SEGMENT_PREFIX + BATCH_OVERHEAD;
+    total += SEGMENT_PREFIX + BATCH_OVERHEAD + bytes[p];
+  }
+  const buf = Buffer.allocUnsafe(total);
+  // Pass 2: the records.
+  const od = new Int32Array(partitions);
+  for (let i = 0; i < n; i++) {
+    const m = messages[i];
+    const p = partitionOf[i];
+    let pos = writeVarint(buf, cursor[p], bodyLen[i]);
+    buf[pos++] = 0;
+    pos = writeVarlong(buf, pos, tsDelta[i]);
+    pos = writeVarint(buf, pos, od[p]++);
+    const kl = keyLen[i];
+    pos = writeVarint(buf, pos, kl);
+    if (kl > 0) pos = put(buf, pos, m.key!, kl);
+    const vl = valLen[i];
+    pos = writeVarint(buf, pos, vl);
+    pos = put(buf, pos, m.value, vl);
+    if (m.headers) {
+      const h = m.headers;
+      pos = writeVarint(buf, pos, headersSize(h).count);
+      for (const k in h) {
+        const kb = Buffer.byteLength(k), vb = Buffer.byteLength(h[k]);
+        pos = writeVarint(buf, pos, kb);
+        pos = put(buf, pos, k, kb);
+        pos = writeVarint(buf, pos, vb);
+        pos = put(buf, pos, h[k], vb);
+      }
+    } else buf[pos++] = 0;
+    cursor[p] = pos;
+  }
+  const out: PartitionSegment[] = [];
+  for (let p = 0; p < partitions; p++) {
+    if (!count[p]) continue;
+    let seg = buf.subarray(start[p], cursor[p]);
+    if (gzip) {
+      const packed = gzipSync(seg.subarray(SEGMENT_PREFIX + BATCH_OVERHEAD));
+      const s = Buffer.allocUnsafe(SEGMENT_PREFIX + BATCH_OVERHEAD + packed.length);
+      packed.copy(s, SEGMENT_PREFIX + BATCH_OVERHEAD);
+      seg = s;
+    }
+    writeBatchHeader(seg, p, count[p], firstTs[p], maxTs[p], gzip ? 1 : 0);
+    out.push({ partition: p, segment: seg, records: count[p] });
+  }
+  return out;
+}
+
+function writeBatchHeader(seg: Buffer, partition: number, records: number, firstTs: number, maxTs: number, codec: number): void {
+  const batchSize = seg.length - SEGMENT_PREFIX;
+  let o = seg.writeInt32BE(partition, 0);
+  o = seg.writeInt32BE(batchSize, o);
+  o = seg.writeBigInt64BE(0n, o);
+  o = seg.writeInt32BE(batchSize - 12, o);
+  o = seg.writeInt32BE(-1, o);
+  o = seg.writeInt8(2, o);
+  const crcAt = o;
+  o += 4;
+  o = seg.writeInt16BE(codec, o);
+  o = seg.writeInt32BE(records - 1, o);
+  o = seg.writeBigInt64BE(BigInt(firstTs), o);
+  o = seg.writeBigInt64BE(BigInt(maxTs), o);
+  o = seg.writeBigInt64BE(-1n, o);
+  o = seg.writeInt16BE(-1, o);
+  o = seg.writeInt32BE(-1, o);
+  seg.writeInt32BE(records, o);
+  seg.writeUInt32BE(crc32c(seg, crcAt + 4), crcAt);
+}
