@@ -20,7 +20,7 @@
  * rebuilt around it.
  */
 import { gzipSync } from 'node:zlib';
-import { crc32c } from '../broker/batch.ts';
+import { crc32c } from './crc32c.ts';
 import type { BusMessage } from './types.ts';
 
 export const BATCH_OVERHEAD = 61;
@@ -110,17 +110,17 @@ function headersSize(h: Record<string, string>): { size: number; count: number }
   return { size: size + varintSize(count), count };
 }
 
-/** A clear error for a message that is not `{ value: string | Buffer, key?, headers?, timestamp? }`. */
-function check(m: BusMessage, i: number): void {
-  const bad = (why: string) => new MessageError(`message ${i} of the send: ${why}`);
-  if (m === null || typeof m !== 'object') throw bad(`expected an object { key?, value, headers?, timestamp? }, got ${m === null ? 'null' : typeof m}`);
-  if (typeof m.value !== 'string' && !Buffer.isBuffer(m.value)) throw bad(`value must be a string or a Buffer, got ${m.value === null ? 'null' : typeof m.value}`);
-  if (m.key != null && typeof m.key !== 'string' && !Buffer.isBuffer(m.key)) throw bad(`key must be a string, a Buffer or null, got ${typeof m.key}`);
-  if (m.timestamp !== undefined && !Number.isSafeInteger(m.timestamp)) throw bad(`timestamp must be an integer of epoch milliseconds, got ${String(m.timestamp)}`);
+/** Why `m` is not `{ value: string | Buffer, key?, headers?, timestamp? }`, or null when it is fine. */
+function problem(m: BusMessage): string | null {
+  if (m === null || typeof m !== 'object') return `expected an object { key?, value, headers?, timestamp? }, got ${m === null ? 'null' : typeof m}`;
+  if (typeof m.value !== 'string' && !Buffer.isBuffer(m.value)) return `value must be a string or a Buffer, got ${m.value === null ? 'null' : typeof m.value}`;
+  if (m.key != null && typeof m.key !== 'string' && !Buffer.isBuffer(m.key)) return `key must be a string, a Buffer or null, got ${typeof m.key}`;
+  if (m.timestamp !== undefined && !Number.isSafeInteger(m.timestamp)) return `timestamp must be an integer of epoch milliseconds, got ${String(m.timestamp)}`;
   if (m.headers !== undefined) {
-    if (m.headers === null || typeof m.headers !== 'object') throw bad('headers must be an object of strings');
-    for (const k in m.headers) if (typeof m.headers[k] !== 'string') throw bad(`header "${k}" must be a string, got ${typeof m.headers[k]}`);
+    if (m.headers === null || typeof m.headers !== 'object') return 'headers must be an object of strings';
+    for (const k in m.headers) if (typeof m.headers[k] !== 'string') return `header "${k}" must be a string, got ${typeof m.headers[k]}`;
   }
+  return null;
 }
 
 /**
@@ -137,7 +137,8 @@ export function encodeBatches(messages: BusMessage[], partitionOf: Int32Array, p
   // Pass 1: sizes, offset deltas are each partition's running count, timestamps relative to its first.
   for (let i = 0; i < n; i++) {
     const m = messages[i];
-    check(m, i);
+    const why = problem(m);
+    if (why !== null) throw new MessageError(`message ${i} of the send: ${why}`);
     const p = partitionOf[i];
     const ts = m.timestamp ?? now;
     const od = count[p]++;

@@ -5,7 +5,9 @@
 import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { scanBatches } from '../../src/broker/batch.ts';
+import crypto from 'node:crypto';
+import { crc32c as bytewiseCrc, scanBatches } from '../../src/broker/batch.ts';
+import { crc32c } from '../../src/bus/crc32c.ts';
 import { encodeBatches, MessageError } from '../../src/bus/records.ts';
 import type { BusMessage } from '../../src/bus/index.ts';
 
@@ -30,6 +32,16 @@ async function kafkajsBatch(ms: BusMessage[], now: number): Promise<Buffer> {
 }
 
 describe('record batch v2 encoding', () => {
+  it('computes CRC-32C by 8-byte slices exactly as the bytewise table does', () => {
+    expect(crc32c(Buffer.from('123456789')).toString(16)).toBe('e3069283');
+    expect(crc32c(Buffer.alloc(0))).toBe(0);
+    for (let n = 0; n < 300; n++) {
+      const b = crypto.randomBytes(n * 13 + (n % 9));
+      const start = Math.min(n % 7, b.length), end = Math.max(start, b.length - (n % 5));
+      expect(crc32c(b, start, end)).toBe(bytewiseCrc(b, start, end));
+    }
+  });
+
   it('writes the same bytes as kafkajs for keys, null keys, headers, empty and long values, and timestamp deltas of every size', async () => {
     const ms: BusMessage[] = [
       { key: 'A0001', value: '20240101101530,A0001,1,0,F,N,80,A01', timestamp: T0 },
