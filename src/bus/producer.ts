@@ -21,15 +21,22 @@
 import net from 'node:net';
 import { Reader } from '../broker/wire.ts';
 import { createLogger } from '../core/log.ts';
+import { counter } from '../core/metrics.ts';
 import { murmur2Partition } from './murmur2.ts';
 import {
   API_METADATA, API_PRODUCE, API_VERSIONS, RETRIABLE, decodeApiVersions, decodeMetadata, decodeProduce, encodeMetadata,
   encodeProduce, errorName, frameRequest, pickVersion, type MetadataTopic,
 } from './protocol.ts';
-import { encodeBatches, type PartitionSegment } from './records.ts';
+import { DEFAULT_MAX_BATCH_BYTES, encodeBatches, type PartitionSegment } from './records.ts';
 import type { BusMessage, BusProducer, ProducerOptions } from './types.ts';
 
 const log = createLogger('bus');
+const m = {
+  records: counter('smartcar_bus_produced_records_total', 'Records acknowledged by the broker (written, for acks=0)', ['topic']),
+  bytes: counter('smartcar_bus_produced_bytes_total', 'Record batch bytes sent, retries included'),
+  retries: counter('smartcar_bus_produce_retries_total', 'Batches sent again after a retriable error', ['error']),
+  failures: counter('smartcar_bus_produce_failures_total', 'Sends rejected, by Kafka error name', ['error']),
+};
 
 /** A send that failed: the Kafka error name (or CONNECTION_ERROR / REQUEST_TIMED_OUT), broker and topic. */
 export class ProduceError extends Error {
@@ -183,6 +190,9 @@ class NativeProducer implements BusProducer {
   private readonly requestTimeoutMs: number;
   private readonly connectTimeoutMs: number;
   private readonly clientId: string;
+  private readonly maxBatchBytes: number;
+  /** Sends not settled yet: close() lets them finish. */
+  private readonly inflight = new Set<Promise<void>>();
   private readonly conns = new Map<string, Promise<BrokerConnection>>();
   /** node id → host:port, from the latest metadata. */
   private readonly nodes = new Map<number, string>();
@@ -204,6 +214,10 @@ class NativeProducer implements BusProducer {
     this.requestTimeoutMs = o.requestTimeoutMs ?? 30_000;
     this.connectTimeoutMs = o.connectTimeoutMs ?? 5_000;
     this.clientId = o.clientId ?? 'smartcar';
+    this.maxBatchBytes = o.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
+    for (const [k, v] of Object.entries({ retries: this.retries, retryBackoffMs: this.backoffMs, requestTimeoutMs: this.requestTimeoutMs, connectTimeoutMs: this.connectTimeoutMs, maxBatchBytes: this.maxBatchBytes })) {
+      if (!Number.isInteger(v) || v < 0 || (k !== 'retries' && v === 0)) throw new ProduceError(`producer option ${k} must be a ${k === 'retries' ? 'non-negative' : 'positive'} integer, got ${String(v)}`, 'INVALID_CONFIG', false);
+    }
   }
 
   private backoff(attempt: number): number {
@@ -263,14 +277,15 @@ class NativeProducer implements BusProducer {
     if (known && !refresh) return Promise.resolve(known);
     const inflight = this.refreshing.get(topic);
     if (inflight) return inflight;
-    const p = this.fetchMetadata(topic).finally(() => this.refreshing.delete(topic));
+    // A refresh inside a send's retry loop is one attempt: the send's own retries do the waiting.
+    const p = this.fetchMetadata(topic, refresh ? 0 : this.retries).finally(() => this.refreshing.delete(topic));
     this.refreshing.set(topic, p);
     return p;
   }
 
-  private async fetchMetadata(topic: string): Promise<TopicInfo> {
+  private async fetchMetadata(topic: string, retries: number): Promise<TopicInfo> {
     let last: ProduceError | undefined;
-    for (let attempt = 0; attempt <= this.retries; attempt++) {
+    for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt) await sleep(this.backoff(attempt - 1));
       if (this.closed) break;
       let conn: BrokerConnection;
@@ -309,7 +324,7 @@ class NativeProducer implements BusProducer {
       this.topics.set(topic, info);
       return info;
     }
-    throw new ProduceError(`cannot get metadata for topic "${topic}" after ${this.retries} retries: ${last?.message ?? 'producer closed'}`, last?.errorName ?? 'CONNECTION_ERROR', true);
+    throw new ProduceError(`cannot get metadata for topic "${topic}" after ${retries} retries: ${last?.message ?? 'producer closed'}`, last?.errorName ?? 'CONNECTION_ERROR', true);
   }
 
   private partitionOf(messages: BusMessage[], partitions: number): Int32Array {
@@ -333,12 +348,21 @@ class NativeProducer implements BusProducer {
     return out;
   }
 
-  async send(topic: string, messages: BusMessage[]): Promise<void> {
+  send(topic: string, messages: BusMessage[]): Promise<void> {
+    const p = this.deliver(topic, messages).then(
+      () => { m.records.inc({ topic }, messages.length); },
+      (err: Error) => { m.failures.inc({ error: err instanceof ProduceError ? err.errorName : err.name }); throw err; },
+    ).finally(() => this.inflight.delete(p));
+    this.inflight.add(p);
+    return p;
+  }
+
+  private async deliver(topic: string, messages: BusMessage[]): Promise<void> {
     if (this.closed) throw new ProduceError(`send to topic "${topic}" after the producer was closed`, 'PRODUCER_CLOSED', false);
     if (!Array.isArray(messages)) throw new ProduceError(`send to topic "${topic}": messages must be an array`, 'INVALID_REQUEST', false);
     if (!messages.length) return;
     const info = await this.topicInfo(topic, false);
-    const segments = encodeBatches(messages, this.partitionOf(messages, info.partitions), info.partitions, Date.now(), this.gzip);
+    const segments = encodeBatches(messages, this.partitionOf(messages, info.partitions), info.partitions, Date.now(), this.gzip, this.maxBatchBytes);
     let todo = segments;
     let lastError: ProduceError | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -363,8 +387,10 @@ class NativeProducer implements BusProducer {
         if (!todo.length) return;
       }
       if (attempt >= this.retries || this.closed) {
-        throw new ProduceError(`send of ${messages.length} messages to topic "${topic}" failed after ${this.retries} retries (partitions ${todo.map((s) => s.partition).join(', ')}): ${lastError?.message}`, lastError?.errorName ?? 'UNKNOWN', true);
+        const why = this.closed ? 'was abandoned: the producer was closed while retrying' : `failed after ${this.retries} retries`;
+        throw new ProduceError(`send of ${messages.length} messages to topic "${topic}" ${why} (partitions ${todo.map((s) => s.partition).join(', ')}): ${lastError?.message}`, lastError?.errorName ?? 'UNKNOWN', true);
       }
+      m.retries.inc({ error: lastError?.errorName ?? 'UNKNOWN' }, todo.length);
       await sleep(this.backoff(attempt));
     }
   }
@@ -382,8 +408,27 @@ class NativeProducer implements BusProducer {
       if (!e.retriable) return { retry: [], fatal: e };
       return { retry: segs, error: new ProduceError(`topic "${topic}": ${e.message}`, 'CONNECTION_ERROR', true) };
     }
+    // A request carries each partition once: a partition with several batches (over maxBatchBytes) takes
+    // several requests, pipelined in order on the one connection (Kafka handles them in order).
+    const waves: PartitionSegment[][] = [];
+    const seen = new Map<number, number>();
+    for (const x of segs) {
+      const k = seen.get(x.partition) ?? 0;
+      seen.set(x.partition, k + 1);
+      (waves[k] ??= []).push(x);
+    }
+    if (waves.length === 1) return this.produceRequest(conn, topic, segs);
+    const results = await Promise.all(waves.map((w) => this.produceRequest(conn, topic, w)));
+    const fatal = results.find((r) => r.fatal)?.fatal;
+    if (fatal) return { retry: [], fatal };
+    return { retry: results.flatMap((r) => r.retry), error: results.find((r) => r.error)?.error };
+  }
+
+  private async produceRequest(conn: BrokerConnection, topic: string, segs: PartitionSegment[]): Promise<{ retry: PartitionSegment[]; error?: ProduceError; fatal?: ProduceError }> {
+    const address = conn.address;
     const v = conn.version(API_PRODUCE);
     let r: Reader | null;
+    m.bytes.inc(segs.reduce((n, x) => n + x.segment.length - 8, 0));
     try {
       r = await conn.request(API_PRODUCE, v, encodeProduce(this.acks, this.requestTimeoutMs, topic, segs.map((s) => s.segment)), this.acks !== 0);
     } catch (err) {
@@ -407,8 +452,10 @@ class NativeProducer implements BusProducer {
     return { retry, error };
   }
 
+  /** Lets the sends in flight settle (their retries stop), then closes the connections. */
   async close(): Promise<void> {
     this.closed = true;
+    await Promise.allSettled([...this.inflight]);
     const conns = [...this.conns.values()];
     this.conns.clear();
     await Promise.all(conns.map((p) => p.then((c) => c.close(), () => {})));

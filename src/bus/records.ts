@@ -1,5 +1,6 @@
 /**
- * One send's messages → one record batch v2 per partition, written by hand into one Buffer.
+ * One send's messages → one record batch v2 per partition (more if over the size cap), written by hand
+ * into one Buffer.
  *
  * Each partition's segment is laid out as the Produce request wants it (protocol.ts), so it goes to the
  * socket without a copy:
@@ -24,6 +25,8 @@ import { crc32c } from './crc32c.ts';
 import type { BusMessage } from './types.ts';
 
 export const BATCH_OVERHEAD = 61;
+/** Under Apache Kafka's default `message.max.bytes` (1,048,588), with room for the batch header. */
+export const DEFAULT_MAX_BATCH_BYTES = 1_000_000;
 const SEGMENT_PREFIX = 8;
 
 /** A send that cannot be encoded (bad message): names the message and what is wrong with it. */
@@ -41,6 +44,7 @@ let keyLen = new Int32Array(0);
 let valLen = new Int32Array(0);
 let bodyLen = new Int32Array(0);
 let tsDelta = new Float64Array(0);
+let slotOf = new Int32Array(0);
 
 function ensure(n: number): void {
   if (n <= cap) return;
@@ -49,6 +53,7 @@ function ensure(n: number): void {
   valLen = new Int32Array(cap);
   bodyLen = new Int32Array(cap);
   tsDelta = new Float64Array(cap);
+  slotOf = new Int32Array(cap);
 }
 
 /** Bytes of a zig-zag varint of a signed 32-bit value. */
@@ -124,56 +129,74 @@ function problem(m: BusMessage): string | null {
 }
 
 /**
- * Encodes `messages` into one batch per partition. `partitionOf[i]` is message i's partition in
- * [0, partitions). Throws MessageError naming the first bad message.
+ * Encodes `messages` into one batch per partition — more when a partition's records exceed
+ * `maxBatchBytes` (Kafka refuses batches over its `message.max.bytes`, 1 MiB by default): that partition's
+ * later records go to further batches, returned after the first ones in order. `partitionOf[i]` is
+ * message i's partition in [0, partitions). Throws MessageError naming the first bad message.
  */
-export function encodeBatches(messages: BusMessage[], partitionOf: Int32Array, partitions: number, now: number, gzip: boolean): PartitionSegment[] {
+export function encodeBatches(messages: BusMessage[], partitionOf: Int32Array, partitions: number, now: number, gzip: boolean, maxBatchBytes = DEFAULT_MAX_BATCH_BYTES): PartitionSegment[] {
   const n = messages.length;
   ensure(n);
-  const count = new Int32Array(partitions);
-  const bytes = new Float64Array(partitions);
-  const firstTs = new Float64Array(partitions);
-  const maxTs = new Float64Array(partitions);
-  // Pass 1: sizes, offset deltas are each partition's running count, timestamps relative to its first.
+  // A slot is one batch: slot p < partitions is partition p's first batch; overflow batches are appended.
+  let slotCap = partitions + 4;
+  let slotPart = new Int32Array(slotCap), count = new Int32Array(slotCap);
+  let bytes = new Float64Array(slotCap), firstTs = new Float64Array(slotCap), maxTs = new Float64Array(slotCap);
+  for (let p = 0; p < partitions; p++) slotPart[p] = p;
+  let slots = partitions;
+  const current = new Int32Array(partitions).map((_, p) => p);
+  // Pass 1: sizes; offset deltas are each batch's running count, timestamps relative to its first.
   for (let i = 0; i < n; i++) {
     const m = messages[i];
     const why = problem(m);
     if (why !== null) throw new MessageError(`message ${i} of the send: ${why}`);
     const p = partitionOf[i];
     const ts = m.timestamp ?? now;
-    const od = count[p]++;
-    if (od === 0) { firstTs[p] = ts; maxTs[p] = ts; } else if (ts > maxTs[p]) maxTs[p] = ts;
-    const td = ts - firstTs[p];
     const kl = m.key == null ? -1 : byteLen(m.key);
     const vl = byteLen(m.value);
-    let size = 1 + varlongSize(td) + varintSize(od) + varintSize(kl) + (kl > 0 ? kl : 0) + varintSize(vl) + vl;
-    size += m.headers ? headersSize(m.headers).size : 1;
+    const fixed = 1 + varintSize(kl) + (kl > 0 ? kl : 0) + varintSize(vl) + vl + (m.headers ? headersSize(m.headers).size : 1);
+    let s = current[p];
+    let od = count[s], td = od ? ts - firstTs[s] : 0;
+    let size = fixed + varlongSize(td) + varintSize(od);
+    if (od > 0 && BATCH_OVERHEAD + bytes[s] + varintSize(size) + size > maxBatchBytes) {
+      if (slots === slotCap) {
+        slotCap *= 2;
+        const grow = <T extends Int32Array | Float64Array>(a: T): T => { const b = new (a.constructor as new (k: number) => T)(slotCap); b.set(a); return b; };
+        slotPart = grow(slotPart); count = grow(count); bytes = grow(bytes); firstTs = grow(firstTs); maxTs = grow(maxTs);
+      }
+      s = current[p] = slots++;
+      slotPart[s] = p;
+      od = 0; td = 0;
+      size = fixed + 2;
+    }
+    count[s]++;
+    if (od === 0) { firstTs[s] = ts; maxTs[s] = ts; } else if (ts > maxTs[s]) maxTs[s] = ts;
     keyLen[i] = kl;
     valLen[i] = vl;
     bodyLen[i] = size;
     tsDelta[i] = td;
-    bytes[p] += varintSize(size) + size;
+    slotOf[i] = s;
+    bytes[s] += varintSize(size) + size;
   }
   // Layout: the segments one after the other in one allocation.
-  const start = new Int32Array(partitions);
-  const cursor = new Int32Array(partitions);
+  const start = new Int32Array(slots);
+  const cursor = new Int32Array(slots);
   let total = 0;
-  for (let p = 0; p < partitions; p++) {
-    if (!count[p]) continue;
-    start[p] = total;
-    cursor[p] = total + SEGMENT_PREFIX + BATCH_OVERHEAD;
-    total += SEGMENT_PREFIX + BATCH_OVERHEAD + bytes[p];
+  for (let s = 0; s < slots; s++) {
+    if (!count[s]) continue;
+    start[s] = total;
+    cursor[s] = total + SEGMENT_PREFIX + BATCH_OVERHEAD;
+    total += SEGMENT_PREFIX + BATCH_OVERHEAD + bytes[s];
   }
   const buf = Buffer.allocUnsafe(total);
   // Pass 2: the records.
-  const od = new Int32Array(partitions);
+  const od = new Int32Array(slots);
   for (let i = 0; i < n; i++) {
     const m = messages[i];
-    const p = partitionOf[i];
-    let pos = writeVarint(buf, cursor[p], bodyLen[i]);
+    const s = slotOf[i];
+    let pos = writeVarint(buf, cursor[s], bodyLen[i]);
     buf[pos++] = 0;
     pos = writeVarlong(buf, pos, tsDelta[i]);
-    pos = writeVarint(buf, pos, od[p]++);
+    pos = writeVarint(buf, pos, od[s]++);
     const kl = keyLen[i];
     pos = writeVarint(buf, pos, kl);
     if (kl > 0) pos = put(buf, pos, m.key!, kl);
@@ -191,20 +214,20 @@ export function encodeBatches(messages: BusMessage[], partitionOf: Int32Array, p
         pos = put(buf, pos, h[k], vb);
       }
     } else buf[pos++] = 0;
-    cursor[p] = pos;
+    cursor[s] = pos;
   }
   const out: PartitionSegment[] = [];
-  for (let p = 0; p < partitions; p++) {
-    if (!count[p]) continue;
-    let seg = buf.subarray(start[p], cursor[p]);
+  for (let s = 0; s < slots; s++) {
+    if (!count[s]) continue;
+    let seg = buf.subarray(start[s], cursor[s]);
     if (gzip) {
       const packed = gzipSync(seg.subarray(SEGMENT_PREFIX + BATCH_OVERHEAD));
-      const s = Buffer.allocUnsafe(SEGMENT_PREFIX + BATCH_OVERHEAD + packed.length);
-      packed.copy(s, SEGMENT_PREFIX + BATCH_OVERHEAD);
-      seg = s;
+      const c = Buffer.allocUnsafe(SEGMENT_PREFIX + BATCH_OVERHEAD + packed.length);
+      packed.copy(c, SEGMENT_PREFIX + BATCH_OVERHEAD);
+      seg = c;
     }
-    writeBatchHeader(seg, p, count[p], firstTs[p], maxTs[p], gzip ? 1 : 0);
-    out.push({ partition: p, segment: seg, records: count[p] });
+    writeBatchHeader(seg, slotPart[s], count[s], firstTs[s], maxTs[s], gzip ? 1 : 0);
+    out.push({ partition: slotPart[s], segment: seg, records: count[s] });
   }
   return out;
 }

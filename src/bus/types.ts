@@ -70,6 +70,11 @@ export interface ProducerOptions {
   requestTimeoutMs?: number;
   /** Native producer: how long a TCP connect may take; default 5 s. */
   connectTimeoutMs?: number;
+  /**
+   * Native producer: a partition's records beyond this many bytes in one send go to further batches
+   * (Kafka refuses batches over its `message.max.bytes`); default 1,000,000.
+   */
+  maxBatchBytes?: number;
 }
 
 export interface ConsumerOptions {

@@ -113,6 +113,39 @@ describe('the bus producer (native Kafka protocol) with the embedded broker', ()
     expect(data.length).toBeLessThan(sent.reduce((s, m) => s + String(m.value).length, 0));
   });
 
+  it('splits a large send into batches under maxBatchBytes, and the partition keeps the send\'s order', async () => {
+    const topic = 'split';
+    await bus.createTopic(topic, 2);
+    const p = await bus.producer({ acks: 1, maxBatchBytes: 4096 });
+    const sent = Array.from({ length: 3000 }, (_, i) => ({ key: i % 2 ? 'A0001' : 'A0002', value: `20240101101530,A${i},1,0,F,N,80,A01` }));
+    await p.send(topic, sent);
+    await p.close();
+    const got = await readAll(bus, topic, sent.length);
+    expect(got.length).toBe(sent.length);
+    for (const key of ['A0001', 'A0002']) {
+      const inPart = got.filter((r) => r.key!.toString() === key).sort((a, b) => Number(BigInt(a.offset) - BigInt(b.offset)));
+      expect(inPart.map((r) => r.value.toString())).toEqual(sent.filter((m) => m.key === key).map((m) => m.value));
+    }
+    // Many batches on disk: each under the cap.
+    const dir = path.join(dataDir, `${topic}-${murmur2Partition('A0001', 2)}`);
+    const log = fs.readFileSync(path.join(dir, fs.readdirSync(dir).find((f) => f.endsWith('.log'))!));
+    let batches = 0;
+    for (let at = 0; at < log.length; at += 12 + log.readInt32BE(at + 8)) {
+      expect(12 + log.readInt32BE(at + 8)).toBeLessThanOrEqual(4096);
+      batches++;
+    }
+    expect(batches).toBeGreaterThan(10);
+  });
+
+  it('lets the sends in flight finish when closed', async () => {
+    const p = await bus.producer({ acks: -1 });
+    const sends = Array.from({ length: 6 }, (_, k) => p.send('close-wait', Array.from({ length: 500 }, (_, i) => ({ key: `A${i % 9}`, value: `c${k}-${i}` }))));
+    await p.close();
+    const outcomes = await Promise.allSettled(sends);
+    expect(outcomes.map((o) => o.status)).toEqual(Array(6).fill('fulfilled'));
+    expect((await readAll(bus, 'close-wait', 3000)).length).toBe(3000);
+  });
+
   it('auto-creates a topic that does not exist, with the broker\'s default partition count', async () => {
     const p = await bus.producer({ acks: 1 });
     const keys = Array.from({ length: 40 }, (_, i) => `C${i}`);

@@ -88,6 +88,32 @@ describe('record batch v2 encoding', () => {
     expect(total).toBe(ms.length);
   });
 
+  it('starts further batches for a partition past maxBatchBytes, each under the cap, offsets from 0 again', () => {
+    const ms: BusMessage[] = Array.from({ length: 500 }, (_, i) => ({ key: 'k', value: `v${i}-${'x'.repeat(i % 90)}`, timestamp: T0 + i }));
+    const parts = new Int32Array(ms.length).map((_, i) => i % 2);
+    const segs = encodeBatches(ms, parts, 2, T0, false, 2000);
+    expect(segs.length).toBeGreaterThan(10);
+    // The first batch of each partition first, then the overflow batches in order.
+    expect(segs.slice(0, 2).map((s) => s.partition)).toEqual([0, 1]);
+    const next = [0, 1];
+    for (const s of segs) {
+      expect(s.segment.length - 8).toBeLessThanOrEqual(2000);
+      const [b] = scanBatches(s.segment.subarray(8)).batches;
+      expect(b.recordCount).toBe(s.records);
+      expect(b.lastOffsetDelta).toBe(s.records - 1);
+      // The batch's values are the partition's next ones.
+      const text = s.segment.toString('latin1');
+      for (let r = 0; r < s.records; r++) {
+        expect(text).toContain(`v${next[s.partition]}-`);
+        next[s.partition] += 2;
+      }
+    }
+    expect(next).toEqual([500, 501]);
+    // A record over the cap on its own still goes, alone in its batch (the broker will judge it).
+    const big = encodeBatches([{ value: 'a' }, { value: 'b'.repeat(5000) }, { value: 'c' }], new Int32Array(3), 1, T0, false, 2000);
+    expect(big.map((s) => s.records)).toEqual([1, 1, 1]);
+  });
+
   it('gzips the records section only, with codec 1 in the attributes and a valid CRC', () => {
     const ms: BusMessage[] = Array.from({ length: 200 }, (_, i) => ({ key: 'A0001', value: `20240101101530,A0001,${i},0,F,N,80,A01`, timestamp: T0 + i }));
     const [plain] = encodeBatches(ms, new Int32Array(ms.length), 1, T0, false);
