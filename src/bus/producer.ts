@@ -25,7 +25,7 @@ import { counter } from '../core/metrics.ts';
 import { murmur2Partition } from './murmur2.ts';
 import {
   API_METADATA, API_PRODUCE, API_VERSIONS, RETRIABLE, decodeApiVersions, decodeMetadata, decodeProduce, encodeMetadata,
-  encodeProduce, errorName, frameRequest, pickVersion, type MetadataTopic,
+  encodeProduce, errorName, frameRequest, pickVersion, type MetadataTopic, type ProducePartitionResult,
 } from './protocol.ts';
 import { DEFAULT_MAX_BATCH_BYTES, encodeBatches, type PartitionSegment } from './records.ts';
 import type { BusMessage, BusProducer, ProducerOptions } from './types.ts';
@@ -91,7 +91,7 @@ class BrokerConnection {
 
   /** Sends a request; resolves with a Reader at the response body, or null when no response is expected (acks 0). */
   request(api: number, version: number, body: Buffer[], expectResponse = true): Promise<Reader | null> {
-    if (this.closed) return Promise.reject(new ProduceError(`connection to ${this.address} is closed`, 'CONNECTION_ERROR', true));
+    if (this.closed || this.sock.destroyed) return Promise.reject(new ProduceError(`connection to ${this.address} is closed`, 'CONNECTION_ERROR', true));
     const id = this.correlation = (this.correlation + 1) & 0x7fffffff;
     const parts = frameRequest(api, version, id, this.clientId, body);
     return new Promise<Reader | null>((resolve, reject) => {
@@ -437,7 +437,13 @@ class NativeProducer implements BusProducer {
       return { retry: [], fatal: new ProduceError(`${e.message}, with ${n} records to topic "${topic}" in flight (they may or may not have been written; send them again)`, e.errorName ?? 'CONNECTION_ERROR', true) };
     }
     if (r === null) return { retry: [] };
-    const results = decodeProduce(v, r);
+    let results: ProducePartitionResult[];
+    try {
+      results = decodeProduce(v, r);
+    } catch (err) {
+      conn.fail(`broker ${address} sent a malformed Produce v${v} response: ${(err as Error).message}`);
+      return { retry: [], fatal: new ProduceError(`broker ${address} sent a malformed Produce v${v} response for topic "${topic}" (${(err as Error).message}); whether the records were written is unknown, send them again`, 'MALFORMED_RESPONSE', true) };
+    }
     const retry: PartitionSegment[] = [];
     let error: ProduceError | undefined;
     for (const s of segs) {

@@ -67,6 +67,18 @@ describe('the bus producer when things go wrong', () => {
     expect(b.produced).toBe(3);
   });
 
+  it('rejects a send whose response is malformed, and reconnects for the next', async () => {
+    const b = await scriptedBroker(1, (n) => (n === 0 ? 'garbage' : 0));
+    cleanup.push(b.close);
+    const p = await createNativeProducer({ brokers: [`127.0.0.1:${b.port}`], acks: 1 });
+    cleanup.push(() => p.close());
+    const err = await p.send('t', lines(1)).catch((e: ProduceError) => e);
+    expect((err as ProduceError).errorName).toBe('MALFORMED_RESPONSE');
+    expect((err as Error).message).toMatch(/broker 127\.0\.0\.1:\d+ sent a malformed Produce v7 response for topic "t" \(.*\); whether the records were written is unknown/);
+    await p.send('t', lines(1));
+    expect(b.produced).toBe(2);
+  });
+
   it('times out a request the broker never answers, with REQUEST_TIMED_OUT', async () => {
     const b = await scriptedBroker(1, (n) => (n === 0 ? 'hang' : 0));
     cleanup.push(b.close);

@@ -16,13 +16,14 @@ export async function readAll(bus: Bus, topic: string, n: number, timeoutMs = 30
   return got;
 }
 
-export type ProduceBehaviour = number | 'hang' | 'drop';
+export type ProduceBehaviour = number | 'hang' | 'drop' | 'garbage';
 
 /**
  * A scripted Kafka-protocol broker for faults the embedded broker cannot produce for real (a leader that
  * moved, a partition error, a broker that goes silent or drops the connection mid-request): it answers
  * ApiVersions and Metadata like a one-node cluster, and each Produce with what `produce(n)` says for the
- * n-th Produce request (an error code for every partition, 'hang' to never answer, 'drop' to close).
+ * n-th Produce request (an error code for every partition, 'hang' to never answer, 'drop' to close,
+ * 'garbage' for a truncated response).
  */
 export async function scriptedBroker(partitions: number, produce: (n: number) => ProduceBehaviour): Promise<{ port: number; produced: number; metadata: number; close(): Promise<void> }> {
   const state = { port: 0, produced: 0, metadata: 0, close: async () => {} };
@@ -61,6 +62,7 @@ export async function scriptedBroker(partitions: number, produce: (n: number) =>
           const data = r.array((x) => ({ name: x.string(), parts: x.array((y) => { const p = y.int32(); y.bytes(); return p; }) ?? [] })) ?? [];
           if (what === 'hang' || acks === 0) continue;
           if (what === 'drop') { sock.destroy(); return; }
+          if (what === 'garbage') { sock.write(w.int32(1).int16(3).frame()); continue; }
           w.array(data, (x, t) => x.string(t.name).array(t.parts, (y, p) => { y.int32(p).int16(what).int64(what ? -1n : 0n).int64(-1n); if (v >= 5) y.int64(0n); }));
           w.int32(0);
         } else {
