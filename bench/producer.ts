@@ -1,6 +1,6 @@
 /**
  * `npm run bench:producer` — the tail → bus workload of issue #4: 2,000,000 driving-log lines
- * (BENCH_RECORDS; ~40 bytes, keyed by car number over 100 cars) sent in batches of 1,000, up to 8 sends in
+ * (BENCH_RECORDS; 35 bytes, keyed by car number over 100 cars) sent in batches of 1,000, up to 8 sends in
  * flight, acks=1, to the embedded broker running as its own process (4 partitions). The bus's own
  * producer (producer.ts) and the kafkajs producer, each on a fresh topic in the same run, side by side;
  * the native producer with gzip too. Target: ≥ 200,000 lines/s. BENCH_CLIENTS=native skips the kafkajs
@@ -64,7 +64,7 @@ async function run(addr: string, label: string, po: ProducerOptions, topic: stri
   return { label, rate: N / (ms / 1000), ms };
 }
 
-log(`bench:producer — ${fmt(N)} driving-log lines (~40 bytes, ${CARS} cars as keys), batches of ${BATCH}, ${INFLIGHT} in flight, acks=1, broker in its own process, ${os.cpus().length} CPUs`);
+log(`bench:producer — ${fmt(N)} driving-log lines (35 bytes, ${CARS} cars as keys), batches of ${BATCH}, ${INFLIGHT} in flight, acks=1, broker in its own process, ${os.cpus().length} CPUs`);
 log(`  sample line: ${String(lines(0, 1)[0].value)}`);
 const b = await brokerProcess();
 try {

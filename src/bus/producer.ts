@@ -40,10 +40,14 @@ const m = {
 
 /** A send that failed: the Kafka error name (or CONNECTION_ERROR / REQUEST_TIMED_OUT), broker and topic. */
 export class ProduceError extends Error {
+  override readonly name = 'ProduceError';
   constructor(message: string, readonly errorName: string, readonly retriable: boolean) {
     super(message);
   }
 }
+
+/** Producer responses are small; anything near this is a broken stream, not a response. */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 interface Pending { resolve(r: Reader): void; reject(e: Error): void; timer: NodeJS.Timeout }
 
@@ -118,7 +122,7 @@ class BrokerConnection {
     while (this.buffered >= 4) {
       let buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
       const size = buf.readInt32BE(0);
-      if (size < 4) return this.fail(`broker ${this.address} sent a malformed frame (size ${size})`);
+      if (size < 4 || size > MAX_RESPONSE_BYTES) return this.fail(`broker ${this.address} sent a malformed frame (size ${size})`);
       if (buf.length < 4 + size) { this.chunks = [buf]; return; }
       const id = buf.readInt32BE(4);
       const frame = buf.subarray(8, 4 + size);
@@ -199,8 +203,7 @@ class NativeProducer implements BusProducer {
   private readonly topics = new Map<string, TopicInfo>();
   private readonly refreshing = new Map<string, Promise<TopicInfo>>();
   /** Partition of each string key, per partition count: a fleet has few cars, murmur2 runs once per car. */
-  private keyCache = new Map<string, number>();
-  private keyCacheFor = 0;
+  private readonly keyCache = new Map<number, Map<string, number>>();
   private sticky = 0;
   private closed = false;
 
@@ -314,7 +317,7 @@ class NativeProducer implements BusProducer {
       let ok = n > 0;
       for (const p of t.partitions) {
         if (p.partition < 0 || p.partition >= n) { ok = false; break; }
-        leaders[p.partition] = p.error === 0 || p.leader >= 0 ? p.leader : -1;
+        leaders[p.partition] = p.leader;
       }
       if (!ok || leaders.some((l) => l < 0 || !this.nodes.has(l))) {
         last = new ProduceError(`metadata from ${where}: no leader yet for some partitions`, 'LEADER_NOT_AVAILABLE', true);
@@ -329,18 +332,16 @@ class NativeProducer implements BusProducer {
 
   private partitionOf(messages: BusMessage[], partitions: number): Int32Array {
     const out = new Int32Array(messages.length);
-    if (this.keyCacheFor !== partitions || this.keyCache.size > 100_000) {
-      this.keyCache = new Map();
-      this.keyCacheFor = partitions;
-    }
+    let cache = this.keyCache.get(partitions);
+    if (!cache || cache.size > 100_000) this.keyCache.set(partitions, (cache = new Map()));
     // Null keys: one partition for the whole send (the Java client's sticky partitioner), the next one next time.
     const sticky = this.sticky++ % partitions;
     for (let i = 0; i < messages.length; i++) {
       const k = messages[i]?.key;
       if (k == null) out[i] = sticky;
       else if (typeof k === 'string') {
-        let p = this.keyCache.get(k);
-        if (p === undefined) this.keyCache.set(k, (p = murmur2Partition(k, partitions)));
+        let p = cache.get(k);
+        if (p === undefined) cache.set(k, (p = murmur2Partition(k, partitions)));
         out[i] = p;
       } else if (Buffer.isBuffer(k)) out[i] = murmur2Partition(k, partitions);
       // Anything else is reported by the encoder with the message's index.

@@ -17,6 +17,26 @@ afterEach(async () => { for (const c of cleanup.splice(0).reverse()) await c(); 
 
 const lines = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `A${i % 10}`, value: `line ${i}` }));
 
+describe('the bus producer with several brokers', () => {
+  it('sends each partition\'s batch to its leader, one request per leader', async () => {
+    const ports: number[] = [];
+    const cluster = { nodes: () => ports, leader: (p: number) => p % 2 };
+    const a = await scriptedBroker(4, () => 0, cluster);
+    const b = await scriptedBroker(4, () => 0, cluster);
+    ports.push(a.port, b.port);
+    cleanup.push(a.close, b.close);
+    const p = await createNativeProducer({ brokers: [`127.0.0.1:${a.port}`], acks: 1 });
+    cleanup.push(() => p.close());
+    await p.send('t', Array.from({ length: 200 }, (_, i) => ({ key: `A${i}`, value: 'v' })));
+    expect(a.produced).toBe(1);
+    expect(b.produced).toBe(1);
+    expect(a.producedPartitions.sort()).toEqual([0, 2]);
+    expect(b.producedPartitions.sort()).toEqual([1, 3]);
+    // Metadata came from the bootstrap broker only.
+    expect([a.metadata, b.metadata]).toEqual([1, 0]);
+  });
+});
+
 describe('the bus producer when things go wrong', () => {
   it('refreshes metadata and retries after NOT_LEADER_FOR_PARTITION, then succeeds', async () => {
     const b = await scriptedBroker(4, (n) => (n < 2 ? 6 : 0));

@@ -25,8 +25,15 @@ export type ProduceBehaviour = number | 'hang' | 'drop' | 'garbage';
  * n-th Produce request (an error code for every partition, 'hang' to never answer, 'drop' to close,
  * 'garbage' for a truncated response).
  */
-export async function scriptedBroker(partitions: number, produce: (n: number) => ProduceBehaviour): Promise<{ port: number; produced: number; metadata: number; close(): Promise<void> }> {
-  const state = { port: 0, produced: 0, metadata: 0, close: async () => {} };
+export interface ScriptedCluster {
+  /** The cluster's nodes (node id = index) as Metadata lists them; default: this broker alone as node 0. */
+  nodes?: () => number[];
+  /** Leader node of a partition; default 0. */
+  leader?: (partition: number) => number;
+}
+
+export async function scriptedBroker(partitions: number, produce: (n: number) => ProduceBehaviour, cluster: ScriptedCluster = {}): Promise<{ port: number; produced: number; producedPartitions: number[]; metadata: number; close(): Promise<void> }> {
+  const state = { port: 0, produced: 0, producedPartitions: [] as number[], metadata: 0, close: async () => {} };
   const sockets = new Set<net.Socket>();
   const server = net.createServer((sock) => {
     sockets.add(sock);
@@ -47,11 +54,12 @@ export async function scriptedBroker(partitions: number, produce: (n: number) =>
           state.metadata++;
           const topics = r.array((x) => x.string()) ?? [];
           if (v >= 3) w.int32(0);
-          w.array([0], (x) => x.int32(0).string('127.0.0.1').int32(state.port).string(null));
+          w.array((cluster.nodes?.() ?? [state.port]).map((port, id) => [id, port]), (x, [id, port]) => x.int32(id).string('127.0.0.1').int32(port).string(null));
           if (v >= 2) w.string(null);
           w.int32(0);
           w.array(topics, (x, t) => x.int16(0).string(t).bool(false).array(Array.from({ length: partitions }, (_, i) => i), (y, p) => {
-            y.int16(0).int32(p).int32(0).array([0], (z, n) => z.int32(n)).array([0], (z, n) => z.int32(n));
+            const leader = cluster.leader?.(p) ?? 0;
+            y.int16(0).int32(p).int32(leader).array([leader], (z, n) => z.int32(n)).array([leader], (z, n) => z.int32(n));
             if (v >= 5) y.array([], () => {});
           }));
         } else if (api === 0) {
@@ -60,6 +68,7 @@ export async function scriptedBroker(partitions: number, produce: (n: number) =>
           const acks = r.int16();
           r.int32();
           const data = r.array((x) => ({ name: x.string(), parts: x.array((y) => { const p = y.int32(); y.bytes(); return p; }) ?? [] })) ?? [];
+          for (const t of data) state.producedPartitions.push(...t.parts);
           if (what === 'hang' || acks === 0) continue;
           if (what === 'drop') { sock.destroy(); return; }
           if (what === 'garbage') { sock.write(w.int32(1).int16(3).frame()); continue; }
