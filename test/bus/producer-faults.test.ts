@@ -35,6 +35,22 @@ describe('the bus producer with several brokers', () => {
     // Metadata came from the bootstrap broker only.
     expect([a.metadata, b.metadata]).toEqual([1, 0]);
   });
+
+  it('follows a leader that moved: NOT_LEADER_FOR_PARTITION, fresh metadata, the batch goes to the new leader', async () => {
+    const ports: number[] = [];
+    let moved = false;
+    const cluster = { nodes: () => ports, leader: (p: number) => (moved ? 0 : p % 2) };
+    const a = await scriptedBroker(4, () => 0, cluster);
+    const b = await scriptedBroker(4, () => { moved = true; return 6; }, cluster);
+    ports.push(a.port, b.port);
+    cleanup.push(a.close, b.close);
+    const p = await createNativeProducer({ brokers: [`127.0.0.1:${a.port}`], acks: -1, retryBackoffMs: 10 });
+    cleanup.push(() => p.close());
+    await p.send('t', Array.from({ length: 200 }, (_, i) => ({ key: `A${i}`, value: 'v' })));
+    expect(b.produced).toBe(1);
+    expect(a.producedPartitions.sort()).toEqual([0, 1, 2, 3]);
+    expect(a.metadata).toBe(2);
+  });
 });
 
 describe('the bus producer when things go wrong', () => {
