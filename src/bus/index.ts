@@ -4,9 +4,10 @@
  * producer (producer.ts, several times kafkajs's throughput; `producer({ client: 'kafkajs' })` selects
  * kafkajs's); consuming and administration go through kafkajs.
  *
- * Client choice for consuming and administration: kafkajs 2.2. `@platformatic/kafka` declares Node ≥ 22.22 and this project runs on
- * Node 20 (see BENCHMARKS.md); kafkajs is maintained, pure JavaScript, and its default partitioner is
- * the Java client's murmur2 (murmur2.ts), so keys land on the same partitions as with any Kafka client.
+ * Client choice for consuming and administration: kafkajs 2.2. `@platformatic/kafka` declares
+ * Node ≥ 22.22 and this project runs on Node 20 (see BENCHMARKS.md); kafkajs is maintained, pure
+ * JavaScript, and its default partitioner is the Java client's murmur2 (murmur2.ts), so keys land on the
+ * same partitions as with any Kafka client — the native producer uses the same murmur2.
  */
 import { Kafka, logLevel, CompressionTypes, type Consumer, type Producer } from 'kafkajs';
 import { createLogger } from '../core/log.ts';
