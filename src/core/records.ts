@@ -200,7 +200,7 @@ export function parseDrivingRecordBytes(b: Buffer): Parsed<DrivingRecord> {
   } else {
     eventTime = timestamp14(b);
     if (Number.isNaN(eventTime)) return slow();
-    date = b.latin1Slice(0, 14);
+    date = b.toString('latin1', 0, 14);
     for (let i = 0; i < 14; i++) cache[i] = b[i];
     lastDate.str = date;
     lastDate.ms = eventTime;
@@ -208,7 +208,7 @@ export function parseDrivingRecordBytes(b: Buffer): Parsed<DrivingRecord> {
   const c0 = b[15];
   if (c0 < 65 || c0 > 90) return slow();
   for (let i = 16; i < 20; i++) if (b[i] < C0 || b[i] > C0 + 9) return slow();
-  const carNumber = b.latin1Slice(15, 20);
+  const carNumber = b.toString('latin1', 15, 20);
   // The six remaining fields: positions of the next commas (exactly 5 more, none after the last field).
   let p = 21;
   const ends: number[] = [0, 0, 0, 0, 0];
