@@ -19,7 +19,13 @@ export function checkColumns(desc: TableDescriptor, cells: Record<string, string
 /** Adds the cells as new versions (the same value again is not a new version: replays are idempotent). */
 export function mergeCells(desc: TableDescriptor, prev: StoredRow | undefined, cells: Record<string, string>, ts: number): StoredRow {
   const keep = desc.maxVersions ?? 1;
-  const next: StoredRow = prev ? { ...prev } : {};
+  if (!prev && keep >= 1) {
+    // A new row (the stream's common case): one version per column, no copies.
+    const row: StoredRow = {};
+    for (const col in cells) row[col] = [[ts, String(cells[col])]];
+    return row;
+  }
+  const next: StoredRow = { ...prev };
   for (const [col, value] of Object.entries(cells)) {
     const versions = next[col] ?? [];
     if (versions.length && versions[0][1] === value) continue;
