@@ -149,6 +149,8 @@ const AREAS: string[] = [];
 for (let l = 0; l < 6; l++) for (let n = 1; n <= 10; n++) AREAS[l * 11 + n] = String.fromCharCode(65 + l) + String(n).padStart(2, '0');
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const C0 = 48, COMMA = 44;
+/** Scratch: where the 3rd–7th fields end (the parser is synchronous, so one array serves every call). */
+const ENDS = new Int32Array(5);
 /** One-entry cache: a fleet reports in rounds, so consecutive records mostly share their timestamp. */
 const lastDate = { bytes: new Uint8Array(14), str: '', ms: NaN };
 
@@ -166,13 +168,14 @@ function smallInt(b: Uint8Array, s: number, e: number): number {
 }
 
 /** The event time of 14 ASCII digits at b[0..14), with parseTimestamp14's rules; NaN when invalid. */
+function digitAt(b: Uint8Array, i: number): number {
+  const x = b[i] - C0;
+  return x >= 0 && x <= 9 ? x : NaN;
+}
+
 function timestamp14(b: Uint8Array): number {
-  const d = (i: number) => {
-    const x = b[i] - C0;
-    return x >= 0 && x <= 9 ? x : NaN;
-  };
-  const y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
-  const mo = d(4) * 10 + d(5), day = d(6) * 10 + d(7), h = d(8) * 10 + d(9), mi = d(10) * 10 + d(11), s = d(12) * 10 + d(13);
+  const y = digitAt(b, 0) * 1000 + digitAt(b, 1) * 100 + digitAt(b, 2) * 10 + digitAt(b, 3);
+  const mo = digitAt(b, 4) * 10 + digitAt(b, 5), day = digitAt(b, 6) * 10 + digitAt(b, 7), h = digitAt(b, 8) * 10 + digitAt(b, 9), mi = digitAt(b, 10) * 10 + digitAt(b, 11), s = digitAt(b, 12) * 10 + digitAt(b, 13);
   // NaN (a non-digit) fails every comparison below; years < 1000 take the reference path (Date.UTC maps 0–99 to 19xx).
   if (!(y >= 1000 && mo >= 1 && mo <= 12 && day >= 1 && h <= 23 && mi <= 59 && s <= 59)) return NaN;
   const leap = mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0);
@@ -186,10 +189,9 @@ function timestamp14(b: Uint8Array): number {
  * answer (the rare bad line is decoded and handed to `parseDrivingRecord`, so reasons are identical).
  */
 export function parseDrivingRecordBytes(b: Buffer): Parsed<DrivingRecord> {
-  const slow = () => parseDrivingRecord(b.toString('utf8'));
   const len = b.length;
   // Fixed-width head: 14-digit timestamp, comma, 5-char car number, comma.
-  if (len < 31 || b[14] !== COMMA || b[20] !== COMMA) return slow();
+  if (len < 31 || b[14] !== COMMA || b[20] !== COMMA) return parseDrivingRecord(b.toString('utf8'));
   let date: string, eventTime: number;
   const cache = lastDate.bytes;
   let same = lastDate.str !== '';
@@ -199,43 +201,43 @@ export function parseDrivingRecordBytes(b: Buffer): Parsed<DrivingRecord> {
     eventTime = lastDate.ms;
   } else {
     eventTime = timestamp14(b);
-    if (Number.isNaN(eventTime)) return slow();
+    if (Number.isNaN(eventTime)) return parseDrivingRecord(b.toString('utf8'));
     date = b.toString('latin1', 0, 14);
     for (let i = 0; i < 14; i++) cache[i] = b[i];
     lastDate.str = date;
     lastDate.ms = eventTime;
   }
   const c0 = b[15];
-  if (c0 < 65 || c0 > 90) return slow();
-  for (let i = 16; i < 20; i++) if (b[i] < C0 || b[i] > C0 + 9) return slow();
+  if (c0 < 65 || c0 > 90) return parseDrivingRecord(b.toString('utf8'));
+  for (let i = 16; i < 20; i++) if (b[i] < C0 || b[i] > C0 + 9) return parseDrivingRecord(b.toString('utf8'));
   const carNumber = b.toString('latin1', 15, 20);
   // The six remaining fields: positions of the next commas (exactly 5 more, none after the last field).
   let p = 21;
-  const ends: number[] = [0, 0, 0, 0, 0];
+  const ends = ENDS;
   for (let k = 0; k < 5; k++) {
     let q = p;
     while (q < len && b[q] !== COMMA) q++;
-    if (q >= len) return slow();
+    if (q >= len) return parseDrivingRecord(b.toString('utf8'));
     ends[k] = q;
     p = q + 1;
   }
-  for (let q = p; q < len; q++) if (b[q] === COMMA) return slow();
+  for (let q = p; q < len; q++) if (b[q] === COMMA) return parseDrivingRecord(b.toString('utf8'));
   const speedPedal = smallInt(b, 21, ends[0]);
-  if (speedPedal < 0 || speedPedal > 5) return slow();
+  if (speedPedal < 0 || speedPedal > 5) return parseDrivingRecord(b.toString('utf8'));
   const breakPedal = smallInt(b, ends[0] + 1, ends[1]);
-  if (breakPedal < 0 || breakPedal > 3) return slow();
+  if (breakPedal < 0 || breakPedal > 3) return parseDrivingRecord(b.toString('utf8'));
   const sa = ends[1] + 1, saLen = ends[2] - sa;
   const steerAngle = saLen === 1 ? STEER_BY_CODE.get(b[sa]) : saLen === 2 ? STEER_BY_CODE.get(b[sa] * 256 + b[sa + 1]) : undefined;
-  if (steerAngle === undefined) return slow();
+  if (steerAngle === undefined) return parseDrivingRecord(b.toString('utf8'));
   const directLight = ends[3] - ends[2] === 2 ? LIGHT_BY_CODE.get(b[ends[2] + 1]) : undefined;
-  if (directLight === undefined) return slow();
+  if (directLight === undefined) return parseDrivingRecord(b.toString('utf8'));
   const speed = smallInt(b, ends[3] + 1, ends[4]);
-  if (speed < 0 || speed > 250) return slow();
+  if (speed < 0 || speed > 250) return parseDrivingRecord(b.toString('utf8'));
   const a = ends[4] + 1;
-  if (len - a !== 3) return slow();
+  if (len - a !== 3) return parseDrivingRecord(b.toString('utf8'));
   const letter = b[a] - 65, n1 = b[a + 1] - C0, n2 = b[a + 2] - C0;
   const num = n1 * 10 + n2;
-  if (letter < 0 || letter > 5 || n1 < 0 || n1 > 1 || n2 < 0 || n2 > 9 || num < 1 || num > 10) return slow();
+  if (letter < 0 || letter > 5 || n1 < 0 || n1 > 1 || n2 < 0 || n2 > 9 || num < 1 || num > 10) return parseDrivingRecord(b.toString('utf8'));
   const areaNumber = AREAS[letter * 11 + num];
   return { ok: true, record: { date, carNumber, speedPedal, breakPedal, steerAngle, directLight, speed, areaNumber, eventTime } };
 }
