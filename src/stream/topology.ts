@@ -344,7 +344,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     });
   }, Math.max(100, Math.min(1000, idleCloseMs / 2)));
 
-  const sampleLag = () => {
+  const sampleLag = () =>
     bus.lag(groupId, topic).then(
       (parts) => {
         // A partition the group never committed (`-1`) is behind by its whole length.
@@ -354,13 +354,14 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
         }
       },
       (err: unknown) => log.warn({ err: errorMessage(err) }, 'consumer lag not available'),
-    );
-    let late = 0;
-    for (const st of partitions.values()) late += st.engine.stats().late;
-    m.late.set(late);
-  };
-  sampleLag();
-  const lagTimer = setInterval(sampleLag, opts.lagIntervalMs ?? 5000);
+    ).then(() => {
+      let late = totals.late;
+      for (const st of partitions.values()) late += st.engine.stats().late;
+      m.late.set(late);
+    });
+  // The first sample before consuming: from the start, /metrics shows how far behind the group is.
+  await sampleLag();
+  const lagTimer = setInterval(() => void sampleLag(), opts.lagIntervalMs ?? 5000);
   tick.unref();
   lagTimer.unref();
 
