@@ -61,19 +61,26 @@ export function encodeNewRow(cells: Record<string, string>, ts: number, out: Buf
     out[pos++] = n >> 8;
     out[pos++] = n & 0xff;
   }
+  F64[0] = ts;
   for (const col in cells) {
     pos = writeStr(col, out, pos);
     if (pos < 0) return -1;
     out[pos++] = 0x91;
     out[pos++] = 0x92;
-    out[pos++] = 0xcb;
-    out.writeDoubleBE(ts, pos);
-    pos += 8;
+    out[pos++] = 0xcb; // float64, big-endian
+    if (LITTLE_ENDIAN) for (let i = 7; i >= 0; i--) out[pos++] = F64_BYTES[i];
+    else for (let i = 0; i < 8; i++) out[pos++] = F64_BYTES[i];
     pos = writeStr(String(cells[col]), out, pos);
     if (pos < 0) return -1;
   }
   return pos;
 }
+
+/** Scratch for a timestamp's float64 bytes, in the platform's order. */
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+F64[0] = 2;
+const LITTLE_ENDIAN = F64_BYTES[7] === 0x40;
 
 /** An upper bound of `encodeNewRow`'s size. */
 export function newRowBytesBound(cells: Record<string, string>): number {

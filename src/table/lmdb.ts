@@ -14,6 +14,10 @@ import { matchesFilters } from './filter.ts';
 import { checkColumns, encodeNewRow, mergeCells, newRowBytesBound, toRow, withoutColumns, type StoredRow as Stored } from './cells.ts';
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
 
+const NO_OVERWRITE = { noOverwrite: true };
+/** lmdb-js's `put(key, value, { noOverwrite })` form, which its typings do not declare. */
+type PutNoOverwrite = (key: string, value: unknown, options: typeof NO_OVERWRITE) => { result?: boolean };
+
 export class LmdbTableStore implements TableStore {
   private readonly root: RootDatabase;
   private readonly meta: Database<TableDescriptor, string>;
@@ -67,17 +71,17 @@ export class LmdbTableStore implements TableStore {
     await db.transaction(() => {
       let pos = 0;
       for (const r of rows) {
-        const prev = db.get(r.row);
-        if (prev || !out) {
-          db.put(r.row, mergeCells(desc, prev, r.cells, timestamp));
-          continue;
+        if (out) {
+          const end = encodeNewRow(r.cells, timestamp, out, pos);
+          if (end >= 0) {
+            // MDB_NOOVERWRITE: one B-tree descent writes a new row; an existing one makes the put fail
+            // (inside a write transaction lmdb-js answers at once, `result: false`) and is merged below.
+            const put = (db as unknown as { put: PutNoOverwrite }).put(r.row, asBinary(out.subarray(pos, end)), NO_OVERWRITE);
+            pos = end;
+            if (put.result === true) continue;
+          }
         }
-        const end = encodeNewRow(r.cells, timestamp, out, pos);
-        if (end < 0) db.put(r.row, mergeCells(desc, prev, r.cells, timestamp));
-        else {
-          db.put(r.row, asBinary(out.subarray(pos, end)) as unknown as Stored);
-          pos = end;
-        }
+        db.put(r.row, mergeCells(desc, db.get(r.row), r.cells, timestamp));
       }
     });
   }
