@@ -221,11 +221,10 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   };
 
   /**
-   * Publishes the snapshot's alerts, then commits the partition up to the first record still needed by
-   * an open window, and never past `lastOffset`.
+   * Commits the partition up to the first record still needed by an open window, and never past
+   * `lastOffset`. Call it once the snapshot's alerts are published.
    */
-  const publishAndCommit = async (st: PartitionState, snap: Snapshot) => {
-    await publish(snap.outputs);
+  const commitUpTo = async (st: PartitionState, snap: Snapshot) => {
     const { offsets, eventTimes } = st;
     let i = st.head;
     while (i < offsets.length && offsets[i] <= snap.lastOffset && (snap.pending === undefined || eventTimes[i] < snap.pending)) i++;
@@ -300,6 +299,9 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     const part = st;
 
     const prev = inflight;
+    // Alerts go out at once (set adds: their order does not matter), not behind the table writes.
+    const published = publish(snap.outputs);
+    published.catch(() => {}); // awaited (and reported) by the step below
     const step = (async () => {
       await prev;
       if (rows.length) await table.putMany(DRIVER_TABLE, rows);
@@ -309,7 +311,8 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       totals.deadLetters += dead.length;
       m.stored.inc(rows.length);
       m.dead.inc(dead.length);
-      await publishAndCommit(part, snap);
+      await published;
+      await commitUpTo(part, snap);
     })();
     step.catch(fail);
     inflight = step;
@@ -335,7 +338,9 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
         try {
           st.engine.flush();
           st.watermark = Math.max(st.watermark, st.maxEventTime);
-          await publishAndCommit(st, snapshot(st, Number.MAX_SAFE_INTEGER));
+          const snap = snapshot(st, Number.MAX_SAFE_INTEGER);
+          await publish(snap.outputs);
+          await commitUpTo(st, snap);
         } catch (err) {
           log.error({ err: errorMessage(err), partition: st.partition }, 'idle window close failed; will retry');
         }
