@@ -145,7 +145,7 @@ describe('smartcar agent CLI', () => {
       expect(metrics).toMatch(/smartcar_collect_source_events_accepted_total\{agent="a",component="s"\} 2/);
       const health = await fetch(`http://${addr}/health`);
       expect(health.status).toBe(200);
-      expect((await health.json()).components.map((c: { name: string }) => c.name)).toEqual(['s', 'c', 'k']);
+      expect(((await health.json()) as { components: { name: string }[] }).components.map((c: { name: string }) => c.name)).toEqual(['s', 'c', 'k']);
       await new Promise((r) => setTimeout(r, 2100));
       const st = cli('-n', 'a', '-f', file, '--status', '--data', data);
       expect(st.status).toBe(0);
