@@ -206,6 +206,7 @@ class Follower {
         const fst = fs.fstatSync(fd);
         const pos = this.src.options.skipToEnd && !this.src.savedPosition(this.file) ? fst.size : 0;
         this.open(fd, fst.ino, pos);
+        await this.commitPosition();
         return true;
       }
       const delivered = await this.drain(false);
@@ -216,11 +217,13 @@ class Follower {
         this.src.rotated(this.file, 'file rotated; following the new one from its start');
         const fd = fs.openSync(this.file, 'r');
         this.open(fd, fs.fstatSync(fd).ino, 0);
+        await this.commitPosition();
         return true;
       }
       if (st && st.size < this.reader!.offset) {
         this.src.rotated(this.file, `file truncated (size ${st.size} < position ${this.reader!.offset}); reading from the start`);
         this.open(fs.openSync(this.file, 'r'), st.ino, 0);
+        await this.commitPosition();
         return true;
       }
       return false;
@@ -229,6 +232,15 @@ class Follower {
       this.src.error(this.file, err);
       return false;
     }
+  }
+
+  /**
+   * Commits "now at (inode, position)" with no lines, whenever the follower opens a file: if the agent dies
+   * before the file's first line is delivered and the file is rotated away meanwhile, the restart finds it
+   * by its inode instead of skipping it.
+   */
+  private async commitPosition(): Promise<void> {
+    await this.src.emit(this.file, [], this.headers, this.ino, this.reader!.offset, 0, []);
   }
 
   /** Delivers complete lines available now; with `final`, also the unterminated last line. */
