@@ -10,7 +10,9 @@
  *                             (`z.string().pipe(z.enum(…))`); `z.stringbool()` reads as a boolean
  *   union                   → the options' types and values together (`all|integer`)
  *   enum / literal / boolean → allowed values (`true|false` enums are booleans)
- *   number / string checks  → integer, bounds, minimum length
+ *   number / string checks  → integer, bounds
+ * Refinements (`.refine`) cannot be read, so each enumerated value is parsed with the property's schema
+ * and only the accepted ones are listed.
  * Its text is the schema's `.describe(…)`, taken from the outermost wrapper that has one. Keys the agent
  * itself reads (`type`, `channels`, `interceptors`, `selector.*`, `channel`) are listed in AGENT_KEYS.
  */
@@ -193,6 +195,9 @@ function typeText(f: Facts): string {
 export function describeProperty(name: string, schema: z.ZodType): PropertyDoc {
   const f: Facts = { types: [], values: [], hasDefault: false, optional: false };
   walk(schema, f);
+  // Refinements cannot be read, only run: keep the values the property's schema really accepts
+  // (`useFlumeEventFormat` is a boolean refined to false).
+  f.values = f.values.filter((v) => schema.safeParse(v).success);
   const optin = (schema as unknown as { _zod: { optin?: string } })._zod.optin;
   const doc: PropertyDoc = {
     name,
@@ -250,7 +255,7 @@ export const AGENT_KEYS: { key: string; meaning: string }[] = [
   { key: '<agent>.sources / .channels / .sinks', meaning: 'the components of the agent, space-separated names (every configured component must be listed)' },
   { key: '<agent>.<kind>s.<name>.type', meaning: 'the component type: ours or Flume\'s class name (the aliases below)' },
   { key: '<agent>.sources.<name>.channels', meaning: 'the channel(s) the source puts into; every batch goes to all of them (replicating)' },
-  { key: '<agent>.sources.<name>.interceptors', meaning: 'interceptor names, applied in this order; each is configured under `interceptors.<i>.type` and `interceptors.<i>.<property>`' },
+  { key: '<agent>.sources.<name>.interceptors', meaning: 'interceptor names, applied in this order; each is configured under interceptors.<i>.type and interceptors.<i>.<property>' },
   { key: '<agent>.sources.<name>.selector.type', meaning: '`replicating` only; `multiplexing` is refused with an error' },
   { key: '<agent>.sources.<name>.selector.optional', meaning: 'accepted and ignored: every channel of a source is required (a failing channel is retried, never skipped)' },
   { key: '<agent>.sinks.<name>.channel', meaning: 'the one channel the sink takes from' },
@@ -309,14 +314,15 @@ export function formatComponent(c: ComponentDoc): string {
 
 // ── markdown (scripts/collect-docs.ts → docs/collect.md) ─────────────────────────────────────────
 
-const cell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+/** Plain text in a table cell: pipes, `<placeholders>` and `*` would otherwise be read as markup. */
+const cell = (s: string) => s.replace(/\\/g, '\\\\').replace(/[|<*]/g, (c) => `\\${c}`).replace(/\n/g, ' ');
 const code = (s: string) => (s === '' ? '(empty)' : `\`${s.replace(/\|/g, '\\|')}\``);
 
 function markdownComponent(c: ComponentDoc): string {
   let out = `### ${c.kind} \`${c.type}\`\n\n`;
   out += c.aliases.length ? `Aliases: ${c.aliases.map((a) => `\`${a}\``).join(', ')}.` : 'No aliases.';
-  if (c.description) out += ` ${c.description}`;
-  out += '\n\n| Flume property | type / allowed values | default | required | ours |\n|---|---|---|---|---|\n';
+  if (c.description) out += ` ${cell(c.description)}`;
+  out += '\n\n| Flume property | type / allowed values | default | required | behaviour here |\n|---|---|---|---|---|\n';
   for (const p of c.properties) {
     out += `| \`${p.name}\` | ${code(p.type)} | ${p.default === undefined ? '—' : code(p.default)} | ${p.required ? 'yes' : ''} | ${cell(p.description ?? '')} |\n`;
   }
