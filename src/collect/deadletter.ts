@@ -7,8 +7,7 @@
  *
  * One JSON line per event, appended synchronously (dead letters are rare; the write must be done before
  * the component commits its take, so a crash can at worst repeat a dead letter, never lose one). A body
- * that is not valid UTF-8 is written as `bodyBase64` instead of `body`. A problem that is not an event
- * (a quarantined spool file) is one line with `reason` and no `headers`/`body`.
+ * that is not valid UTF-8 is written as `bodyBase64` instead of `body`.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,9 +26,9 @@ export class FileDeadLetters implements DeadLetters {
   }
 
   write(component: string, reason: string, events: CollectEvent[]): void {
+    if (!events.length) return;
     const time = new Date().toISOString();
-    // No events (a quarantined spool file): one record with the reason alone, so it is not lost.
-    let out = events.length ? '' : JSON.stringify({ time, component, reason }) + '\n';
+    let out = '';
     for (const e of events) {
       const text = e.body.toString('utf8');
       const body = Buffer.byteLength(text) === e.body.length && !text.includes('\uFFFD') ? { body: text } : { bodyBase64: e.body.toString('base64') };

@@ -54,7 +54,7 @@ export const spoolSchema = z.object({
   deserializer: z.enum(['LINE', 'org.apache.flume.serialization.LineDeserializer$Builder']).default('LINE').describe('LINE only: one event per line (CRLF endings lose the CR).'),
   'deserializer.maxLineLength': int(2048, 1).describe('Longest line in bytes. A longer line is not split into several events (Flume) but counted in smartcar_collect_source_lines_too_long_total and written, cut to its first 1 KB, to the dead letters.'),
   'deserializer.outputCharset': z.string().default('UTF-8').describe('Accepted, ignored: a body is the line\'s bytes.'),
-}).strict().describe('Reads complete files dropped into a directory, line by line in batches, each batch committed to the channel with the file position: a restart resumes after the last committed line. A file changed after pickup is quarantined (moved to <spoolDir>/.quarantine, reason in the dead letters).');
+}).strict().describe('Reads complete files dropped into a directory, line by line in batches, each batch committed to the channel with the file position: a restart resumes after the last committed line. A file changed after pickup is quarantined: moved to <spoolDir>/.quarantine, the reason logged.');
 export type SpoolConfig = z.infer<typeof spoolSchema>;
 
 interface SpoolMarker {
