@@ -17,7 +17,7 @@
  * itself reads (`type`, `channels`, `interceptors`, `selector.*`, `channel`) are listed in AGENT_KEYS.
  */
 import { z } from 'zod';
-import { metricsText, registry } from '../core/metrics.ts';
+import { registry } from '../core/metrics.ts';
 import { UserError } from '../core/errors.ts';
 import { closest } from './properties.ts';
 import { componentTypes, findComponent, type AnyFactory } from './registry.ts';
@@ -159,9 +159,7 @@ function walk(s: z.ZodType, f: Facts): void {
       addValues(f, ['true', 'false']);
       break;
     case 'number':
-    case 'int':
       addType(f, 'number');
-      readChecks(f, def);
       break;
     case 'string':
       addType(f, 'string');
@@ -171,8 +169,8 @@ function walk(s: z.ZodType, f: Facts): void {
     default:
       addType(f, def.type);
   }
-  // Checks on wrappers (refine on a default, min on a number…).
-  if (def.type !== 'number') readChecks(f, def);
+  // Checks sit on the schema that declares them: bounds on a number, refinements on wrappers.
+  readChecks(f, def);
 }
 
 function typeText(f: Facts): string {
@@ -332,7 +330,6 @@ function markdownComponent(c: ComponentDoc): string {
 
 /** The metrics the agent registers (name, type, help), from the process's registry. */
 export async function collectMetrics(): Promise<{ name: string; type: string; help: string; labels: string[] }[]> {
-  await metricsText(); // collects every metric once, so the registry's JSON below is complete
   const all = await registry.getMetricsAsJSON();
   return all
     .filter((m) => m.name.startsWith('smartcar_collect_'))
