@@ -44,8 +44,10 @@ interface RunningSource {
   source: Source;
   channels: Channel[];
   interceptors: { name: string; i: Interceptor }[];
-  /** The source's latest delivery: the next one commits after it. */
+  /** The source's latest delivery (resolves when it and all before it are committed). */
   last: Promise<void>;
+  /** Resolves once the latest delivery's commit has been issued. */
+  issued: Promise<void>;
 }
 
 export interface ComponentStatus {
@@ -127,7 +129,7 @@ export class Agent {
         }
       }
       if (!v || channels.length !== s.channels.length) continue;
-      const running: RunningSource & { type: string } = { source: undefined as unknown as Source, channels, interceptors, type: v.factory.type, last: Promise.resolve() };
+      const running: RunningSource & { type: string } = { source: undefined as unknown as Source, channels, interceptors, type: v.factory.type, last: Promise.resolve(), issued: Promise.resolve() };
       try {
         running.source = (v.factory as SourceFactory<unknown>).create(v.config, (events, marker) => this.deliver(s.name, running, events, marker), {
           ...this.ctx(s.name),
@@ -146,9 +148,12 @@ export class Agent {
 
   /**
    * Interceptors once, right away; then put+commit into every channel until it succeeds or the agent
-   * stops. A source may call again before the previous batch is committed (read-ahead): the interceptors
-   * of the next batch overlap the previous commit, while the puts stay strictly in call order, each after
-   * the previous batch's commit — so committed markers only ever move forward.
+   * stops. A source may call again before the previous batch is committed (read-ahead): the next batch's
+   * interceptors run while the previous one commits, and with one channel its commit is *issued* as soon
+   * as the previous commit was issued, so both share one fsync (the file channel's group commit).
+   * Order still holds: a channel applies commits in the order they are issued, and after a failed write
+   * it refuses every later commit (the file channel is poisoned until restart), so a marker can never be
+   * durable ahead of an earlier batch.
    */
   private deliver(sourceName: string, src: RunningSource, events: CollectEvent[], marker: string): Promise<void> {
     let batch = events;
@@ -157,24 +162,37 @@ export class Agent {
       batch = i.intercept(batch);
       if (batch.length < before) metrics.dropped.inc({ agent: this.def.name, component: name }, before - batch.length);
     }
-    const run = src.last.then(() => this.commitBatch(sourceName, src, batch, marker));
-    src.last = run;
-    return run;
+    const prevIssued = src.issued;
+    const prevDone = src.last;
+    let markIssued!: () => void;
+    src.issued = new Promise<void>((r) => (markIssued = r));
+    const run = (src.channels.length === 1 ? prevIssued : prevDone).then(() => this.commitBatch(sourceName, src, batch, marker, markIssued));
+    // The batch counts as delivered only when every earlier one is too.
+    const done = Promise.all([prevDone, run]).then(() => undefined);
+    done.catch(() => markIssued());
+    src.last = done;
+    return done;
   }
 
-  private async commitBatch(sourceName: string, src: RunningSource, batch: CollectEvent[], marker: string): Promise<void> {
+  private async commitBatch(sourceName: string, src: RunningSource, batch: CollectEvent[], marker: string, issued: () => void): Promise<void> {
     const labels = { agent: this.def.name, component: sourceName };
     for (const channel of src.channels) {
       let backoff = 100;
       for (;;) {
-        if (this.stopping) throw new StoppedError();
-        const tx = channel.transaction();
+        if (this.stopping) {
+          issued();
+          throw new StoppedError();
+        }
+        let tx: ReturnType<Channel['transaction']> | undefined;
         try {
+          tx = channel.transaction();
           if (batch.length) tx.put(batch);
-          await tx.commit({ owner: sourceName, value: marker });
+          const committing = tx.commit({ owner: sourceName, value: marker });
+          issued();
+          await committing;
           break;
         } catch (err) {
-          await tx.rollback().catch(() => {});
+          await tx?.rollback().catch(() => {});
           metrics.putRetries.inc(labels);
           if (err instanceof ChannelFullError) {
             await channel.waitForSpace(batch.length, 1000);
@@ -186,6 +204,7 @@ export class Agent {
         }
       }
     }
+    issued();
     metrics.accepted.inc(labels, batch.length);
   }
 

@@ -123,6 +123,41 @@ describe('smartcar agent CLI', () => {
     expect(lenient.stderr).toContain('ignored: --lenient');
   });
 
+  it('a running agent serves /metrics and /health, and --status prints its components', async () => {
+    const data = tmp('live');
+    const file = path.join(data, 'a.properties');
+    fs.writeFileSync(file, 'a.sources = s\na.channels = c\na.sinks = k\na.sources.s.type = spooldir\na.sources.s.spoolDir = in\na.sources.s.channels = c\n'
+      + 'a.channels.c.type = file\na.sinks.k.type = null\na.sinks.k.channel = c\n');
+    fs.mkdirSync(path.join(data, 'in'));
+    fs.writeFileSync(path.join(data, 'in', 'x.txt'), 'one\ntwo\n');
+    const { spawn } = await import('node:child_process');
+    const p = spawn(process.execPath, ['bin/smartcar.js', 'agent', '-n', 'a', '-f', file, '--data', data, '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
+    try {
+      const addr = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        p.stdout!.on('data', (c: Buffer) => { out += c; const m = /metrics listening (\S+)/.exec(out); if (m) resolve(m[1]); });
+        p.once('exit', (code) => reject(new Error(`agent exited ${code}`)));
+      });
+      await waitFor(() => fs.existsSync(path.join(data, 'in', 'x.txt.COMPLETED')));
+      await waitFor(async () => /smartcar_collect_sink_events_delivered_total\{[^}]*\} 2/.test(await (await fetch(`http://${addr}/metrics`)).text()));
+      const metrics = await (await fetch(`http://${addr}/metrics`)).text();
+      expect(metrics).toMatch(/smartcar_collect_source_events_received_total\{agent="a",component="s"\} 2/);
+      expect(metrics).toMatch(/smartcar_collect_source_events_accepted_total\{agent="a",component="s"\} 2/);
+      const health = await fetch(`http://${addr}/health`);
+      expect(health.status).toBe(200);
+      expect(((await health.json()) as { components: { name: string }[] }).components.map((c: { name: string }) => c.name)).toEqual(['s', 'c', 'k']);
+      await new Promise((r) => setTimeout(r, 2100));
+      const st = cli('-n', 'a', '-f', file, '--status', '--data', data);
+      expect(st.status).toBe(0);
+      expect(st.stdout).toMatch(/agent a \(pid \d+, running\)/);
+      expect(st.stdout).toMatch(/sink\s+k\s+null\s+2\s+0/);
+    } finally {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    }
+    expect(p.exitCode).toBe(0);
+  });
+
   it('--status without a running agent says what to do', () => {
     const r = cli('-n', 'SmartCar_Agent', '-f', 'agents/smartcar-agent.properties', '--status', '--data', tmp('st'));
     expect(r.status).toBe(2);

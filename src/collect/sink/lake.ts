@@ -318,7 +318,16 @@ export class LakeSink implements Sink {
       if (l) l.push(e);
       else dead.set(reason, [e]);
     };
+    // Sources and interceptors share one headers object across a batch's events: route each distinct
+    // object once (the same headers always expand to the same bucket within a batch's clock).
+    let lastHeaders: Record<string, string> | undefined;
+    let lastBucket: Bucket | undefined;
     for (const e of events) {
+      if (e.headers === lastHeaders && lastBucket) {
+        lastBucket.events.push(e);
+        continue;
+      }
+      lastHeaders = undefined;
       let dir: string;
       let prefix: string;
       try {
@@ -347,6 +356,8 @@ export class LakeSink implements Sink {
         buckets.set(key, b);
       }
       b.events.push(e);
+      lastHeaders = e.headers;
+      lastBucket = b;
     }
     return { buckets, dead };
   }
