@@ -207,6 +207,34 @@ describe('tail sources (exec tail -F, TAILDIR)', () => {
     expect(all).toEqual(expected);
   });
 
+  it('two rotations between polls, and two while stopped: the middle files are still read, in order', async () => {
+    const d = tmp();
+    const log = path.join(d, 'x.log');
+    const expected: string[] = [];
+    let k = 0;
+    const write = (n: number) => { const l = Array.from({ length: n }, () => `line-${k++}`); expected.push(...l); fs.appendFileSync(log, l.join('\n') + '\n'); };
+    let rot = 0;
+    // Births are compared strictly (ms, statx): leave a few ms between rotations, as real rotations do.
+    // Synchronous, so the follower cannot look in between (its directory watch only fires between turns).
+    const rotate = () => { const until = Date.now() + 10; while (Date.now() < until); fs.renameSync(log, `${log}.${++rot}`); };
+    write(5);
+    let { src, got } = run('TAILDIR', { filegroups: 'g', 'filegroups.g': log, pollDelay: '300' }, d);
+    await src.start();
+    await waitFor(() => got.lines.length === 5);
+    rotate(); write(3); rotate(); write(4); rotate(); write(2);
+    await waitFor(() => got.lines.length === 14);
+    await src.stop();
+    const all = [...got.lines];
+    const marker = got.markers.at(-1)!;
+    rotate(); write(6); rotate(); write(7);
+    ({ src, got } = run('TAILDIR', { filegroups: 'g', 'filegroups.g': log, pollDelay: '50' }, d, marker));
+    await src.start();
+    await waitFor(() => got.lines.length === 13);
+    await src.stop();
+    all.push(...got.lines);
+    expect(all).toEqual(expected);
+  });
+
   it('TAILDIR follows every file of a filegroup with its headers and can skip to the end', async () => {
     const d = tmp();
     fs.writeFileSync(path.join(d, 'a.log'), 'old-a\n');
