@@ -171,11 +171,14 @@ export async function runUp(o: UpOptions): Promise<void> {
   });
   // The last resort: whatever ends this process ends the children too (a second Ctrl-C exits at once).
   process.on('exit', () => sup.kill());
-  let server: PlatformServer | undefined;
+  const server: PlatformServer = await servePlatform(sup, paths.root, o.port).catch((err: unknown) => {
+    lock.release();
+    throw err;
+  });
   onShutdown(async () => {
     process.stdout.write('stopping: sim, scheduler, agent, stream, broker (Ctrl-C again to force)\n');
     await sup.stop();
-    await server?.close();
+    await server.close();
     lock.release();
     process.stdout.write('stopped\n');
   });
@@ -185,7 +188,6 @@ export async function runUp(o: UpOptions): Promise<void> {
     brokerPort: o.brokerPort ?? cfg.broker.port,
     sim: o.sim ? { cars: o.cars, speedup: o.speedup, seed: o.seed, date: o.date, garbage: o.garbage, statusCars: o.statusCars } : undefined,
   });
-  server = await servePlatform(sup, paths.root, o.port);
   lock.update({ port: server.port });
   try {
     await sup.start(comps.specs);
