@@ -180,8 +180,9 @@ export async function runSim(o: SimOptions): Promise<void> {
       if (due <= round) {
         const wait = Math.max(1, Math.ceil(((round - roundStart) * 1000) / o.speedup - (Date.now() - wallStart)));
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(wait, 1000));
-          o.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+          const onAbort = () => { clearTimeout(timer); resolve(); };
+          const timer = setTimeout(() => { o.signal?.removeEventListener('abort', onAbort); resolve(); }, Math.min(wait, 1000));
+          o.signal?.addEventListener('abort', onAbort, { once: true });
         });
         continue;
       }
