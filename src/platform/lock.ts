@@ -48,6 +48,17 @@ export function readLock(stateDir: string): LockInfo | undefined {
   }
 }
 
+/** Alive and not a zombie (a killed child not yet reaped by its parent holds no port or file). */
+function isRunning(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 /** True when `pid` runs the smartcar command (so a reused pid of an unrelated process is left alone). */
 function isSmartcarProcess(pid: number): boolean {
   try {
@@ -94,7 +105,7 @@ export function acquireLock(stateDir: string, onStale?: (dead: LockInfo, killed:
     }
     // Their ports and files must be free before new children start.
     const until = Date.now() + 5000;
-    while (killed.some(isAlive) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    while (killed.some(isRunning) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     if (owner) onStale?.(owner, killed);
     fs.rmSync(file, { force: true });
   }

@@ -153,11 +153,14 @@ export async function runUp(o: UpOptions): Promise<void> {
   if (o.redis) cfg.redis = o.redis;
   if (o.postgres) cfg.postgres = o.postgres;
   const paths = dataPaths(cfg.dataDir);
-  if (!agentFileExists()) throw new UserError(`the agent definition ${SHIPPED_AGENT_FILE} is missing; reinstall the package (npm ci)`);
 
   const lock: PlatformLock = acquireLock(paths.state, (dead, killed) => {
     process.stderr.write(`took over a stale lock of pid ${dead.pid} (not running)${killed.length ? `; ended its leftover children ${killed.join(', ')}` : ''}\n`);
   });
+  if (!agentFileExists()) {
+    lock.release();
+    throw new UserError(`the agent definition ${SHIPPED_AGENT_FILE} is missing; reinstall the package (npm ci)`);
+  }
   const sup = new Supervisor({
     logDir: path.join(paths.root, 'logs', 'platform'),
     backoffBaseMs: o.backoffBaseMs,
