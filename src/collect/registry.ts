@@ -29,7 +29,7 @@ export interface ComponentContext {
   log: Logger;
 }
 
-export interface ChannelFactory<C = Record<string, unknown>> {
+export interface ChannelFactory<C = Record<string, unknown>> extends DynamicKeys {
   kind: 'channel';
   type: string;
   /** Other accepted `type` values, e.g. Flume's `org.apache.flume.channel.MemoryChannel`. */
@@ -38,7 +38,7 @@ export interface ChannelFactory<C = Record<string, unknown>> {
   create(config: C, ctx: ComponentContext): Channel;
 }
 
-export interface SinkFactory<C = Record<string, unknown>> {
+export interface SinkFactory<C = Record<string, unknown>> extends DynamicKeys {
   kind: 'sink';
   type: string;
   aliases: string[];
@@ -46,7 +46,7 @@ export interface SinkFactory<C = Record<string, unknown>> {
   create(config: C, channel: Channel, ctx: ComponentContext): Sink;
 }
 
-export interface SourceFactory<C = Record<string, unknown>> {
+export interface SourceFactory<C = Record<string, unknown>> extends DynamicKeys {
   kind: 'source';
   type: string;
   aliases: string[];
@@ -62,7 +62,7 @@ export interface SourceFactory<C = Record<string, unknown>> {
   }): Source;
 }
 
-export interface InterceptorFactory<C = Record<string, unknown>> {
+export interface InterceptorFactory<C = Record<string, unknown>> extends DynamicKeys {
   kind: 'interceptor';
   type: string;
   aliases: string[];
@@ -70,13 +70,20 @@ export interface InterceptorFactory<C = Record<string, unknown>> {
   create(config: C, ctx: ComponentContext): Interceptor;
 }
 
-export type AnyFactory = ChannelFactory<never> | SinkFactory<never> | SourceFactory<never> | InterceptorFactory<never>;
+/** Property names a factory accepts beyond its schema's keys (e.g. `serializers.s1.name`), checked by the factory. */
+export interface DynamicKeys {
+  dynamicKeys?: RegExp;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the registry stores factories of every config type */
+export type AnyFactory = DynamicKeys & (ChannelFactory<any> | SinkFactory<any> | SourceFactory<any> | InterceptorFactory<any>);
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 const factories = new Map<string, AnyFactory>();
 
 /** Registers a component type (and its aliases). Custom interceptors and sinks register the same way. */
-export function registerComponent(f: AnyFactory): void {
-  for (const t of [f.type, ...f.aliases]) factories.set(`${f.kind}:${t}`, f);
+export function registerComponent<C>(f: DynamicKeys & (ChannelFactory<C> | SinkFactory<C> | SourceFactory<C> | InterceptorFactory<C>)): void {
+  for (const t of [f.type, ...f.aliases]) factories.set(`${f.kind}:${t}`, f as AnyFactory);
 }
 
 export function findComponent<K extends AnyFactory['kind']>(kind: K, type: string): Extract<AnyFactory, { kind: K }> | undefined {

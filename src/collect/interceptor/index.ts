@@ -1,0 +1,182 @@
+/**
+ * Built-in interceptors (Flume's, plus the seed's collect-day interceptor). Each sees a whole batch.
+ *
+ * Headers are shared between events of a batch when a source or interceptor sets the same values on
+ * all of them; interceptors here keep it so (one replacement object per distinct input object), which
+ * lets the file channel encode a batch's headers once.
+ *
+ * Custom interceptors register like the built-ins:
+ *   registerComponent({ kind: 'interceptor', type: 'my_tag', aliases: [], schema: z.object({…}),
+ *                       create: (cfg, ctx) => ({ intercept: (events) => events.filter(…) }) })
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import { localDate8, parseTimestamp14 } from '../../core/time.ts';
+import { registerComponent, type InterceptorFactory } from '../registry.ts';
+import type { CollectEvent, Interceptor } from '../types.ts';
+
+const bool = (def: boolean) => z.enum(['true', 'false']).default(def ? 'true' : 'false').transform((v) => v === 'true');
+
+/** Maps each distinct headers object to one replacement, so shared headers stay shared. */
+function mapHeaders(events: CollectEvent[], fn: (h: Record<string, string>) => Record<string, string>): CollectEvent[] {
+  let lastIn: Record<string, string> | undefined;
+  let lastOut: Record<string, string> | undefined;
+  for (const e of events) {
+    if (e.headers !== lastIn) {
+      lastIn = e.headers;
+      lastOut = fn(e.headers);
+    }
+    e.headers = lastOut!;
+  }
+  return events;
+}
+
+// ── timestamp ────────────────────────────────────────────────────────────────────────────────────
+const timestampSchema = z.object({ preserveExisting: bool(false), headerName: z.string().default('timestamp') }).strict();
+registerComponent({
+  kind: 'interceptor', type: 'timestamp', aliases: ['org.apache.flume.interceptor.TimestampInterceptor$Builder'],
+  schema: timestampSchema,
+  create: (cfg: z.infer<typeof timestampSchema>): Interceptor => ({
+    intercept(events) {
+      const now = String(Date.now());
+      return mapHeaders(events, (h) => (cfg.preserveExisting && h[cfg.headerName] !== undefined ? h : { ...h, [cfg.headerName]: now }));
+    },
+  }),
+} satisfies InterceptorFactory<z.infer<typeof timestampSchema>>);
+
+// ── static ───────────────────────────────────────────────────────────────────────────────────────
+const staticSchema = z.object({ key: z.string().default('key'), value: z.string().default('value'), preserveExisting: bool(true) }).strict();
+registerComponent({
+  kind: 'interceptor', type: 'static', aliases: ['org.apache.flume.interceptor.StaticInterceptor$Builder'],
+  schema: staticSchema,
+  create: (cfg: z.infer<typeof staticSchema>): Interceptor => ({
+    intercept: (events) => mapHeaders(events, (h) => (cfg.preserveExisting && h[cfg.key] !== undefined ? h : { ...h, [cfg.key]: cfg.value })),
+  }),
+} satisfies InterceptorFactory<z.infer<typeof staticSchema>>);
+
+// ── host ─────────────────────────────────────────────────────────────────────────────────────────
+const hostSchema = z.object({ hostHeader: z.string().default('host'), useIP: bool(true), preserveExisting: bool(false) }).strict();
+function hostValue(useIP: boolean): string {
+  if (!useIP) return os.hostname();
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+registerComponent({
+  kind: 'interceptor', type: 'host', aliases: ['org.apache.flume.interceptor.HostInterceptor$Builder'],
+  schema: hostSchema,
+  create: (cfg: z.infer<typeof hostSchema>): Interceptor => {
+    const host = hostValue(cfg.useIP);
+    return { intercept: (events) => mapHeaders(events, (h) => (cfg.preserveExisting && h[cfg.hostHeader] !== undefined ? h : { ...h, [cfg.hostHeader]: host })) };
+  },
+} satisfies InterceptorFactory<z.infer<typeof hostSchema>>);
+
+// ── regex_filter ─────────────────────────────────────────────────────────────────────────────────
+/**
+ * A byte-level test for the common anchored digit prefix (`^\d{N}`, `^[0-9]{N}`: the seed's filter),
+ * so the hot path never decodes a body to a string; any other regex runs on the decoded body.
+ */
+export function compileBodyTest(source: string): (body: Buffer) => boolean {
+  const m = /^\^(?:\\d|\[0-9\])\{(\d+)\}$/.exec(source);
+  if (m) {
+    const n = Number(m[1]);
+    return (b) => {
+      if (b.length < n) return false;
+      for (let i = 0; i < n; i++) {
+        const c = b[i];
+        if (c < 48 || c > 57) return false;
+      }
+      return true;
+    };
+  }
+  const re = new RegExp(source);
+  return (b) => re.test(b.toString('utf8'));
+}
+
+const regexSource = z.string().superRefine((s, ctx) => {
+  try {
+    new RegExp(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
+  }
+});
+
+const filterSchema = z.object({ regex: regexSource.default('.*'), excludeEvents: bool(false) }).strict();
+registerComponent({
+  kind: 'interceptor', type: 'regex_filter', aliases: ['org.apache.flume.interceptor.RegexFilteringInterceptor$Builder'],
+  schema: filterSchema,
+  create: (cfg: z.infer<typeof filterSchema>): Interceptor => {
+    const test = compileBodyTest(cfg.regex);
+    const keep = !cfg.excludeEvents;
+    return {
+      intercept(events) {
+        let w = 0;
+        for (let i = 0; i < events.length; i++) if (test(events[i].body) === keep) events[w++] = events[i];
+        events.length = w;
+        return events;
+      },
+    };
+  },
+} satisfies InterceptorFactory<z.infer<typeof filterSchema>>);
+
+// ── regex_extractor ──────────────────────────────────────────────────────────────────────────────
+const extractorSchema = z.object({ regex: regexSource, serializers: z.string() }).loose();
+type ExtractorConfig = z.infer<typeof extractorSchema>;
+registerComponent({
+  kind: 'interceptor', type: 'regex_extractor', aliases: ['org.apache.flume.interceptor.RegexExtractorInterceptor$Builder'],
+  dynamicKeys: /^serializers\.[^.]+\.(name|type|pattern)$/,
+  schema: extractorSchema,
+  create: (cfg: ExtractorConfig): Interceptor => {
+    const re = new RegExp(cfg.regex);
+    const raw = cfg as Record<string, string>;
+    const sers = cfg.serializers.split(/\s+/).filter(Boolean).map((s) => {
+      const name = raw[`serializers.${s}.name`];
+      if (!name) throw new Error(`regex_extractor: serializers.${s}.name is missing`);
+      const type = raw[`serializers.${s}.type`] ?? 'default';
+      const millis = /Millis/i.test(type);
+      return { name, millis };
+    });
+    return {
+      intercept: (events) => {
+        for (const e of events) {
+          const m = re.exec(e.body.toString('utf8'));
+          if (!m) continue;
+          const h = { ...e.headers };
+          sers.forEach((s, i) => {
+            const v = m[i + 1];
+            if (v === undefined) return;
+            // The millis serializer turns a captured yyyyMMddHHmmss timestamp into epoch millis.
+            h[s.name] = s.millis ? String(parseTimestamp14(v.slice(0, 14))) : v;
+          });
+          e.headers = h;
+        }
+        return events;
+      },
+    };
+  },
+} satisfies InterceptorFactory<ExtractorConfig>);
+
+// ── collect_day (SEED §3: appends `,<yyyyMMdd>`, the processing date, to every line) ─────────────
+const collectDaySchema = z.object({ separator: z.string().default(',') }).strict();
+registerComponent({
+  kind: 'interceptor', type: 'collect_day', aliases: ['com.wikibook.bigdata.smartcar.flume.CollectDayInterceptor$Builder', 'collect-day'],
+  schema: collectDaySchema,
+  create: (cfg: z.infer<typeof collectDaySchema>): Interceptor => ({
+    intercept(events) {
+      const suffix = Buffer.from(cfg.separator + localDate8());
+      let total = 0;
+      for (const e of events) total += e.body.length + suffix.length;
+      // One allocation per batch; each body becomes a slice of it.
+      const out = Buffer.allocUnsafe(total);
+      let pos = 0;
+      for (const e of events) {
+        const start = pos;
+        pos += e.body.copy(out, pos);
+        pos += suffix.copy(out, pos);
+        e.body = out.subarray(start, pos);
+      }
+      return events;
+    },
+  }),
+} satisfies InterceptorFactory<z.infer<typeof collectDaySchema>>);

@@ -1,0 +1,277 @@
+/**
+ * Spooling-directory source (Flume's `spooldir`): complete files dropped into a directory are read
+ * line by line in batches and, once every line is committed to the channel, deleted
+ * (`deletePolicy = immediate`) or renamed with `fileSuffix` (`.COMPLETED`, `deletePolicy = never`).
+ *
+ * Which files: regular files whose names are not hidden (`.x`), not in progress (`*.tmp`), not already
+ * completed (`*<fileSuffix>`), match `includePattern` and not `ignorePattern`. Producers must drop files
+ * complete (write elsewhere or under a `.tmp` name, then rename), as with Flume.
+ *
+ * Progress: each batch is committed to the channel together with the marker
+ *   {"file": <absolute path>, "ino": <inode>, "size": <size at pickup>, "mtimeMs": …, "offset": <bytes after the batch>}
+ * so after a crash the source resumes exactly after the last committed line (no duplicates, no gaps);
+ * a file whose last batch was committed but which was not yet deleted is just completed.
+ *
+ * A file that changes after pickup (size or mtime differs) breaks the spooling contract: it is moved to
+ * `<spoolDir>/.quarantine/`, a dead-letter record says why, and the source goes on with the next file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { counter } from '../../core/metrics.ts';
+import { errorMessage } from '../../core/errors.ts';
+import { registerComponent, type ComponentContext, type SourceFactory } from '../registry.ts';
+import { resolvePath } from '../config.ts';
+import type { CollectEvent, Source } from '../types.ts';
+import { openLineReader, toEvents } from './lines.ts';
+import { StoppedError } from './stopped.ts';
+
+const bool = (def: boolean) => z.enum(['true', 'false']).default(def ? 'true' : 'false').transform((v) => v === 'true');
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const regex = (def: string) => z.string().default(def).superRefine((s, ctx) => {
+  try { new RegExp(s); } catch (err) { ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` }); }
+});
+
+export const spoolSchema = z.object({
+  spoolDir: z.string().min(1),
+  fileSuffix: z.string().default('.COMPLETED'),
+  deletePolicy: z.enum(['never', 'immediate']).default('never'),
+  fileHeader: bool(false),
+  fileHeaderKey: z.string().default('file'),
+  basenameHeader: bool(false),
+  basenameHeaderKey: z.string().default('basename'),
+  includePattern: regex('^.*$'),
+  ignorePattern: regex('^$'),
+  trackerDir: z.string().default('.flumespool'),
+  trackingPolicy: z.enum(['rename', 'tracker_dir']).default('rename'),
+  consumeOrder: z.enum(['oldest', 'youngest', 'random']).default('oldest'),
+  pollDelay: int(500, 10),
+  recursiveDirectorySearch: bool(false),
+  maxBackoff: int(4000, 10),
+  batchSize: int(100, 1),
+  inputCharset: z.string().default('UTF-8'),
+  decodeErrorPolicy: z.enum(['FAIL', 'REPLACE', 'IGNORE']).default('FAIL'),
+  deserializer: z.enum(['LINE', 'org.apache.flume.serialization.LineDeserializer$Builder']).default('LINE'),
+  'deserializer.maxLineLength': int(2048, 1),
+  'deserializer.outputCharset': z.string().default('UTF-8'),
+}).strict();
+export type SpoolConfig = z.infer<typeof spoolSchema>;
+
+interface SpoolMarker {
+  file: string;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  offset: number;
+}
+
+const metrics = {
+  lines: counter('smartcar_collect_source_events_received_total', 'Lines read by a source (before interceptors)', ['agent', 'component']),
+  bytes: counter('smartcar_collect_source_bytes_total', 'Bytes read by a source', ['agent', 'component']),
+  files: counter('smartcar_collect_spool_files_completed_total', 'Spool files fully ingested (deleted or renamed)', ['agent', 'component']),
+  quarantined: counter('smartcar_collect_spool_files_quarantined_total', 'Spool files moved to .quarantine (changed after pickup, unreadable)', ['agent', 'component']),
+  tooLong: counter('smartcar_collect_source_lines_too_long_total', 'Lines longer than deserializer.maxLineLength, sent to the dead letters', ['agent', 'component']),
+  errors: counter('smartcar_collect_source_errors_total', 'Source errors (retried)', ['agent', 'component']),
+};
+
+export class SpoolDirSource implements Source {
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly dir: string;
+  private readonly labels: { agent: string; component: string };
+
+  constructor(
+    private readonly cfg: SpoolConfig,
+    private readonly deliver: (events: CollectEvent[], marker: string) => Promise<void>,
+    private readonly ctx: ComponentContext & { resume: string | undefined },
+  ) {
+    this.dir = resolvePath(ctx.dataDir, cfg.spoolDir);
+    this.labels = { agent: ctx.agent, component: ctx.name };
+  }
+
+  get name(): string {
+    return this.ctx.name;
+  }
+
+  async start(): Promise<void> {
+    fs.mkdirSync(this.dir, { recursive: true });
+    this.loop = this.run().catch((err) => {
+      if (!(err instanceof StoppedError)) this.ctx.log.error({ err: errorMessage(err), source: this.name }, 'spooldir source failed');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
+      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
+    });
+  }
+
+  /** Candidate files, in consume order. */
+  candidates(): { file: string; st: fs.Stats }[] {
+    const include = new RegExp(this.cfg.includePattern);
+    const ignore = new RegExp(this.cfg.ignorePattern);
+    const out: { file: string; st: fs.Stats }[] = [];
+    const walk = (dir: string) => {
+      let names: string[];
+      try {
+        names = fs.readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const n of names) {
+        if (n.startsWith('.') || n.endsWith('.tmp') || n.endsWith(this.cfg.fileSuffix)) continue;
+        const file = path.join(dir, n);
+        let st: fs.Stats;
+        try {
+          st = fs.statSync(file);
+        } catch {
+          continue;
+        }
+        if (st.isDirectory()) {
+          if (this.cfg.recursiveDirectorySearch) walk(file);
+          continue;
+        }
+        if (!st.isFile() || !include.test(n) || ignore.test(n)) continue;
+        out.push({ file, st });
+      }
+    };
+    walk(this.dir);
+    if (this.cfg.consumeOrder === 'random') out.sort(() => Math.random() - 0.5);
+    else {
+      const dirn = this.cfg.consumeOrder === 'oldest' ? 1 : -1;
+      out.sort((a, b) => dirn * (a.st.mtimeMs - b.st.mtimeMs) || a.file.localeCompare(b.file));
+    }
+    return out;
+  }
+
+  private async run(): Promise<void> {
+    let resume: SpoolMarker | undefined;
+    try {
+      resume = this.ctx.resume ? (JSON.parse(this.ctx.resume) as SpoolMarker) : undefined;
+    } catch {
+      this.ctx.log.warn({ source: this.name }, 'unreadable resume marker; starting files from the beginning');
+    }
+    while (!this.stopped) {
+      const files = this.candidates();
+      if (files.length === 0) {
+        await this.sleep(this.cfg.pollDelay);
+        continue;
+      }
+      // A file interrupted by a crash goes first, from where its last committed batch ended.
+      let next = files[0];
+      let offset = 0;
+      if (resume) {
+        const r = resume;
+        const hit = files.find((f) => f.file === r.file && f.st.ino === r.ino);
+        resume = undefined;
+        if (hit) {
+          next = hit;
+          offset = r.offset;
+          if (hit.st.size !== r.size || hit.st.mtimeMs !== r.mtimeMs) {
+            this.quarantine(hit.file, `changed while the agent was down (size ${r.size} → ${hit.st.size}) after ${r.offset} bytes were ingested`);
+            continue;
+          }
+        }
+      }
+      await this.ingest(next.file, next.st, offset);
+    }
+  }
+
+  private async ingest(file: string, st: fs.Stats, startOffset: number): Promise<void> {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (err) {
+      metrics.errors.inc(this.labels);
+      this.quarantine(file, `cannot open: ${errorMessage(err)}`);
+      return;
+    }
+    const headers: Record<string, string> = {};
+    if (this.cfg.fileHeader) headers[this.cfg.fileHeaderKey] = file;
+    if (this.cfg.basenameHeader) headers[this.cfg.basenameHeaderKey] = path.basename(file);
+    const reader = openLineReader(fd, startOffset, this.cfg['deserializer.maxLineLength']);
+    const marker: SpoolMarker = { file, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, offset: startOffset };
+    this.ctx.log.info({ source: this.name, file, offset: startOffset, size: st.size }, startOffset ? 'resuming spool file' : 'ingesting spool file');
+    try {
+      for (;;) {
+        const before = reader.offset;
+        let { lines, tooLong } = reader.read(this.cfg.batchSize);
+        let end = reader.offset;
+        if (lines.length === 0 && tooLong.length === 0) {
+          // EOF: a last line without a newline is still a line in a complete file.
+          const tail = reader.pending();
+          if (tail.length === 0) break;
+          lines = [Buffer.from(tail)];
+          end += tail.length;
+          if (lines[0].length > this.cfg['deserializer.maxLineLength']) { tooLong = lines; lines = []; }
+        }
+        const now = fs.fstatSync(fd);
+        if (now.size !== st.size || now.mtimeMs !== st.mtimeMs) {
+          this.quarantine(file, `modified after pickup (size ${st.size} → ${now.size}); spool files must be complete when they appear. ${before} bytes were ingested before the change`);
+          return;
+        }
+        if (tooLong.length) {
+          metrics.tooLong.inc(this.labels, tooLong.length);
+          this.ctx.deadLetters.write(this.name, `line longer than deserializer.maxLineLength (${this.cfg['deserializer.maxLineLength']}) in ${file}`, toEvents(tooLong, headers));
+        }
+        marker.offset = end;
+        metrics.lines.inc(this.labels, lines.length);
+        metrics.bytes.inc(this.labels, end - before);
+        // deliver() retries until committed; it rejects only when the agent stops.
+        await this.deliver(toEvents(lines, headers), JSON.stringify(marker));
+        if (end >= st.size) break;
+      }
+    } finally {
+      reader.close();
+    }
+    this.complete(file);
+  }
+
+  private complete(file: string): void {
+    try {
+      if (this.cfg.deletePolicy === 'immediate') fs.unlinkSync(file);
+      else {
+        let target = file + this.cfg.fileSuffix;
+        // Flume stops the source when the target exists; we keep both and say so.
+        if (fs.existsSync(target)) {
+          target = `${file}.${Date.now()}${this.cfg.fileSuffix}`;
+          this.ctx.log.warn({ source: this.name, file, target }, 'a completed file of the same name exists; renamed with a timestamp');
+        }
+        fs.renameSync(file, target);
+      }
+      metrics.files.inc(this.labels);
+      this.ctx.log.info({ source: this.name, file }, 'spool file ingested');
+    } catch (err) {
+      metrics.errors.inc(this.labels);
+      this.ctx.log.error({ source: this.name, file, err: errorMessage(err) }, 'could not complete the spool file; it will be seen again and finished from its marker');
+    }
+  }
+
+  private quarantine(file: string, reason: string): void {
+    metrics.quarantined.inc(this.labels);
+    const qdir = path.join(this.dir, '.quarantine');
+    const target = path.join(qdir, `${path.basename(file)}.${Date.now()}`);
+    try {
+      fs.mkdirSync(qdir, { recursive: true });
+      fs.renameSync(file, target);
+    } catch (err) {
+      this.ctx.log.error({ source: this.name, file, err: errorMessage(err) }, 'could not move the file to quarantine');
+    }
+    this.ctx.log.error({ source: this.name, file, quarantined: target, reason }, 'spool file quarantined');
+    this.ctx.deadLetters.write(this.name, `spool file quarantined to ${target}: ${reason}`, []);
+  }
+}
+
+registerComponent({
+  kind: 'source', type: 'spooldir', aliases: ['org.apache.flume.source.SpoolDirectorySource'],
+  schema: spoolSchema,
+  create: (cfg: SpoolConfig, deliver, ctx) => new SpoolDirSource(cfg, deliver, ctx),
+} satisfies SourceFactory<SpoolConfig>);

@@ -1,0 +1,452 @@
+/**
+ * Tail sources: Flume's `TAILDIR`, and `exec` with a `tail -F FILE` command, which we serve natively
+ * (no child process) with the same follower, so the seed's real-time flow gets durable positions.
+ *
+ * The follower reads appended lines of a file by name:
+ *   - appends: read from the saved position to the end; a last line without its newline waits for it;
+ *   - rotation (the name now points to another inode): the old file is drained to its end first (its
+ *     last unterminated line, if any, is emitted then: nothing will complete it), then the new file is
+ *     read from its start;
+ *   - truncation (same inode, size below the position): logged and read again from the start
+ *     (`copytruncate` rotation), as `tail -F` does;
+ *   - the file missing: waits for it to appear.
+ * Positions are committed with each batch as the channel marker
+ *   {"files": {"<path>": {"ino": <inode>, "pos": <offset after the last committed line>}}}
+ * so a restart resumes exactly after the last committed line. If the file was rotated while the agent
+ * was down, the old inode is looked up in the same directory and drained from the saved position first.
+ *
+ * Without a saved position a file is read from its beginning (nothing already written is lost), or
+ * from its end with `skipToEnd = true` (TAILDIR) — `tail -F`'s "last 10 lines" start is not reproduced.
+ * Any other `exec` command runs as a child process, one line per event, at most once (as in Flume).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { z } from 'zod';
+import { counter } from '../../core/metrics.ts';
+import { errorMessage } from '../../core/errors.ts';
+import { registerComponent, type ComponentContext, type SourceFactory } from '../registry.ts';
+import { resolvePath } from '../config.ts';
+import type { CollectEvent, Source } from '../types.ts';
+import { openLineReader, toEvents, type LineReader } from './lines.ts';
+import { StoppedError } from './stopped.ts';
+
+const bool = (def: boolean) => z.enum(['true', 'false']).default(def ? 'true' : 'false').transform((v) => v === 'true');
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const metrics = {
+  lines: counter('smartcar_collect_source_events_received_total', 'Lines read by a source (before interceptors)', ['agent', 'component']),
+  bytes: counter('smartcar_collect_source_bytes_total', 'Bytes read by a source', ['agent', 'component']),
+  rotations: counter('smartcar_collect_tail_rotations_total', 'Rotations and truncations followed by a tail source', ['agent', 'component']),
+  tooLong: counter('smartcar_collect_source_lines_too_long_total', 'Lines longer than deserializer.maxLineLength, sent to the dead letters', ['agent', 'component']),
+  errors: counter('smartcar_collect_source_errors_total', 'Source errors (retried)', ['agent', 'component']),
+};
+
+type Deliver = (events: CollectEvent[], marker: string) => Promise<void>;
+type Ctx = ComponentContext & { resume: string | undefined };
+
+interface FilePos { ino: number; pos: number }
+interface TailMarker { files: Record<string, FilePos> }
+
+interface TailOptions {
+  files: { path: string; headers: Record<string, string> }[];
+  batchSize: number;
+  skipToEnd: boolean;
+  maxLineLength: number;
+  pollMs: number;
+  fileHeader?: string;
+  byteOffsetHeader?: boolean;
+}
+
+/** Follows files by name and delivers their lines (see the file comment). */
+export class TailSource implements Source {
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private watchers: fs.FSWatcher[] = [];
+  private readonly positions: Record<string, FilePos> = {};
+  private readonly labels: { agent: string; component: string };
+
+  constructor(private readonly opts: TailOptions, private readonly deliver: Deliver, private readonly ctx: Ctx) {
+    this.labels = { agent: ctx.agent, component: ctx.name };
+  }
+
+  get name(): string {
+    return this.ctx.name;
+  }
+
+  async start(): Promise<void> {
+    let saved: TailMarker | undefined;
+    try {
+      saved = this.ctx.resume ? (JSON.parse(this.ctx.resume) as TailMarker) : undefined;
+    } catch {
+      this.ctx.log.warn({ source: this.name }, 'unreadable resume marker; following files from their start');
+    }
+    for (const f of this.opts.files) {
+      const p = saved?.files?.[f.path];
+      if (p) this.positions[f.path] = p;
+      fs.mkdirSync(path.dirname(f.path), { recursive: true });
+      try {
+        // A hint only: polling every pollMs is what guarantees progress.
+        const w = fs.watch(path.dirname(f.path), () => this.wake?.());
+        w.on('error', () => {});
+        this.watchers.push(w);
+      } catch {
+        // watching is optional
+      }
+    }
+    this.loop = this.run().catch((err) => {
+      if (!(err instanceof StoppedError)) this.ctx.log.error({ err: errorMessage(err), source: this.name }, 'tail source failed');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const w of this.watchers) w.close();
+    this.wake?.();
+    await this.loop;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
+      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
+    });
+  }
+
+  private marker(): string {
+    return JSON.stringify({ files: this.positions } satisfies TailMarker);
+  }
+
+  private async run(): Promise<void> {
+    const followers = this.opts.files.map((f) => new Follower(f.path, f.headers, this));
+    while (!this.stopped) {
+      let progressed = false;
+      for (const f of followers) {
+        if (this.stopped) break;
+        if (await f.step()) progressed = true;
+      }
+      if (!progressed) await this.sleep(this.opts.pollMs);
+    }
+    for (const f of followers) f.close();
+  }
+
+  /** Called by followers: delivers lines and moves the committed position of `file`. */
+  async emit(file: string, lines: Buffer[], headers: Record<string, string>, ino: number, pos: number, bytes: number, tooLong: Buffer[]): Promise<void> {
+    if (tooLong.length) {
+      metrics.tooLong.inc(this.labels, tooLong.length);
+      this.ctx.deadLetters.write(this.name, `line longer than ${this.opts.maxLineLength} bytes in ${file}`, toEvents(tooLong, headers));
+    }
+    this.positions[file] = { ino, pos };
+    metrics.lines.inc(this.labels, lines.length);
+    metrics.bytes.inc(this.labels, bytes);
+    await this.deliver(toEvents(lines, headers), this.marker());
+  }
+
+  savedPosition(file: string): FilePos | undefined {
+    return this.positions[file];
+  }
+
+  get options(): TailOptions {
+    return this.opts;
+  }
+
+  rotated(file: string, why: string): void {
+    metrics.rotations.inc(this.labels);
+    this.ctx.log.info({ source: this.name, file }, why);
+  }
+
+  error(file: string, err: unknown): void {
+    metrics.errors.inc(this.labels);
+    this.ctx.log.warn({ source: this.name, file, err: errorMessage(err) }, 'tail read failed; retrying');
+  }
+}
+
+/** One followed file name. */
+class Follower {
+  private fd: number | undefined;
+  private ino = -1;
+  private reader: LineReader | undefined;
+  private started = false;
+  private readonly headers: Record<string, string>;
+
+  constructor(private readonly file: string, headers: Record<string, string>, private readonly src: TailSource) {
+    this.headers = src.options.fileHeader ? { ...headers, [src.options.fileHeader]: file } : headers;
+  }
+
+  close(): void {
+    this.reader?.close();
+    this.reader = undefined;
+    this.fd = undefined;
+  }
+
+  private open(fd: number, ino: number, pos: number): void {
+    this.close();
+    this.fd = fd;
+    this.ino = ino;
+    this.reader = openLineReader(fd, pos, this.src.options.maxLineLength);
+  }
+
+  /** Reads what is new; returns whether anything was delivered or the file changed identity. */
+  async step(): Promise<boolean> {
+    try {
+      if (!this.started) {
+        this.started = true;
+        await this.resume();
+      }
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.statSync(this.file);
+      } catch {
+        st = undefined; // rotated away and not recreated yet, or not created yet
+      }
+      if (this.fd === undefined) {
+        if (!st) return false;
+        const fd = fs.openSync(this.file, 'r');
+        const fst = fs.fstatSync(fd);
+        const pos = this.src.options.skipToEnd && !this.src.savedPosition(this.file) ? fst.size : 0;
+        this.open(fd, fst.ino, pos);
+        return true;
+      }
+      const delivered = await this.drain(false);
+      if (delivered) return true;
+      if (st && st.ino !== this.ino) {
+        // Rotation: finish the old file (including an unterminated last line), then switch.
+        await this.drain(true);
+        this.src.rotated(this.file, 'file rotated; following the new one from its start');
+        const fd = fs.openSync(this.file, 'r');
+        this.open(fd, fs.fstatSync(fd).ino, 0);
+        return true;
+      }
+      if (st && st.size < this.reader!.offset) {
+        this.src.rotated(this.file, `file truncated (size ${st.size} < position ${this.reader!.offset}); reading from the start`);
+        this.open(fs.openSync(this.file, 'r'), st.ino, 0);
+        return true;
+      }
+      return false;
+    } catch (err) {
+      if (err instanceof StoppedError) throw err;
+      this.src.error(this.file, err);
+      return false;
+    }
+  }
+
+  /** Delivers complete lines available now; with `final`, also the unterminated last line. */
+  private async drain(final: boolean): Promise<boolean> {
+    const r = this.reader!;
+    let any = false;
+    for (;;) {
+      const before = r.offset;
+      const { lines, tooLong } = r.read(this.src.options.batchSize);
+      let pos = r.offset;
+      if (final && lines.length < this.src.options.batchSize) {
+        const tail = r.pending();
+        if (tail.length) {
+          lines.push(Buffer.from(tail));
+          pos += tail.length;
+        }
+      }
+      if (lines.length === 0 && tooLong.length === 0) return any;
+      await this.src.emit(this.file, lines, this.headers, this.ino, pos, pos - before, tooLong);
+      any = true;
+      if (final && pos > r.offset) return any;
+    }
+  }
+
+  /** Opens at the saved position; if the saved inode was rotated away while we were down, drains it first. */
+  private async resume(): Promise<void> {
+    const saved = this.src.savedPosition(this.file);
+    if (!saved) return;
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(this.file);
+    } catch {
+      st = undefined;
+    }
+    if (st && st.ino === saved.ino) {
+      if (st.size < saved.pos) {
+        this.src.rotated(this.file, 'file shorter than the saved position (truncated while stopped); reading from the start');
+        this.open(fs.openSync(this.file, 'r'), st.ino, 0);
+      } else this.open(fs.openSync(this.file, 'r'), st.ino, saved.pos);
+      return;
+    }
+    const dir = path.dirname(this.file);
+    for (const n of fs.readdirSync(dir)) {
+      const p = path.join(dir, n);
+      try {
+        const s = fs.statSync(p);
+        if (s.ino === saved.ino && s.isFile()) {
+          this.src.rotated(this.file, `rotated while stopped; draining ${p} from the saved position first`);
+          this.open(fs.openSync(p, 'r'), s.ino, Math.min(saved.pos, s.size));
+          await this.drain(true);
+          this.close();
+          return;
+        }
+      } catch {
+        // vanished meanwhile
+      }
+    }
+    this.src.rotated(this.file, 'the saved file is gone; following the current file from its start');
+  }
+}
+
+// ── TAILDIR ──────────────────────────────────────────────────────────────────────────────────────
+const taildirSchema = z.object({
+  filegroups: z.string().min(1),
+  positionFile: z.string().optional(),
+  batchSize: int(100, 1),
+  maxBatchCount: z.coerce.number().optional(),
+  skipToEnd: bool(false),
+  idleTimeout: int(120000),
+  writePosInterval: int(3000),
+  byteOffsetHeader: bool(false),
+  fileHeader: bool(false),
+  fileHeaderKey: z.string().default('file'),
+  cachePatternMatching: bool(true),
+  pollDelay: int(100, 10),
+  'deserializer.maxLineLength': int(1 << 20, 1),
+}).loose();
+type TaildirConfig = z.infer<typeof taildirSchema>;
+
+/** Expands a filegroup path (the last component may be a regex, as in Flume) to the files existing now. */
+function expandGroup(dir: string, pattern: string): string[] {
+  if (!/[*+?[\]()|^$\\]/.test(pattern)) return [path.join(dir, pattern)];
+  const re = new RegExp(`^${pattern}$`);
+  try {
+    return fs.readdirSync(dir).filter((n) => re.test(n)).map((n) => path.join(dir, n));
+  } catch {
+    return [];
+  }
+}
+
+registerComponent({
+  kind: 'source', type: 'TAILDIR', aliases: ['taildir', 'org.apache.flume.source.taildir.TaildirSource'],
+  dynamicKeys: /^(filegroups|headers)\.[^.]+(\..+)?$/,
+  schema: taildirSchema,
+  create: (cfg: TaildirConfig, deliver, ctx) => {
+    const raw = cfg as Record<string, string>;
+    const files: TailOptions['files'] = [];
+    for (const g of cfg.filegroups.split(/\s+/).filter(Boolean)) {
+      const spec = raw[`filegroups.${g}`];
+      if (!spec) throw new Error(`TAILDIR source '${ctx.name}': filegroups.${g} is missing (the file or directory/regex to follow)`);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(raw)) if (k.startsWith(`headers.${g}.`)) headers[k.slice(`headers.${g}.`.length)] = v;
+      const abs = resolvePath(ctx.dataDir, spec);
+      for (const f of expandGroup(path.dirname(abs), path.basename(abs))) files.push({ path: f, headers });
+    }
+    return new TailSource({
+      files, batchSize: cfg.batchSize, skipToEnd: cfg.skipToEnd, maxLineLength: cfg['deserializer.maxLineLength'],
+      pollMs: cfg.pollDelay, fileHeader: cfg.fileHeader ? cfg.fileHeaderKey : undefined,
+    }, deliver, ctx);
+  },
+} satisfies SourceFactory<TaildirConfig>);
+
+// ── exec ─────────────────────────────────────────────────────────────────────────────────────────
+const execSchema = z.object({
+  command: z.string().min(1),
+  shell: z.string().optional(),
+  restart: bool(false),
+  restartThrottle: int(10000),
+  logStdErr: bool(false),
+  batchSize: int(20, 1),
+  batchTimeout: int(3000, 1),
+  charset: z.string().default('UTF-8'),
+}).strict();
+type ExecConfig = z.infer<typeof execSchema>;
+
+/** `tail -F FILE`, `tail -f FILE`, `tail -n +0 -F FILE`…: the file a tail command follows, if it is one. */
+export function tailTarget(command: string): string | undefined {
+  const words = command.trim().split(/\s+/);
+  if (words[0] !== 'tail' && !words[0].endsWith('/tail')) return undefined;
+  let file: string | undefined;
+  for (let i = 1; i < words.length; i++) {
+    const w = words[i];
+    if (w === '-n' || w === '-c' || w === '--lines' || w === '-s') { i++; continue; }
+    if (w.startsWith('-')) continue;
+    if (file !== undefined) return undefined; // several files: not a single follow
+    file = w;
+  }
+  return file;
+}
+
+/** Any other command: a child process, restarted when `restart = true`. At most once (Flume's semantics). */
+class ExecSource implements Source {
+  private child: ChildProcess | undefined;
+  private stopped = false;
+  private done: Promise<void> | undefined;
+
+  constructor(private readonly cfg: ExecConfig, private readonly deliver: Deliver, private readonly ctx: Ctx) {}
+
+  get name(): string {
+    return this.ctx.name;
+  }
+
+  async start(): Promise<void> {
+    this.done = this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      await this.runOnce().catch((err) => {
+        if (!(err instanceof StoppedError)) this.ctx.log.error({ source: this.name, err: errorMessage(err) }, 'exec source failed');
+      });
+      if (!this.cfg.restart || this.stopped) return;
+      await new Promise((r) => setTimeout(r, this.cfg.restartThrottle));
+    }
+  }
+
+  private runOnce(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const child = this.cfg.shell
+        ? spawn(this.cfg.shell.split(/\s+/)[0], [...this.cfg.shell.split(/\s+/).slice(1), this.cfg.command], { stdio: ['ignore', 'pipe', 'pipe'] })
+        : spawn('/bin/sh', ['-c', this.cfg.command], { stdio: ['ignore', 'pipe', 'pipe'] });
+      this.child = child;
+      let partial = Buffer.alloc(0);
+      let batch: Buffer[] = [];
+      let chain = Promise.resolve();
+      const flush = () => {
+        if (!batch.length) return;
+        const events = toEvents(batch, {});
+        batch = [];
+        chain = chain.then(() => this.deliver(events, '')).catch(reject);
+      };
+      const timer = setInterval(flush, this.cfg.batchTimeout);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        let data = partial.length ? Buffer.concat([partial, chunk]) : chunk;
+        let nl: number;
+        while ((nl = data.indexOf(10)) !== -1) {
+          batch.push(Buffer.from(data.subarray(0, nl > 0 && data[nl - 1] === 13 ? nl - 1 : nl)));
+          data = data.subarray(nl + 1);
+          if (batch.length >= this.cfg.batchSize) flush();
+        }
+        partial = Buffer.from(data);
+      });
+      child.stderr!.on('data', (c: Buffer) => { if (this.cfg.logStdErr) this.ctx.log.warn({ source: this.name, stderr: c.toString().trim() }, 'exec stderr'); });
+      child.on('error', (err) => { clearInterval(timer); reject(err); });
+      child.on('close', (code) => {
+        clearInterval(timer);
+        if (partial.length) batch.push(partial);
+        flush();
+        this.ctx.log.info({ source: this.name, code }, 'exec command exited');
+        void chain.then(resolve, reject);
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.child?.kill('SIGTERM');
+    await this.done;
+  }
+}
+
+registerComponent({
+  kind: 'source', type: 'exec', aliases: ['org.apache.flume.source.ExecSource'],
+  schema: execSchema,
+  create: (cfg: ExecConfig, deliver, ctx) => {
+    const target = tailTarget(cfg.command);
+    if (target === undefined) return new ExecSource(cfg, deliver, ctx);
+    ctx.log.info({ source: ctx.name, file: target }, `'${cfg.command}' is served natively (durable positions, rotation, truncation)`);
+    return new TailSource({ files: [{ path: resolvePath(ctx.dataDir, target), headers: {} }], batchSize: cfg.batchSize, skipToEnd: false, maxLineLength: 1 << 20, pollMs: 50 }, deliver, ctx);
+  },
+} satisfies SourceFactory<ExecConfig>);
