@@ -51,7 +51,7 @@ function supervisor(dir: string, events: SupervisorEvent[], base = 100, stableMs
     stableMs,
     readyTimeoutMs: 10_000,
     command: { file: process.execPath, prefix: [CHILD] },
-    onEvent: (e) => events.push({ ...e, at: Date.now() } as SupervisorEvent),
+    onEvent: (e) => events.push(Object.assign(e, { at: Date.now() })),
   });
 }
 
@@ -66,7 +66,7 @@ describe('supervisor', () => {
     const delays = events.filter((e) => e.kind === 'restarting').map((e) => (e as { delayMs: number }).delayMs);
     expect(delays.slice(0, 4)).toEqual([100, 200, 400, 800]);
     // The starts really are spaced by at least those delays.
-    const startedAt = events.filter((e) => e.kind === 'started').map((e) => (e as { at: number }).at);
+    const startedAt = events.filter((e) => e.kind === 'started').map((e) => (e as unknown as { at: number }).at);
     for (let i = 0; i < 3; i++) expect(startedAt[i + 1] - startedAt[i]).toBeGreaterThanOrEqual(delays[i]);
     expect(events.filter((e) => e.kind === 'exited').map((e) => (e as { code: number }).code).every((c) => c === 1)).toBe(true);
     const text = await metricsText();
