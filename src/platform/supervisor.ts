@@ -212,8 +212,10 @@ export class Supervisor {
     // Only the first start's readiness gates dependents; a restart that never gets ready shows as down.
     if (!r.ready) r.ready = ready;
     ready.catch(() => {});
+    let isReady = false;
     const check = () => {
-      if (waiting.size) return;
+      if (waiting.size || isReady) return;
+      isReady = true;
       clearTimeout(readyTimer);
       state.phase = 'up';
       upGauge.set({ component: spec.name }, 1);
