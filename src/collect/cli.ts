@@ -1,4 +1,43 @@
 import type { Command } from 'commander';
+import { UserError } from '../core/errors.ts';
 
-/** Commands of this role; filled in by the issue that builds it. */
-export function register(_program: Command): void {}
+export function register(program: Command): void {
+  program
+    .command('agent')
+    .description('Run a collection agent (the Flume role): sources → interceptors → channels → sinks')
+    .requiredOption('-n, --name <agent>', 'the agent to run (the prefix of its keys in the file)')
+    .requiredOption('-f, --conf-file <file>', 'agent definition: Flume .properties, or .json')
+    .option('-c, --conf <dir>', 'Flume\'s configuration directory (accepted for compatibility; unused)')
+    .option('--data <dir>', 'data directory: relative paths in the agent file resolve against it (default ./smartcar-data)')
+    .option('--kafka <servers>', 'bus bootstrap servers for Kafka sinks without brokerList (default: the embedded broker)')
+    .option('--config <file>', 'root config file (default ./smartcar.config.json)')
+    .option('--metrics-port <n>', 'serve /metrics and /health on 127.0.0.1:<n> (0 = a free port; the address is printed)')
+    .option('--lenient', 'unknown properties are warnings, not errors (Flume ignores them silently)')
+    .option('--check', 'validate the agent file and exit')
+    .option('--status', 'print the status of the agent running with this name and data directory, then exit')
+    .allowUnknownOption(true)
+    .addHelpText('after', `
+Flume agent files run unchanged (Flume class names are accepted as types). Supported components:
+  sources       spooldir, exec (tail -F FILE served natively; other commands as a child process), TAILDIR
+  interceptors  timestamp, static, host, regex_filter, regex_extractor, collect_day (the seed's CollectDayInterceptor)
+  channels      file (durable write-ahead log), memory
+  sinks         hdfs (alias lake: the data directory's lake), kafka, logger, null
+Lines no component can process go to <data>/dead-letter/ with the reason. See docs/collect.md.
+
+Examples:
+  $ smartcar agent -n SmartCar_Agent -f agents/smartcar-agent.properties           # the seed's two flows
+  $ smartcar agent -n SmartCar_Agent -f agents/smartcar-agent.properties --check   # validate only
+  $ smartcar agent -n SmartCar_Agent -f agents/smartcar-agent.properties --status  # counters of the running agent
+  $ smartcar agent -n a1 -f flume.conf --metrics-port 9401 && curl 127.0.0.1:9401/metrics`)
+    .action(async (o, cmd: Command) => {
+      const unknown = cmd.args.filter((a) => a.startsWith('-') && !a.startsWith('-D'));
+      if (unknown.length) throw new UserError(`unknown option ${unknown[0]} (add --help for usage)`);
+      let metricsPort: number | undefined;
+      if (o.metricsPort !== undefined) {
+        metricsPort = Number(o.metricsPort);
+        if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) throw new UserError(`--metrics-port must be 0..65535, got '${o.metricsPort}'`);
+      }
+      const { runAgentCommand } = await import('./run.ts');
+      await runAgentCommand({ name: o.name, file: o.confFile, data: o.data, kafka: o.kafka, config: o.config, metricsPort, lenient: !!o.lenient, check: !!o.check, status: !!o.status });
+    });
+}

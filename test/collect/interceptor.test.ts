@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { findComponent, type InterceptorFactory } from '../../src/collect/registry.ts';
+import { compileBodyTest } from '../../src/collect/interceptor/index.ts';
+import type { CollectEvent } from '../../src/collect/types.ts';
+import { localDate8 } from '../../src/core/time.ts';
+import { createLogger } from '../../src/core/log.ts';
+
+const ctx = { agent: 'a', name: 'i', dataDir: '/tmp', lakeRoot: '/tmp/lake', stateDir: '/tmp/s', brokers: [], deadLetters: { write() {} }, log: createLogger('test') };
+
+function make(type: string, props: Record<string, string> = {}) {
+  const f = findComponent('interceptor', type) as InterceptorFactory<unknown>;
+  const cfg = f.schema.parse(props);
+  return f.create(cfg, ctx);
+}
+const ev = (body: string, headers: Record<string, string> = {}): CollectEvent => ({ headers, body: Buffer.from(body) });
+
+describe('interceptors', () => {
+  it('timestamp sets the processing time, keeps an existing one with preserveExisting, and keeps shared headers shared', () => {
+    const shared = {};
+    const out = make('timestamp', { preserveExisting: 'true' }).intercept([ev('a', shared), ev('b', shared), ev('c', { timestamp: '5' })]);
+    expect(Number(out[0].headers.timestamp)).toBeGreaterThan(Date.now() - 5000);
+    expect(out[0].headers).toBe(out[1].headers);
+    expect(out[2].headers.timestamp).toBe('5');
+    const replaced = make('timestamp').intercept([ev('c', { timestamp: '5' })]);
+    expect(replaced[0].headers.timestamp).not.toBe('5');
+  });
+
+  it('static adds its header (logType = car-batch-log) and host adds the host', () => {
+    const out = make('static', { key: 'logType', value: 'car-batch-log' }).intercept([ev('x')]);
+    expect(out[0].headers).toEqual({ logType: 'car-batch-log' });
+    expect(make('host', { useIP: 'false' }).intercept([ev('x')])[0].headers.host).toBeTruthy();
+  });
+
+  it('regex_filter keeps only record lines with the seed regex, and excludes with excludeEvents', () => {
+    const lines = ['20240101000000,A0001,1', 'SmartCar Status Information,CarNum', '2024010100000,short', 'x20240101000000', '99999999999999'];
+    const kept = make('regex_filter', { regex: '^\\d{14}' }).intercept(lines.map((l) => ev(l))).map((e) => e.body.toString());
+    expect(kept).toEqual(['20240101000000,A0001,1', '99999999999999']);
+    const dropped = make('regex_filter', { regex: '^\\d{14}', excludeEvents: 'true' }).intercept(lines.map((l) => ev(l))).map((e) => e.body.toString());
+    expect(dropped).toEqual(lines.filter((l) => !kept.includes(l)));
+  });
+
+  it('the byte-level fast path agrees with the regex on every kind of line', () => {
+    const fast = compileBodyTest('^\\d{14}');
+    const re = /^\d{14}/;
+    const samples = ['', '1', '12345678901234', '1234567890123x', '١٢٣٤٥٦٧٨٩٠١٢٣٤', '12345678901234567', ' 12345678901234', '\u000012345678901234'];
+    for (let i = 0; i < 2000; i++) samples.push(Array.from({ length: 16 }, () => String.fromCharCode(40 + Math.floor(Math.random() * 30))).join(''));
+    for (const s of samples) expect(fast(Buffer.from(s)), s).toBe(re.test(s));
+    expect(compileBodyTest('car').toString()).not.toBe(fast.toString());
+  });
+
+  it('collect_day appends the processing date to every line', () => {
+    const out = make('collect_day').intercept([ev('20240101000000,A0001'), ev('b')]);
+    expect(out.map((e) => e.body.toString())).toEqual([`20240101000000,A0001,${localDate8()}`, `b,${localDate8()}`]);
+  });
+
+  it('regex_extractor puts captured groups into headers (millis serializer for timestamps)', () => {
+    const out = make('regex_extractor', {
+      regex: '^(\\d{14}),([A-Z]\\d{4})', serializers: 's1 s2',
+      'serializers.s1.name': 'timestamp', 'serializers.s1.type': 'org.apache.flume.interceptor.RegexExtractorInterceptorMillisSerializer',
+      'serializers.s2.name': 'car',
+    }).intercept([ev('20240101000010,A0001,1'), ev('garbage')]);
+    expect(out[0].headers).toEqual({ timestamp: String(Date.UTC(2024, 0, 1, 0, 0, 10)), car: 'A0001' });
+    expect(out[1].headers).toEqual({});
+  });
+});
