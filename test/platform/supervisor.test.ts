@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Supervisor, type SupervisorEvent } from '../../src/platform/supervisor.ts';
+import { spawn } from 'node:child_process';
+import { Supervisor, SMARTCAR_BIN, type SupervisorEvent } from '../../src/platform/supervisor.ts';
 import { servePlatform } from '../../src/platform/up.ts';
 import { httpGet, mergeMetrics, labelSample } from '../../src/platform/scrape.ts';
 import { metricsText } from '../../src/core/metrics.ts';
@@ -42,6 +43,16 @@ srv.listen(0, '127.0.0.1', () => {
 });
 process.on('SIGTERM', () => { fs.appendFileSync(stopFile, name + '\\n'); process.exit(0); });
 `);
+
+/** Runs smartcar without blocking this process (whose event loop serves the platform endpoint). */
+function smartcar(args: string[]): Promise<{ status: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [SMARTCAR_BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    c.stdout!.on('data', (b: Buffer) => { stdout += b.toString(); });
+    c.once('close', (status) => resolve({ status, stdout }));
+  });
+}
 
 function supervisor(dir: string, events: SupervisorEvent[], base = 100, stableMs = 60_000): Supervisor {
   return new Supervisor({
@@ -95,7 +106,7 @@ describe('supervisor', () => {
 describe('platform HTTP endpoint', () => {
   it('/health is 200 when every child is up, 503 while one is down, 200 again after its restart', async () => {
     const events: SupervisorEvent[] = [];
-    const sup = supervisor('health', events, 1500);
+    const sup = supervisor('health', events, 4000);
     const stopFile = path.join(root, 'health.stops');
     await sup.start([
       { name: 'a', args: () => ['serve', 'a', stopFile] },
@@ -114,6 +125,12 @@ describe('platform HTTP endpoint', () => {
       await waitFor(() => sup.state('b')?.phase === 'restarting', 5000, 'b seen down');
       const down = await httpGet(`127.0.0.1:${srv.port}`, '/health');
       expect(down.status).toBe(503);
+      // smartcar status reads the same: the component down, exit 1.
+      const st = await smartcar(['status', '--port', String(srv.port), '--interval', '0.2']);
+      expect(st.stdout).toMatch(/DEGRADED: a component is down/);
+      expect(st.stdout).toMatch(/^ {2}b +restarting +- /m);
+      expect(st.stdout).toMatch(/^ {2}a +up +\d+ /m);
+      expect(st.status).toBe(1);
       const d = JSON.parse(down.body);
       expect(d.status).toBe('down');
       expect(d.components.b.phase).toBe('restarting');
@@ -124,6 +141,9 @@ describe('platform HTTP endpoint', () => {
       const again = await httpGet(`127.0.0.1:${srv.port}`, '/health');
       expect(again.status).toBe(200);
       expect(JSON.parse(again.body).components.b.restarts).toBe(1);
+      const st2 = await smartcar(['status', '--port', String(srv.port), '--interval', '0.2', '--json']);
+      expect(st2.status).toBe(0);
+      expect(JSON.parse(st2.stdout).health.components.b).toMatchObject({ phase: 'up', restarts: 1 });
     } finally {
       await sup.stop();
       await srv.close();
