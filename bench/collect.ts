@@ -1,0 +1,188 @@
+/**
+ * `npm run bench:collect` — the collection agent's two flows, each against a baseline in the same run.
+ *
+ * 1. Batch (R1): one status day (100 cars: 2,160,000 records + headers, ~100 MB) dropped into the spool
+ *    directory, through the seed's four interceptors, a durable file channel and the lake sink, until
+ *    every line is in a closed lake file. Baseline (the issue's):
+ *      grep -E '^[0-9]{14}' FILE | sed 's/$/,20240101/' > OUT
+ * 2. Real time (R2): 2,000,000 driving-log lines already in the followed file (the agent catches up as
+ *    fast as it can: sustained throughput), exec `tail -F` → file channel → Kafka sink → the embedded
+ *    broker (its own process). Baseline: kcat (librdkafka) producing the same file to the same broker.
+ *
+ *   BENCH_CARS (default 100)   BENCH_DRIVING (default 2,000,000)   BENCH_CHANNEL (file | memory)
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Agent, createDeadLetters, fromProperties } from '../src/collect/index.ts';
+import { writeStatusDay, statusFileName, driverLines } from '../src/sim/index.ts';
+import { parseDate8 } from '../src/core/time.ts';
+
+const CARS = Number(process.env.BENCH_CARS ?? 100);
+const DRIVING = Number(process.env.BENCH_DRIVING ?? 2_000_000);
+const CHANNEL = process.env.BENCH_CHANNEL ?? 'file';
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/smartcar.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-collect-'));
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const log = (s: string) => process.stdout.write(s + '\n');
+
+const BATCH_AGENT = `
+a.sources = spool
+a.channels = ch
+a.sinks = lake
+a.sources.spool.type = spooldir
+a.sources.spool.spoolDir = spool
+a.sources.spool.deletePolicy = immediate
+a.sources.spool.batchSize = 1000
+a.sources.spool.pollDelay = 20
+a.sources.spool.interceptors = ts type day filter
+a.sources.spool.interceptors.ts.type = timestamp
+a.sources.spool.interceptors.ts.preserveExisting = true
+a.sources.spool.interceptors.type.type = static
+a.sources.spool.interceptors.type.key = logType
+a.sources.spool.interceptors.type.value = car-batch-log
+a.sources.spool.interceptors.day.type = com.wikibook.bigdata.smartcar.flume.CollectDayInterceptor$Builder
+a.sources.spool.interceptors.filter.type = regex_filter
+a.sources.spool.interceptors.filter.regex = ^\\\\d{14}
+a.sources.spool.channels = ch
+a.channels.ch.type = ${CHANNEL}
+a.channels.ch.capacity = 100000
+a.channels.ch.transactionCapacity = 10000
+a.sinks.lake.type = hdfs
+a.sinks.lake.channel = ch
+a.sinks.lake.hdfs.path = /pilot-pjt/collect/%{logType}/wrk_date=%Y%m%d
+a.sinks.lake.hdfs.filePrefix = %{logType}
+a.sinks.lake.hdfs.fileSuffix = .log
+a.sinks.lake.hdfs.fileType = DataStream
+a.sinks.lake.hdfs.batchSize = 10000
+a.sinks.lake.hdfs.rollInterval = 0
+a.sinks.lake.hdfs.rollCount = 0
+a.sinks.lake.hdfs.rollSize = 67108864
+a.sinks.lake.hdfs.idleTimeout = 100
+`;
+
+const TAIL_AGENT = `
+a.sources = tail
+a.channels = ch
+a.sinks = bus
+a.sources.tail.type = exec
+a.sources.tail.command = tail -F logs/drive.log
+a.sources.tail.batchSize = 1000
+a.sources.tail.interceptors = filter
+a.sources.tail.interceptors.filter.type = regex_filter
+a.sources.tail.interceptors.filter.regex = ^\\\\d{14}
+a.sources.tail.channels = ch
+a.channels.ch.type = ${CHANNEL}
+a.channels.ch.capacity = 100000
+a.channels.ch.transactionCapacity = 10000
+a.sinks.bus.type = org.apache.flume.sink.kafka.KafkaSink
+a.sinks.bus.channel = ch
+a.sinks.bus.topic = SmartCar-Topic
+a.sinks.bus.requiredAcks = 1
+a.sinks.bus.batchSize = 5000
+a.sinks.bus.keyField = 1
+`;
+
+async function runAgent(text: string, data: string, brokers: string[], done: (a: Agent) => boolean): Promise<number> {
+  const agent = new Agent(fromProperties(text, 'bench', 'a'), { dataDir: data, brokers, deadLetters: createDeadLetters(data, 'a') });
+  agent.build();
+  const t0 = performance.now();
+  await agent.start();
+  while (!done(agent)) await new Promise((r) => setTimeout(r, 5));
+  await agent.stop();
+  return (performance.now() - t0) / 1000;
+}
+
+const delivered = (a: Agent) => a.status().filter((c) => c.kind === 'sink').reduce((s, c) => s + (c.delivered ?? 0), 0);
+
+async function batchFlow(): Promise<void> {
+  const staged = path.join(dir, 'staged');
+  fs.mkdirSync(staged);
+  writeStatusDay({ date: '20240101', cars: CARS, outDir: staged, seed: 1 });
+  const file = path.join(staged, statusFileName('20240101'));
+  const size = fs.statSync(file).size;
+  const records = CARS * 21_600;
+  log(`\nBatch flow: ${statusFileName('20240101')}, ${fmt(records)} records, ${(size / 1e6).toFixed(1)} MB, ${CHANNEL} channel`);
+
+  const times: { base: number; ours: number }[] = [];
+  for (let run = 0; run < 2; run++) {
+    const out = path.join(dir, 'baseline.out');
+    let t0 = performance.now();
+    const r = spawnSync('bash', ['-c', `grep -E '^[0-9]{14}' '${file}' | sed 's/$/,20240101/' > '${out}'`]);
+    if (r.status !== 0) throw new Error(`baseline failed: ${r.stderr}`);
+    const base = (performance.now() - t0) / 1000;
+    fs.rmSync(out);
+
+    const data = path.join(dir, `batch-${run}`);
+    fs.mkdirSync(path.join(data, 'spool'), { recursive: true });
+    fs.copyFileSync(file, path.join(data, 'spool', '.x'));
+    fs.renameSync(path.join(data, 'spool', '.x'), path.join(data, 'spool', statusFileName('20240101')));
+    t0 = performance.now();
+    await runAgent(BATCH_AGENT, data, [], (a) => delivered(a) >= records);
+    const ours = (performance.now() - t0) / 1000;
+    const lake = path.join(data, 'lake', 'collect', 'car-batch-log');
+    let lines = 0;
+    for (const p of fs.readdirSync(lake)) for (const f of fs.readdirSync(path.join(lake, p))) {
+      if (f.endsWith('.tmp')) throw new Error(`in-use file left: ${f}`);
+      const b = fs.readFileSync(path.join(lake, p, f));
+      for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) lines++;
+    }
+    if (lines !== records) throw new Error(`lake has ${lines} lines, expected ${records}`);
+    fs.rmSync(data, { recursive: true, force: true });
+    times.push({ base, ours });
+    log(`  run ${run + 1}: baseline grep|sed ${base.toFixed(2)} s   smartcar agent ${ours.toFixed(2)} s (${fmt(records / ours)} lines/s)   ratio ${(ours / base).toFixed(2)}`);
+  }
+  const best = { base: Math.min(...times.map((t) => t.base)), ours: Math.min(...times.map((t) => t.ours)) };
+  log(`  best: baseline ${best.base.toFixed(2)} s, agent ${best.ours.toFixed(2)} s → ratio ${(best.ours / best.base).toFixed(2)} (target ≤ 3)`);
+}
+
+async function brokerProcess(data: string): Promise<{ addr: string; stop(): Promise<void> }> {
+  const p = spawn(process.execPath, [BIN, 'broker', '--port', '0', '--data', data, '--partitions', '4'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
+  const addr = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    p.stdout!.on('data', (c: Buffer) => { out += c; const m = /listening (\S+:\d+)/.exec(out); if (m) resolve(m[1]); });
+    p.once('exit', (code) => reject(new Error(`broker exited ${code}`)));
+  });
+  return { addr, stop: () => new Promise((r) => { p.once('exit', () => r()); p.kill('SIGTERM'); }) };
+}
+
+async function tailFlow(): Promise<void> {
+  const data = path.join(dir, 'tail');
+  const logFile = path.join(data, 'logs', 'drive.log');
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const cars = Math.max(100, Math.ceil(DRIVING / 3600));
+  const fd = fs.openSync(logFile, 'w');
+  let n = 0, chunk: string[] = [];
+  for (const l of driverLines({ cars, seed: 2, startMs: parseDate8('20240101'), records: Math.ceil(DRIVING / cars) })) {
+    if (!/^\d{14}/.test(l)) continue;
+    chunk.push(l);
+    if (++n >= DRIVING) break;
+    if (chunk.length === 100_000) { fs.writeSync(fd, chunk.join('\n') + '\n'); chunk = []; }
+  }
+  if (chunk.length) fs.writeSync(fd, chunk.join('\n') + '\n');
+  fs.closeSync(fd);
+  log(`\nReal-time flow: ${fmt(n)} driving lines (${(fs.statSync(logFile).size / 1e6).toFixed(1)} MB) tail -F → ${CHANNEL} channel → Kafka sink (acks=1) → embedded broker process`);
+  const broker = await brokerProcess(path.join(dir, 'broker'));
+  try {
+    const secs = await runAgent(TAIL_AGENT, data, [broker.addr], (a) => delivered(a) >= n);
+    log(`  smartcar agent: ${secs.toFixed(2)} s, ${fmt(n / secs)} lines/s (target ≥ 200,000)`);
+    if (spawnSync('kcat', ['-V']).status === 0) {
+      const t0 = performance.now();
+      const r = spawnSync('kcat', ['-b', broker.addr, '-t', 'bench-kcat', '-P', '-l', '-X', 'acks=1', '-X', 'linger.ms=5', logFile]);
+      const k = (performance.now() - t0) / 1000;
+      log(r.status === 0 ? `  baseline kcat -P (librdkafka, acks=1): ${k.toFixed(2)} s, ${fmt(n / k)} lines/s → ratio agent/kcat time ${(secs / k).toFixed(2)}` : `  kcat failed: ${r.stderr}`);
+    } else log('  baseline kcat: skipped (kcat is not installed)');
+  } finally {
+    await broker.stop();
+  }
+}
+
+log(`bench:collect — ${os.cpus().length} CPUs, Node ${process.version}`);
+try {
+  if (process.env.BENCH_ONLY !== 'tail') await batchFlow();
+  if (process.env.BENCH_ONLY !== 'batch') await tailFlow();
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}

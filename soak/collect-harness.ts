@@ -1,0 +1,154 @@
+/**
+ * Crash harness for the collection agent (issue #4's reliability test): a real `smartcar agent` process
+ * ingests a status day through a file channel into the lake and is killed with SIGKILL at random
+ * moments; after the last restart the lake must hold every line the filter keeps, exactly once.
+ * Used by `npm run soak:collect` (20 kills by default) and, in a short form, by the test suite.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { writeStatusDay, statusFileName } from '../src/sim/index.ts';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/smartcar.js');
+
+export const SPOOL_AGENT = `
+a.sources = spool
+a.channels = ch
+a.sinks = lake
+a.sources.spool.type = spooldir
+a.sources.spool.spoolDir = spool/car-batch-log
+a.sources.spool.deletePolicy = immediate
+a.sources.spool.batchSize = 1000
+a.sources.spool.pollDelay = 50
+a.sources.spool.interceptors = ts type day filter
+a.sources.spool.interceptors.ts.type = timestamp
+a.sources.spool.interceptors.ts.preserveExisting = true
+a.sources.spool.interceptors.type.type = static
+a.sources.spool.interceptors.type.key = logType
+a.sources.spool.interceptors.type.value = car-batch-log
+a.sources.spool.interceptors.day.type = com.wikibook.bigdata.smartcar.flume.CollectDayInterceptor$Builder
+a.sources.spool.interceptors.filter.type = regex_filter
+a.sources.spool.interceptors.filter.regex = ^\\\\d{14}
+a.sources.spool.channels = ch
+a.channels.ch.type = file
+a.channels.ch.capacity = 100000
+a.channels.ch.transactionCapacity = 10000
+a.sinks.lake.type = hdfs
+a.sinks.lake.channel = ch
+a.sinks.lake.hdfs.path = /pilot-pjt/collect/%{logType}/wrk_date=%Y%m%d
+a.sinks.lake.hdfs.filePrefix = %{logType}
+a.sinks.lake.hdfs.fileSuffix = .log
+a.sinks.lake.hdfs.fileType = DataStream
+a.sinks.lake.hdfs.batchSize = 10000
+a.sinks.lake.hdfs.rollInterval = 0
+a.sinks.lake.hdfs.rollCount = 0
+a.sinks.lake.hdfs.rollSize = 2000000
+a.sinks.lake.hdfs.idleTimeout = 1
+`;
+
+export interface SoakOptions {
+  kills: number;
+  cars: number;
+  seed: number;
+  log?: (line: string) => void;
+}
+
+export interface SoakResult {
+  kills: number;
+  expected: number;
+  stored: number;
+  duplicates: number;
+  missing: number;
+  extra: number;
+  badSuffix: number;
+  dir: string;
+}
+
+function startAgent(dir: string): { proc: ChildProcess; running: Promise<void>; exited: Promise<number | null> } {
+  const proc = spawn(process.execPath, [BIN, 'agent', '-n', 'a', '-f', path.join(dir, 'agent.properties'), '--data', dir], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' },
+  });
+  let err = '';
+  proc.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const running = new Promise<void>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('running')) resolve(); });
+    void exited.then((code) => reject(new Error(`agent exited ${code} before running: ${err}`)));
+  });
+  return { proc, running, exited };
+}
+
+/** Every committed line in the lake (closed files only: in-use `.tmp` files are invisible to readers). */
+export function lakeLines(dir: string): string[] {
+  const root = path.join(dir, 'lake', 'collect', 'car-batch-log');
+  const out: string[] = [];
+  if (!fs.existsSync(root)) return out;
+  for (const part of fs.readdirSync(root)) {
+    for (const f of fs.readdirSync(path.join(root, part))) {
+      if (f.endsWith('.tmp') || f.startsWith('.')) continue;
+      const text = fs.readFileSync(path.join(root, part, f), 'utf8');
+      for (const l of text.split('\n')) if (l) out.push(l);
+    }
+  }
+  return out;
+}
+
+export async function crashSoak(o: SoakOptions): Promise<SoakResult> {
+  const log = o.log ?? (() => {});
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-soak-collect-'));
+  fs.writeFileSync(path.join(dir, 'agent.properties'), SPOOL_AGENT);
+  const spool = path.join(dir, 'spool', 'car-batch-log');
+  fs.mkdirSync(spool, { recursive: true });
+  const date = '20240101';
+  const staged = path.join(dir, 'staged');
+  fs.mkdirSync(staged);
+  writeStatusDay({ date, cars: o.cars, outDir: staged, seed: o.seed, garbage: 0.01 });
+  const source = path.join(staged, statusFileName(date));
+  const expected = fs.readFileSync(source, 'utf8').split('\n').filter((l) => /^\d{14}/.test(l));
+  fs.copyFileSync(source, path.join(spool, '.incoming'));
+  fs.renameSync(path.join(spool, '.incoming'), path.join(spool, statusFileName(date)));
+  log(`${expected.length} record lines (+ headers and 1% garbage) in ${dir}`);
+
+  let kills = 0;
+  for (let i = 0; i < o.kills; i++) {
+    const a = startAgent(dir);
+    await a.running;
+    const wait = 50 + Math.floor(Math.random() * 700);
+    await new Promise((r) => setTimeout(r, wait));
+    a.proc.kill('SIGKILL');
+    await a.exited;
+    kills++;
+    log(`kill ${kills}/${o.kills} after ${wait} ms: ${lakeLines(dir).length} lines in closed lake files, spool ${fs.existsSync(path.join(spool, statusFileName(date))) ? 'pending' : 'done'}`);
+  }
+  // The last run goes to the end: the spool file consumed, the channel drained, files closed on stop.
+  const a = startAgent(dir);
+  await a.running;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && (fs.existsSync(path.join(spool, statusFileName(date))) || lakeLines(dir).length < expected.length)) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  a.proc.kill('SIGTERM');
+  const code = await a.exited;
+  if (code !== 0) throw new Error(`agent did not stop cleanly (exit ${code})`);
+
+  const stored = lakeLines(dir);
+  let badSuffix = 0;
+  const counts = new Map<string, number>();
+  for (const l of stored) {
+    const m = /^(.*),(\d{8})$/.exec(l);
+    if (!m) { badSuffix++; continue; }
+    counts.set(m[1], (counts.get(m[1]) ?? 0) + 1);
+  }
+  let missing = 0, duplicates = 0;
+  for (const l of expected) {
+    const n = counts.get(l) ?? 0;
+    if (n === 0) missing++;
+    else if (n > 1) duplicates += n - 1;
+    counts.delete(l);
+  }
+  const extra = [...counts.values()].reduce((s, n) => s + n, 0);
+  return { kills, expected: expected.length, stored: stored.length, duplicates, missing, extra, badSuffix, dir };
+}

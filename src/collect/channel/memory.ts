@@ -1,0 +1,76 @@
+/**
+ * The memory channel (`type: memory`, Flume's `org.apache.flume.channel.MemoryChannel`): Flume's
+ * semantics, nothing durable. A restart loses what it holds — SEED §3 says so and the shipped agent files
+ * use the file channel; this one is for tests and for flows that accept the loss.
+ *
+ * Properties (Flume's names): `capacity` (100), `transactionCapacity` (100), `byteCapacity` (body bytes;
+ * unset = no limit, where Flume defaults to 80 % of the JVM heap), `byteCapacityBufferPercentage` (20: the
+ * share of byteCapacity kept for headers, so bodies may use the rest), `keep-alive` (accepted, ignored:
+ * puts never block here, the source waits with `waitForSpace`).
+ */
+import { ChannelFullError, type CollectEvent } from '../types.ts';
+import { QueuedChannel, type PersistRequest, type StoredBatch } from './queue.ts';
+
+export interface MemoryChannelOptions {
+  capacity?: number;
+  transactionCapacity?: number;
+  byteCapacity?: number;
+  byteCapacityBufferPercentage?: number;
+}
+
+export class MemoryChannel extends QueuedChannel {
+  /** Body bytes allowed (byteCapacity less the header buffer); Infinity when unset. */
+  readonly bodyByteLimit: number;
+  private bodyBytes = 0;
+  private nextSeq = 0;
+
+  constructor(name: string, opts: MemoryChannelOptions = {}) {
+    super(name, opts.capacity ?? 100, opts.transactionCapacity ?? 100);
+    const pct = opts.byteCapacityBufferPercentage ?? 20;
+    if (pct < 0 || pct >= 100) throw new Error(`channel ${name}: byteCapacityBufferPercentage must be in [0, 100), got ${pct}`);
+    this.bodyByteLimit = opts.byteCapacity === undefined ? Infinity : Math.floor(opts.byteCapacity * (100 - pct) / 100);
+    this.tracksBytes = this.bodyByteLimit !== Infinity;
+  }
+
+  async start(): Promise<void> {
+    if (this.state === 'stopped') throw new Error(`channel ${this.name}: cannot restart a stopped memory channel; create a new one`);
+    this.state = 'running';
+  }
+
+  async stop(): Promise<void> {
+    this.state = 'stopped';
+    this.releaseWaiters();
+  }
+
+  /** Body bytes held (staged puts, queue and open takes). */
+  bytesUsed(): number {
+    return this.bodyBytes;
+  }
+
+  protected override reserveBytes(events: CollectEvent[]): number {
+    if (this.bodyByteLimit === Infinity) return 0;
+    let b = 0;
+    for (const e of events) b += e.body.length;
+    if (this.bodyBytes + b > this.bodyByteLimit) {
+      const err = new ChannelFullError(this.name, this.capacity);
+      err.message = `channel ${this.name} is full: ${this.bodyBytes} + ${b} body bytes exceed byteCapacity less its `
+        + `header buffer (${this.bodyByteLimit} bytes); the source will retry`;
+      throw err;
+    }
+    this.bodyBytes += b;
+    return b;
+  }
+
+  protected override releaseBytes(bytes: number): void {
+    if (this.bodyByteLimit !== Infinity) this.bodyBytes -= bytes;
+  }
+
+  protected persist(req: PersistRequest, apply: (batch: StoredBatch | undefined) => void): Promise<void> {
+    if (req.kind === 'put') {
+      const batch: StoredBatch = { events: req.events, firstSeq: this.nextSeq, fileId: -1, offset: -1 };
+      this.nextSeq += req.events.length;
+      apply(batch);
+    } else apply(undefined);
+    return Promise.resolve();
+  }
+}

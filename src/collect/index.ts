@@ -1,0 +1,22 @@
+/**
+ * The collection agent (the Flume role, SEED §3): sources → interceptors → channels → sinks, with every
+ * event moving through channel transactions (types.ts). Importing this module registers the built-in
+ * components; custom ones register with `registerComponent` (registry.ts).
+ */
+import './interceptor/index.ts';
+import './source/spooldir.ts';
+import './source/tail.ts';
+import './channel/index.ts';
+import './sink/index.ts';
+import { FileDeadLetters } from './deadletter.ts';
+
+export type * from './types.ts';
+export { ChannelFullError } from './types.ts';
+export { registerComponent, findComponent, componentTypes, type ComponentContext } from './registry.ts';
+export { readAgentFile, fromProperties, fromJson, AgentConfigError, type AgentDefinition } from './config.ts';
+export { Agent, type AgentOptions, type ComponentStatus } from './agent.ts';
+export { FileDeadLetters } from './deadletter.ts';
+
+export function createDeadLetters(dataDir: string, agent: string): FileDeadLetters {
+  return new FileDeadLetters(dataDir, agent);
+}

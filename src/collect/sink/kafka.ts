@@ -1,0 +1,172 @@
+/**
+ * The Kafka sink (Flume's KafkaSink): produces each event body as one message through the project's bus,
+ * committing the take only after the broker acknowledged the batch (at-least-once; a failed send rolls
+ * back and the runner retries).
+ *
+ * Key: the `key` header (Flume's rule), or with our `keyField = N` the N-th (0-based) comma-separated
+ * field of the body, e.g. 1 = the car number of a driving line, so one car's records stay in order on one
+ * partition. Topic: `kafka.topic`, overridden per event by the `topicHeader` header when
+ * `allowTopicOverride`; an invalid topic name from a header is a dead letter, not a stuck batch.
+ */
+import { z } from 'zod';
+import { createBus, type Bus, type BusMessage, type BusProducer } from '../../bus/index.ts';
+import type { ComponentContext, SinkFactory } from '../registry.ts';
+import type { Channel, CollectEvent, Sink } from '../types.ts';
+import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
+
+const flag = (d: boolean) => z.union([z.boolean(), z.stringbool()]).default(d);
+const acks = z.union([z.literal('all'), z.coerce.number().int().refine((n) => n === 0 || n === 1 || n === -1, { message: 'acks must be 0, 1, -1 or all' })]);
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
+export const kafkaSinkSchema = z.object({
+  'kafka.topic': z.string().min(1).optional(),
+  topic: z.string().min(1).optional(),
+  'kafka.bootstrap.servers': z.string().min(1).optional(),
+  brokerList: z.string().min(1).optional(),
+  'kafka.producer.acks': acks.optional(),
+  requiredAcks: acks.optional(),
+  flumeBatchSize: z.coerce.number().int().positive().optional(),
+  batchSize: z.coerce.number().int().positive().optional(),
+  'kafka.producer.compression.type': z.enum(['none', 'gzip']).default('none'),
+  useFlumeEventFormat: flag(false).refine((v) => !v, { message: 'useFlumeEventFormat = true (Avro-wrapped events) is not supported; messages carry the plain event body' }),
+  defaultPartitionId: z.coerce.number().int().min(0).optional(),
+  partitionIdHeader: z.string().optional(),
+  allowTopicOverride: flag(true),
+  topicHeader: z.string().default('topic'),
+  keyField: z.coerce.number().int().min(0).optional(),
+  // Accepted from Flume agent files; the bus client tunes these itself.
+  'kafka.producer.linger.ms': z.coerce.number().optional(),
+  'kafka.producer.batch.size': z.coerce.number().optional(),
+  'kafka.producer.retries': z.coerce.number().optional(),
+}).strict();
+
+export type KafkaSinkConfig = z.output<typeof kafkaSinkSchema>;
+
+/** The `n`-th comma-separated field of a body, or undefined when the line has fewer fields. */
+export function bodyField(body: Buffer, n: number): Buffer | undefined {
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    const c = body.indexOf(0x2c, start);
+    if (c < 0) return undefined;
+    start = c + 1;
+  }
+  const end = body.indexOf(0x2c, start);
+  return body.subarray(start, end < 0 ? body.length : end);
+}
+
+export class KafkaSink implements Sink {
+  readonly name: string;
+  readonly topic: string;
+  readonly brokers: string[];
+  readonly acks: 0 | 1 | -1;
+  readonly batchSize: number;
+  private readonly m: SinkMetrics;
+  private bus: Bus | undefined;
+  private producer: BusProducer | undefined;
+
+  constructor(private readonly cfg: KafkaSinkConfig, private readonly channel: Channel, private readonly ctx: ComponentContext) {
+    this.name = ctx.name;
+    this.topic = cfg['kafka.topic'] ?? cfg.topic ?? 'default-flume-topic';
+    const servers = cfg['kafka.bootstrap.servers'] ?? cfg.brokerList;
+    this.brokers = servers ? servers.split(',').map((s) => s.trim()).filter(Boolean) : ctx.brokers;
+    if (!this.brokers.length) throw new Error(`kafka sink ${this.name} has no brokers: set kafka.bootstrap.servers or start the agent with a bus`);
+    const a = cfg['kafka.producer.acks'] ?? cfg.requiredAcks ?? 1;
+    this.acks = a === 'all' ? -1 : (a as 0 | 1 | -1);
+    this.batchSize = cfg.flumeBatchSize ?? cfg.batchSize ?? 100;
+    if (!TOPIC_NAME.test(this.topic)) throw new Error(`kafka sink ${this.name}: '${this.topic}' is not a valid topic name (letters, digits, '.', '_', '-')`);
+    if (cfg.defaultPartitionId !== undefined || cfg.partitionIdHeader !== undefined) {
+      ctx.log.warn({ sink: this.name }, 'defaultPartitionId / partitionIdHeader are ignored: partitions are chosen from the message key (murmur2, as the Java client)');
+    }
+    this.m = boundSinkMetrics(ctx.agent, ctx.name);
+  }
+
+  async start(): Promise<void> {
+    // Connecting here surfaces a wrong address early; process() reconnects if the broker is not up yet.
+    await this.connect().catch((err: Error) => this.ctx.log.warn({ sink: this.name, brokers: this.brokers, err: err.message }, 'kafka sink cannot reach the brokers yet; will retry'));
+  }
+
+  private async connect(): Promise<BusProducer> {
+    if (this.producer) return this.producer;
+    this.bus ??= createBus({ brokers: this.brokers, clientId: `${this.ctx.agent}-${this.name}` });
+    this.producer = await this.bus.producer({ acks: this.acks, compression: this.cfg['kafka.producer.compression.type'] });
+    return this.producer;
+  }
+
+  private key(e: CollectEvent): string | Buffer | null {
+    if (this.cfg.keyField !== undefined) {
+      const f = bodyField(e.body, this.cfg.keyField);
+      if (f) return f;
+    }
+    return e.headers.key ?? null;
+  }
+
+  async process(): Promise<number> {
+    const tx = this.channel.transaction();
+    try {
+      const events = tx.take(this.batchSize);
+      this.m.taken.inc(events.length);
+      if (!events.length) {
+        await tx.commit();
+        return 0;
+      }
+      const byTopic = new Map<string, BusMessage[]>();
+      const bad: CollectEvent[] = [];
+      let bytes = 0;
+      for (const e of events) {
+        let topic = this.topic;
+        if (this.cfg.allowTopicOverride) {
+          const h = e.headers[this.cfg.topicHeader];
+          if (h !== undefined) {
+            if (!TOPIC_NAME.test(h)) {
+              bad.push(e);
+              continue;
+            }
+            topic = h;
+          }
+        }
+        let l = byTopic.get(topic);
+        if (!l) byTopic.set(topic, (l = []));
+        l.push({ key: this.key(e), value: e.body });
+        bytes += e.body.length;
+      }
+      let producer: BusProducer | undefined;
+      try {
+        producer = await this.connect();
+        for (const [topic, msgs] of byTopic) await producer.send(topic, msgs);
+      } catch (err) {
+        // Start from a fresh connection next time rather than trusting a client that just failed.
+        this.producer = undefined;
+        await producer?.close().catch(() => undefined);
+        throw new Error(`kafka sink ${this.name} could not send to ${this.brokers.join(',')}: ${(err as Error).message}; the events stay in the channel and are retried`);
+      }
+      if (bad.length) {
+        this.ctx.deadLetters.write(this.name, `the '${this.cfg.topicHeader}' header is not a valid topic name`, bad);
+        this.m.deadLetters.inc(bad.length);
+      }
+      await tx.commit();
+      this.m.delivered.inc(events.length - bad.length);
+      this.m.bytes.inc(bytes);
+      this.m.batches.inc();
+      return events.length;
+    } catch (err) {
+      this.m.errors.inc();
+      await tx.rollback().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const bus = this.bus;
+    this.bus = undefined;
+    this.producer = undefined;
+    await bus?.close();
+  }
+}
+
+export const kafkaSinkFactory: SinkFactory<KafkaSinkConfig> = {
+  kind: 'sink',
+  type: 'kafka',
+  aliases: ['org.apache.flume.sink.kafka.KafkaSink'],
+  schema: kafkaSinkSchema as unknown as z.ZodType<KafkaSinkConfig>,
+  create: (config, channel, ctx) => new KafkaSink(config, channel, ctx),
+};

@@ -1,0 +1,570 @@
+/**
+ * The lake sink (Flume's HDFS sink, type `hdfs`): writes event bodies as text lines into date-partitioned
+ * files under the lake root, exactly once across crashes (kill -9 included).
+ *
+ * ## Files
+ * A bucket is one expanded (`hdfs.path`, `hdfs.filePrefix`) pair (escapes: escape.ts). Each bucket has at
+ * most one open file, named as Flume names them, `<filePrefix>.<counter><fileSuffix>[.gz]`, the counter
+ * starting at the open time in epoch ms. While open, the file is the *in-use* name
+ * `<inUsePrefix><name>.<agent>.<sink><inUseSuffix>` (default suffix `.tmp`, which the lake readers skip);
+ * the agent and sink names in it let a restarted sink recognise its own leftovers. A file is closed
+ * (renamed to its final name) when it reaches `rollSize` bytes or `rollCount` events, after `rollInterval`
+ * seconds open or `idleTimeout` seconds without writes, when more than `maxOpenFiles` are open, or on stop.
+ *
+ * ## Exactly-once protocol
+ * The sink's channel marker (committed atomically with each take) is
+ *   `{"v":1,"files":[{"dir":"<lake-relative dir>","inUse":"<name>","final":"<name>","length":<bytes>}…]}`
+ * — every file open at that commit with its length covering exactly the committed events. Per batch:
+ *   1. take ≤ batchSize events; expand each event's bucket (an event whose path needs a time it lacks is a
+ *      dead letter: Flume would throw and stall the channel forever);
+ *   2. before creating a file, append its name to the sink's journal (`<state>/<sink>.lake-journal`, fsync),
+ *      create it, fsync its directory;
+ *   3. append one buffer per file (gzip: one gzip member per file per batch, so any committed length is a
+ *      member boundary), fdatasync every file written;
+ *   4. commit the take with the new marker; 5. only then rename the files that reached a roll condition.
+ * On `start()` (and after any failed batch), recovery reads the last committed marker and the journal and
+ * scans their directories for this sink's in-use files: a file the marker knows is truncated to its
+ * committed length and renamed (committed but not yet renamed, or written past the commit); a file the
+ * marker does not know is deleted (nothing in it was committed; its events are still in the channel); a
+ * marker entry whose in-use file is gone was already renamed. Then the journal is emptied.
+ * If a commit throws, the channel's marker tells whether it landed (then the batch counts as delivered).
+ * Dead letters are written before the commit, so a crash may repeat a dead letter but never loses one.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { z } from 'zod';
+import type { ComponentContext, SinkFactory } from '../registry.ts';
+import type { Channel, CollectEvent, Sink } from '../types.ts';
+import { MissingTimestampError, PathTemplate, type RoundUnit } from './escape.ts';
+import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
+
+const gzip = promisify(zlib.gzip);
+
+const flag = (d: boolean) => z.union([z.boolean(), z.stringbool()]).default(d);
+const seconds = (d: number) => z.coerce.number().min(0).default(d);
+const positiveInt = (d: number) => z.coerce.number().int().positive().default(d);
+const GZIP = ['gzip', 'GzipCodec', 'org.apache.hadoop.io.compress.GzipCodec'];
+
+export const lakeSinkSchema = z.object({
+  'hdfs.path': z.string().min(1),
+  'hdfs.filePrefix': z.string().default('FlumeData'),
+  'hdfs.fileSuffix': z.string().default(''),
+  'hdfs.inUsePrefix': z.string().default(''),
+  'hdfs.inUseSuffix': z.string().default('.tmp'),
+  'hdfs.rollInterval': seconds(30),
+  'hdfs.rollSize': z.coerce.number().int().min(0).default(1024),
+  'hdfs.rollCount': z.coerce.number().int().min(0).default(10),
+  'hdfs.idleTimeout': seconds(0),
+  'hdfs.batchSize': positiveInt(100),
+  // Flume's default is SequenceFile, a Hadoop binary format the lake's SQL engine cannot read: we default
+  // to DataStream and refuse SequenceFile with what to use instead.
+  'hdfs.fileType': z.string().default('DataStream').refine((v) => v !== 'SequenceFile', {
+    message: 'hdfs.fileType = SequenceFile is not supported (the lake holds text files the SQL engine reads); use hdfs.fileType = DataStream, or CompressedStream with hdfs.codeC = gzip',
+  }).pipe(z.enum(['DataStream', 'CompressedStream'])),
+  'hdfs.codeC': z.string().refine((v) => GZIP.includes(v), { message: 'only the gzip codec is supported; set hdfs.codeC = gzip' }).optional(),
+  'hdfs.writeFormat': z.enum(['Text', 'Writable']).default('Text'),
+  'hdfs.useLocalTimeStamp': flag(false),
+  'hdfs.timeZone': z.string().refine((v) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: v });
+      return true;
+    } catch {
+      return false;
+    }
+  }, { message: 'unknown time zone; use an IANA name such as UTC or Asia/Seoul' }).optional(),
+  'hdfs.round': flag(false),
+  'hdfs.roundValue': positiveInt(1),
+  'hdfs.roundUnit': z.enum(['second', 'minute', 'hour']).default('second'),
+  'hdfs.maxOpenFiles': positiveInt(5000),
+  // Accepted for compatibility with Flume agent files; they tune HDFS clients and thread pools we do not have.
+  'hdfs.callTimeout': z.coerce.number().optional(),
+  'hdfs.threadsPoolSize': z.coerce.number().optional(),
+  'hdfs.rollTimerPoolSize': z.coerce.number().optional(),
+  'hdfs.minBlockReplicas': z.coerce.number().optional(),
+  'hdfs.closeTries': z.coerce.number().optional(),
+  'hdfs.retryInterval': z.coerce.number().optional(),
+  serializer: z.string().default('TEXT').refine((v) => v.toUpperCase() === 'TEXT', { message: 'only serializer = TEXT (the event body as a line) is supported' }),
+  'serializer.appendNewline': flag(true),
+}).strict().superRefine((c, ctx) => {
+  if (c['hdfs.fileType'] === 'CompressedStream' && !c['hdfs.codeC']) ctx.addIssue({ code: 'custom', path: ['hdfs.codeC'], message: 'hdfs.fileType = CompressedStream needs hdfs.codeC = gzip' });
+});
+
+export type LakeSinkConfig = z.output<typeof lakeSinkSchema>;
+
+interface MarkerFile { dir: string; inUse: string; final: string; length: number }
+interface LakeMarker { v: 1; files: MarkerFile[] }
+
+/** An open lake file. `length` ≥ `committed`; they differ only inside a batch. */
+interface OpenFile {
+  key: string;
+  dir: string;
+  dirAbs: string;
+  inUse: string;
+  final: string;
+  fh: fsp.FileHandle;
+  length: number;
+  committed: number;
+  events: number;
+  rawBytes: number;
+  openedAt: number;
+  lastWrite: number;
+  /** Reached rollSize/rollCount: takes no more events, renamed after the commit covering its bytes. */
+  full: boolean;
+}
+
+interface Bucket { key: string; dir: string; dirAbs: string; prefix: string; events: CollectEvent[] }
+
+export interface RecoveryReport { renamed: string[]; truncated: string[]; deleted: string[]; missing: string[] }
+
+/** Maps a Flume `hdfs.path` to a path relative to the lake root (see the seed's `/pilot-pjt` layout). */
+export function lakeRelative(hdfsPath: string): string {
+  let p = hdfsPath.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+  if (p === '/pilot-pjt' || p.startsWith('/pilot-pjt/')) p = p.slice('/pilot-pjt'.length);
+  return p.replace(/^\/+/, '');
+}
+
+const inside = (root: string, p: string) => p === root || p.startsWith(root + path.sep);
+
+export class LakeSink implements Sink {
+  readonly name: string;
+  /** Recognises this sink's in-use files: `<inUsePrefix>…<tagSuffix>`. */
+  readonly tagSuffix: string;
+  readonly journalFile: string;
+  private readonly lakeRoot: string;
+  private readonly pathT: PathTemplate;
+  private readonly prefixT: PathTemplate;
+  private readonly ext: string;
+  private readonly m: SinkMetrics;
+  /** Every open file, including full ones waiting for the commit that lets them be renamed. */
+  private readonly open = new Set<OpenFile>();
+  /** The file each bucket writes to (not full). */
+  private readonly current = new Map<string, OpenFile>();
+  private readonly dirs = new Map<string, string | null>();
+  private readonly madeDirs = new Set<string>();
+  private lastMarker: string | undefined;
+  private lastCounter = 0;
+  private journal: fsp.FileHandle | undefined;
+  private needsRecovery = false;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private started = false;
+  /** What the last start() repaired (for status and tests). */
+  lastRecovery: RecoveryReport | undefined;
+
+  constructor(private readonly cfg: LakeSinkConfig, private readonly channel: Channel, private readonly ctx: ComponentContext) {
+    this.name = ctx.name;
+    this.lakeRoot = path.resolve(ctx.lakeRoot);
+    const escapeOpts = {
+      timeZone: cfg['hdfs.timeZone'], useLocalTimeStamp: cfg['hdfs.useLocalTimeStamp'],
+      round: cfg['hdfs.round'], roundValue: cfg['hdfs.roundValue'], roundUnit: cfg['hdfs.roundUnit'] as RoundUnit,
+    };
+    const rel = lakeRelative(cfg['hdfs.path']);
+    this.pathT = new PathTemplate(rel, escapeOpts);
+    this.prefixT = new PathTemplate(cfg['hdfs.filePrefix'], escapeOpts);
+    // The static parts alone must stay inside the lake (header values are checked per event).
+    const probe = path.resolve(this.lakeRoot, this.pathT.parts.map((p) => (p.kind === 'lit' ? p.text : 'x')).join(''));
+    if (!inside(this.lakeRoot, probe)) throw new Error(`hdfs.path '${cfg['hdfs.path']}' of sink ${this.name} leads outside the lake root ${this.lakeRoot}; use a path under it (e.g. /collect/%{logType}/wrk_date=%Y%m%d)`);
+    this.ext = cfg['hdfs.fileType'] === 'CompressedStream' ? '.gz' : '';
+    this.tagSuffix = `.${`${ctx.agent}.${ctx.name}`.replace(/[^A-Za-z0-9_-]/g, '_')}${cfg['hdfs.inUseSuffix']}`;
+    this.journalFile = path.join(ctx.stateDir, `${ctx.name.replace(/[^A-Za-z0-9_-]/g, '_')}.lake-journal`);
+    this.m = boundSinkMetrics(ctx.agent, ctx.name);
+    if (cfg['hdfs.writeFormat'] === 'Writable') ctx.log.warn({ sink: this.name }, 'hdfs.writeFormat = Writable has no meaning for text files; writing event bodies as text lines');
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    await this.locked(async () => {
+      this.lastRecovery = await this.recover(this.channel.marker(this.name));
+      this.started = true;
+    });
+    const roll = [this.cfg['hdfs.rollInterval'], this.cfg['hdfs.idleTimeout']].filter((s) => s > 0);
+    if (roll.length) {
+      const every = Math.max(50, Math.min(1000, ...roll.map((s) => s * 250)));
+      this.timer = setInterval(() => {
+        this.locked(() => this.closeExpired(Date.now())).catch((err: Error) => {
+          this.needsRecovery = true;
+          this.ctx.log.error({ sink: this.name, err: err.message }, 'closing an expired lake file failed; the sink will recover before its next batch');
+        });
+      }, every);
+      this.timer.unref();
+    }
+  }
+
+  process(): Promise<number> {
+    return this.locked(() => this.batch());
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.locked(async () => {
+      if (!this.started) return;
+      this.started = false;
+      if (this.needsRecovery) {
+        await this.recover(this.lastMarker);
+      } else {
+        for (const f of [...this.open]) await this.close(f);
+        // A fresh marker with no open files; if the channel already stopped, recovery copes with the stale one.
+        const marker = JSON.stringify({ v: 1, files: [] } satisfies LakeMarker);
+        try {
+          const tx = this.channel.transaction();
+          await tx.commit({ owner: this.name, value: marker });
+          this.lastMarker = marker;
+        } catch (err) {
+          this.ctx.log.debug({ sink: this.name, err: (err as Error).message }, 'could not commit the final marker');
+        }
+      }
+      await this.journal?.close();
+      this.journal = undefined;
+    });
+  }
+
+  /** Open files, for tests and status: in-use path → committed length. */
+  openFiles(): { path: string; final: string; committed: number }[] {
+    return [...this.open].map((f) => ({ path: path.join(f.dirAbs, f.inUse), final: path.join(f.dirAbs, f.final), committed: f.committed }));
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    const r = this.chain.then(fn);
+    this.chain = r.catch(() => undefined);
+    return r;
+  }
+
+  private async batch(): Promise<number> {
+    if (!this.started) throw new Error(`lake sink ${this.name} is not started`);
+    if (this.needsRecovery) await this.recover(this.lastMarker);
+    const now = Date.now();
+    try {
+      await this.closeExpired(now);
+    } catch (err) {
+      this.needsRecovery = true;
+      throw err;
+    }
+    const tx = this.channel.transaction();
+    let events: CollectEvent[] = [];
+    let marker: string | undefined;
+    try {
+      events = tx.take(this.cfg['hdfs.batchSize']);
+      this.m.taken.inc(events.length);
+      if (events.length === 0) {
+        await tx.commit();
+        return 0;
+      }
+      const { buckets, dead } = this.route(events, now);
+      const touched = new Set<OpenFile>();
+      let bytes = 0;
+      for (const b of buckets.values()) bytes += await this.writeBucket(b, now, touched);
+      await Promise.all([...touched].map((f) => f.fh.datasync()));
+      for (const [reason, list] of dead) {
+        this.ctx.deadLetters.write(this.name, reason, list);
+        this.m.deadLetters.inc(list.length);
+      }
+      marker = this.markerValue();
+      try {
+        await tx.commit({ owner: this.name, value: marker });
+      } catch (err) {
+        // A commit may fail after it landed (e.g. an fsync error reported late): the marker is the truth.
+        if (this.channel.marker(this.name) !== marker) throw err;
+      }
+      this.lastMarker = marker;
+      for (const f of touched) f.committed = f.length;
+      this.m.delivered.inc(events.length);
+      this.m.bytes.inc(bytes);
+      this.m.batches.inc();
+    } catch (err) {
+      this.m.errors.inc();
+      this.needsRecovery = true;
+      await tx.rollback().catch(() => undefined);
+      // Undo what the failed batch wrote: back to the last committed marker.
+      await this.recover(this.lastMarker).catch((e: Error) => this.ctx.log.error({ sink: this.name, err: e.message }, 'lake recovery after a failed batch failed; retrying before the next batch'));
+      throw err;
+    }
+    // The batch is delivered; closing is housekeeping. If it fails, recovery (from the marker just
+    // committed, which lists these files with their lengths) renames them before the next batch.
+    try {
+      for (const f of [...this.open]) if (f.full) await this.close(f);
+      if (this.open.size > this.cfg['hdfs.maxOpenFiles']) {
+        const lru = [...this.open].sort((a, b) => a.lastWrite - b.lastWrite);
+        for (const f of lru.slice(0, this.open.size - this.cfg['hdfs.maxOpenFiles'])) await this.close(f);
+      }
+    } catch (err) {
+      this.needsRecovery = true;
+      this.m.errors.inc();
+      this.ctx.log.error({ sink: this.name, err: (err as Error).message }, 'closing a rolled lake file failed; the sink will recover before its next batch');
+    }
+    return events.length;
+  }
+
+  /** Groups a batch by bucket; events that cannot be placed are returned as dead letters by reason. */
+  private route(events: CollectEvent[], now: number): { buckets: Map<string, Bucket>; dead: Map<string, CollectEvent[]> } {
+    const buckets = new Map<string, Bucket>();
+    const dead = new Map<string, CollectEvent[]>();
+    const constDir = this.pathT.constant ? this.pathT.expand({}, now) : undefined;
+    const constPrefix = this.prefixT.constant ? this.prefixT.expand({}, now) : undefined;
+    const reject = (reason: string, e: CollectEvent) => {
+      const l = dead.get(reason);
+      if (l) l.push(e);
+      else dead.set(reason, [e]);
+    };
+    for (const e of events) {
+      let dir: string;
+      let prefix: string;
+      try {
+        dir = constDir ?? this.pathT.expand(e.headers, now);
+        prefix = constPrefix ?? this.prefixT.expand(e.headers, now);
+      } catch (err) {
+        if (err instanceof MissingTimestampError) {
+          reject(err.message, e);
+          continue;
+        }
+        throw err;
+      }
+      const key = `${dir}\0${prefix}`;
+      let b = buckets.get(key);
+      if (!b) {
+        const dirAbs = this.resolveDir(dir);
+        if (dirAbs === null) {
+          reject(`the path '${dir}' (from hdfs.path '${this.cfg['hdfs.path']}' and the event's headers) leads outside the lake root`, e);
+          continue;
+        }
+        if (prefix.includes('/') || prefix.includes('\\') || prefix === '' || prefix === '.' || prefix === '..') {
+          reject(`the file prefix '${prefix}' (from hdfs.filePrefix '${this.cfg['hdfs.filePrefix']}') is empty or contains a path separator`, e);
+          continue;
+        }
+        b = { key, dir: path.relative(this.lakeRoot, dirAbs), dirAbs, prefix, events: [] };
+        buckets.set(key, b);
+      }
+      b.events.push(e);
+    }
+    return { buckets, dead };
+  }
+
+  private resolveDir(dir: string): string | null {
+    let abs = this.dirs.get(dir);
+    if (abs === undefined) {
+      const r = path.resolve(this.lakeRoot, dir);
+      abs = inside(this.lakeRoot, r) ? r : null;
+      if (this.dirs.size > 100_000) this.dirs.clear();
+      this.dirs.set(dir, abs);
+    }
+    return abs;
+  }
+
+  /** Writes a bucket's events: one buffer per file, splitting where a file reaches its roll size/count. */
+  private async writeBucket(b: Bucket, now: number, touched: Set<OpenFile>): Promise<number> {
+    const rollCount = this.cfg['hdfs.rollCount'];
+    const rollSize = this.cfg['hdfs.rollSize'];
+    const nl = this.cfg['serializer.appendNewline'] ? 1 : 0;
+    const evs = b.events;
+    let written = 0;
+    let i = 0;
+    while (i < evs.length) {
+      const f = this.current.get(b.key) ?? await this.openFile(b, now);
+      let j = i;
+      let size = 0;
+      while (j < evs.length) {
+        size += evs[j].body.length + nl;
+        f.events++;
+        j++;
+        if ((rollCount > 0 && f.events >= rollCount) || (rollSize > 0 && f.rawBytes + size >= rollSize)) {
+          f.full = true;
+          this.current.delete(b.key);
+          break;
+        }
+      }
+      f.rawBytes += size;
+      let buf = Buffer.allocUnsafe(size);
+      let off = 0;
+      for (let k = i; k < j; k++) {
+        const body = evs[k].body;
+        off += body.copy(buf, off);
+        if (nl) buf[off++] = 0x0a;
+      }
+      if (this.ext) buf = await gzip(buf);
+      await f.fh.write(buf, 0, buf.length, f.length);
+      f.length += buf.length;
+      f.lastWrite = now;
+      touched.add(f);
+      written += size;
+      i = j;
+    }
+    return written;
+  }
+
+  private async openFile(b: Bucket, now: number): Promise<OpenFile> {
+    if (!this.madeDirs.has(b.dirAbs)) {
+      await fsp.mkdir(b.dirAbs, { recursive: true });
+      this.madeDirs.add(b.dirAbs);
+    }
+    let counter = Math.max(now, this.lastCounter + 1);
+    let final: string;
+    let inUse: string;
+    for (;;) {
+      final = `${b.prefix}.${counter}${this.cfg['hdfs.fileSuffix']}${this.ext}`;
+      inUse = `${this.cfg['hdfs.inUsePrefix']}${final}${this.tagSuffix}`;
+      if (!fs.existsSync(path.join(b.dirAbs, final)) && !fs.existsSync(path.join(b.dirAbs, inUse))) break;
+      counter++;
+    }
+    this.lastCounter = counter;
+    await this.journalAppend({ dir: b.dir, inUse });
+    const fh = await fsp.open(path.join(b.dirAbs, inUse), 'wx');
+    await fsyncDir(b.dirAbs);
+    const f: OpenFile = { key: b.key, dir: b.dir, dirAbs: b.dirAbs, inUse, final, fh, length: 0, committed: 0, events: 0, rawBytes: 0, openedAt: now, lastWrite: now, full: false };
+    this.open.add(f);
+    this.current.set(b.key, f);
+    this.m.filesOpened.inc();
+    this.m.openFiles.set(this.open.size);
+    return f;
+  }
+
+  private async journalAppend(entry: { dir: string; inUse: string }): Promise<void> {
+    if (!this.journal) {
+      await fsp.mkdir(path.dirname(this.journalFile), { recursive: true });
+      this.journal = await fsp.open(this.journalFile, 'a');
+    }
+    await this.journal.write(JSON.stringify(entry) + '\n');
+    await this.journal.datasync();
+  }
+
+  private markerValue(): string {
+    const files = [...this.open].map((f) => ({ dir: f.dir, inUse: f.inUse, final: f.final, length: f.length }));
+    return JSON.stringify({ v: 1, files } satisfies LakeMarker);
+  }
+
+  /** Closes files past rollInterval or idleTimeout (their bytes are committed: called between batches). */
+  private async closeExpired(now: number): Promise<void> {
+    const interval = this.cfg['hdfs.rollInterval'] * 1000;
+    const idle = this.cfg['hdfs.idleTimeout'] * 1000;
+    if (!interval && !idle) return;
+    for (const f of [...this.open]) {
+      if ((interval && now - f.openedAt >= interval) || (idle && now - f.lastWrite >= idle)) await this.close(f);
+    }
+  }
+
+  /** Renames a file whose bytes are all committed to its final name (or deletes it when empty). */
+  private async close(f: OpenFile): Promise<void> {
+    this.open.delete(f);
+    if (this.current.get(f.key) === f) this.current.delete(f.key);
+    this.m.openFiles.set(this.open.size);
+    await f.fh.close();
+    const from = path.join(f.dirAbs, f.inUse);
+    if (f.committed === 0) await fsp.rm(from, { force: true });
+    else {
+      await fsp.rename(from, path.join(f.dirAbs, f.final));
+      this.m.filesClosed.inc();
+    }
+    await fsyncDir(f.dirAbs);
+  }
+
+  /**
+   * Brings the lake back to the state of a committed marker (see the protocol at the top): closes every
+   * handle, truncates and renames the files the marker knows, deletes this sink's other in-use files.
+   */
+  async recover(markerValue: string | undefined): Promise<RecoveryReport> {
+    const report: RecoveryReport = { renamed: [], truncated: [], deleted: [], missing: [] };
+    for (const f of this.open) await f.fh.close().catch(() => undefined);
+    this.open.clear();
+    this.current.clear();
+    this.m.openFiles.set(0);
+    await this.journal?.close().catch(() => undefined);
+    this.journal = undefined;
+
+    let marker: LakeMarker = { v: 1, files: [] };
+    if (markerValue) {
+      try {
+        marker = JSON.parse(markerValue) as LakeMarker;
+        if (!Array.isArray(marker.files)) throw new Error('no files list');
+      } catch (err) {
+        throw new Error(`the channel marker of lake sink ${this.name} is not a lake marker (${(err as Error).message}): ${markerValue.slice(0, 200)}; was the sink renamed onto another component's name?`);
+      }
+    }
+    const known = new Map<string, MarkerFile>();
+    const dirs = new Set<string>();
+    for (const f of marker.files) {
+      known.set(path.join(this.lakeRoot, f.dir, f.inUse), f);
+      dirs.add(f.dir);
+    }
+    const candidates = new Set<string>(known.keys());
+    if (fs.existsSync(this.journalFile)) {
+      for (const line of fs.readFileSync(this.journalFile, 'utf8').split('\n')) {
+        if (!line.trim()) continue;
+        try {
+          const j = JSON.parse(line) as { dir: string; inUse: string };
+          candidates.add(path.join(this.lakeRoot, j.dir, j.inUse));
+          dirs.add(j.dir);
+        } catch {
+          // A torn last line (crash while appending): its file was not created yet (created after the fsync).
+          this.ctx.log.warn({ sink: this.name, journal: this.journalFile }, 'ignoring a torn journal line');
+        }
+      }
+    }
+    for (const d of dirs) {
+      const abs = path.join(this.lakeRoot, d);
+      if (!inside(this.lakeRoot, abs) || !fs.existsSync(abs)) continue;
+      for (const name of fs.readdirSync(abs)) {
+        if (name.startsWith(this.cfg['hdfs.inUsePrefix']) && name.endsWith(this.tagSuffix)) candidates.add(path.join(abs, name));
+      }
+    }
+    const touchedDirs = new Set<string>();
+    for (const p of candidates) {
+      if (!inside(this.lakeRoot, p)) continue;
+      const k = known.get(p);
+      const st = fs.statSync(p, { throwIfNoEntry: false });
+      if (!st) {
+        const fin = k && path.join(path.dirname(p), k.final);
+        if (k && k.length > 0 && !fs.existsSync(fin!)) {
+          report.missing.push(p);
+          this.ctx.log.error({ sink: this.name, file: p, final: fin, committed: k.length }, 'a committed lake file is missing (neither in-use nor final name exists); its events cannot be recovered');
+        }
+        continue;
+      }
+      touchedDirs.add(path.dirname(p));
+      if (!k || k.length === 0) {
+        await fsp.rm(p, { force: true });
+        report.deleted.push(p);
+        continue;
+      }
+      if (st.size < k.length) {
+        this.ctx.log.error({ sink: this.name, file: p, size: st.size, committed: k.length }, 'a lake file is shorter than its committed length (storage lost acknowledged bytes); closing it as it is');
+      } else if (st.size > k.length) {
+        await fsp.truncate(p, k.length);
+        report.truncated.push(p);
+      }
+      const fin = path.join(path.dirname(p), k.final);
+      if (fs.existsSync(fin)) {
+        this.ctx.log.error({ sink: this.name, file: p, final: fin }, 'both the in-use and the final name of a lake file exist; leaving the in-use file for an operator');
+        continue;
+      }
+      await fsp.rename(p, fin);
+      report.renamed.push(fin);
+      this.m.filesClosed.inc();
+    }
+    for (const d of touchedDirs) await fsyncDir(d);
+    await fsp.mkdir(path.dirname(this.journalFile), { recursive: true });
+    await fsp.writeFile(this.journalFile, '');
+    this.lastMarker = markerValue;
+    this.needsRecovery = false;
+    if (report.renamed.length || report.deleted.length || report.truncated.length) this.ctx.log.info({ sink: this.name, ...report }, 'lake sink recovered its in-use files');
+    return report;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await fsp.open(dir, 'r');
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+export const lakeSinkFactory: SinkFactory<LakeSinkConfig> = {
+  kind: 'sink',
+  type: 'hdfs',
+  aliases: ['lake', 'org.apache.flume.sink.hdfs.HDFSEventSink'],
+  schema: lakeSinkSchema as unknown as z.ZodType<LakeSinkConfig>,
+  create: (config, channel, ctx) => new LakeSink(config, channel, ctx),
+};

@@ -1,0 +1,34 @@
+/** Prometheus metrics shared by every sink, labelled `agent` and `component` (the sink's name). */
+import { counter, gauge } from '../../core/metrics.ts';
+
+const labels = ['agent', 'component'];
+
+export const sinkMetrics = {
+  taken: counter('smartcar_collect_sink_events_taken_total', 'Events taken from the channel by a sink', labels),
+  delivered: counter('smartcar_collect_sink_events_delivered_total', 'Events delivered and committed by a sink', labels),
+  bytes: counter('smartcar_collect_sink_bytes_total', 'Body bytes delivered and committed by a sink', labels),
+  errors: counter('smartcar_collect_sink_errors_total', 'Failed sink batches (rolled back, retried)', labels),
+  batches: counter('smartcar_collect_sink_batches_total', 'Committed sink batches', labels),
+  deadLetters: counter('smartcar_collect_sink_dead_letters_total', 'Events a sink sent to the dead letters', labels),
+  filesOpened: counter('smartcar_collect_sink_files_opened_total', 'Lake files opened by the hdfs sink', labels),
+  filesClosed: counter('smartcar_collect_sink_files_closed_total', 'Lake files closed (renamed) by the hdfs sink', labels),
+  openFiles: gauge('smartcar_collect_sink_open_files', 'Lake files open (in use) in the hdfs sink', labels),
+};
+
+/** A sink's metric children, bound to its labels once. */
+export function boundSinkMetrics(agent: string, component: string) {
+  const l = { agent, component };
+  return {
+    taken: sinkMetrics.taken.labels(l),
+    delivered: sinkMetrics.delivered.labels(l),
+    bytes: sinkMetrics.bytes.labels(l),
+    errors: sinkMetrics.errors.labels(l),
+    batches: sinkMetrics.batches.labels(l),
+    deadLetters: sinkMetrics.deadLetters.labels(l),
+    filesOpened: sinkMetrics.filesOpened.labels(l),
+    filesClosed: sinkMetrics.filesClosed.labels(l),
+    openFiles: sinkMetrics.openFiles.labels(l),
+  };
+}
+
+export type SinkMetrics = ReturnType<typeof boundSinkMetrics>;

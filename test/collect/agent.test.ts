@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBroker, type Broker } from '../../src/broker/index.ts';
+import { createBus } from '../../src/bus/index.ts';
+import { Agent, createDeadLetters, readAgentFile } from '../../src/collect/index.ts';
+import { writeStatusDay, statusFileName, driverLines, garbageLine } from '../../src/sim/index.ts';
+import { parseDate8, localDate8 } from '../../src/core/time.ts';
+import { registry } from '../../src/core/metrics.ts';
+import { TOPIC } from '../../src/core/records.ts';
+import { crashSoak, lakeLines } from '../../soak/collect-harness.ts';
+
+const tmp = (n: string) => fs.mkdtempSync(path.join(os.tmpdir(), `smartcar-agent-${n}-`));
+const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 60_000) => {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+};
+const metric = async (name: string, labels: Record<string, string>) => {
+  const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
+  return (m?.values ?? []).filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((s, v) => s + v.value, 0);
+};
+
+describe('the seed agent (both flows) against the embedded broker', () => {
+  let broker: Broker;
+  beforeAll(async () => { broker = await startBroker({ dataDir: tmp('broker'), port: 0, defaultPartitions: 4 }); });
+  afterAll(async () => { await broker?.close(); });
+
+  it('status day → lake with the processing date, driving log → SmartCar-Topic keyed by car; garbage dropped and counted', async () => {
+    const data = tmp('data');
+    const spool = path.join(data, 'spool', 'car-batch-log');
+    fs.mkdirSync(spool, { recursive: true });
+    const staged = tmp('staged');
+    writeStatusDay({ date: '20240101', cars: 3, outDir: staged, seed: 5, garbage: 0.01 });
+    const statusText = fs.readFileSync(path.join(staged, statusFileName('20240101')), 'utf8').split('\n').filter(Boolean);
+    const statusRecords = statusText.filter((l) => /^\d{14}/.test(l));
+    fs.renameSync(path.join(staged, statusFileName('20240101')), path.join(spool, statusFileName('20240101')));
+
+    const log = path.join(data, 'logs', 'driver-realtime-log', 'SmartCarDriverInfo.log');
+    fs.mkdirSync(path.dirname(log), { recursive: true });
+    const driving = [...driverLines({ cars: 10, seed: 3, startMs: parseDate8('20240101'), records: 50 })];
+    const withGarbage = driving.flatMap((l, i) => (i % 97 === 5 ? [l, 'garbage ' + i] : [l]));
+    fs.writeFileSync(log, withGarbage.slice(0, 200).join('\n') + '\n');
+
+    const def = readAgentFile('agents/smartcar-agent.properties', 'SmartCar_Agent');
+    const agent = new Agent(def, { dataDir: data, brokers: [`${broker.host}:${broker.port}`], deadLetters: createDeadLetters(data, 'SmartCar_Agent') });
+    agent.build();
+    await agent.start();
+    // Lines appended while running are followed.
+    fs.appendFileSync(log, withGarbage.slice(200).join('\n') + '\n');
+    const records = driving.filter((l) => /^\d{14}/.test(l));
+    const bus = createBus({ brokers: [`${broker.host}:${broker.port}`], clientId: 'check' });
+    const seen: { key: string; value: string }[] = [];
+    const consumer = await bus.consumer({ groupId: 'check-agent', topics: [TOPIC] });
+    const run = consumer.run(async (b) => { for (const r of b.records) seen.push({ key: String(r.key), value: r.value.toString() }); });
+    await waitFor(() => seen.length >= records.length && !fs.existsSync(path.join(spool, statusFileName('20240101'))));
+    await agent.stop();
+    await consumer.stop();
+    await run;
+    await bus.close();
+
+    expect(seen.map((s) => s.value).sort()).toEqual([...records].sort());
+    for (const s of seen) expect(s.key).toBe(s.value.split(',')[1]);
+    const day = localDate8();
+    const lake = lakeLines(data);
+    expect(lake.sort()).toEqual(statusRecords.map((l) => `${l},${day}`).sort());
+    const files = fs.readdirSync(path.join(data, 'lake', 'collect', 'car-batch-log', `wrk_date=${day}`));
+    for (const f of files) expect(f).toMatch(/^car-batch-log\.\d{13}\.log$/);
+    expect(await metric('smartcar_collect_interceptor_dropped_total', { component: 'SmartCarInfo_SpoolSource.filterInterceptor' })).toBe(statusText.length - statusRecords.length);
+    expect(await metric('smartcar_collect_interceptor_dropped_total', { component: 'DriverCarInfo_TailSource.filterInterceptor2' })).toBe(withGarbage.length - records.length);
+    void garbageLine;
+  });
+});
+
+describe('agent crash safety (real process, kill -9)', () => {
+  it('after random kills during ingestion, the lake holds every filtered line exactly once', async () => {
+    const r = await crashSoak({ kills: Number(process.env.CRASH_KILLS ?? 3), cars: 4, seed: 11 });
+    expect({ missing: r.missing, duplicates: r.duplicates, extra: r.extra, badSuffix: r.badSuffix }).toEqual({ missing: 0, duplicates: 0, extra: 0, badSuffix: 0 });
+    expect(r.stored).toBe(r.expected);
+    fs.rmSync(r.dir, { recursive: true, force: true });
+  }, 240_000);
+});
+
+describe('smartcar agent CLI', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['bin/smartcar.js', 'agent', ...args], { encoding: 'utf8', env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
+
+  it('--check validates the shipped seed agent', () => {
+    const r = cli('-n', 'SmartCar_Agent', '-f', 'agents/smartcar-agent.properties', '--check', '--data', tmp('check'));
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('agent SmartCar_Agent is valid: 2 source(s), 2 channel(s), 2 sink(s)');
+    expect(r.status).toBe(0);
+  });
+
+  it('the original file\'s misspelled transactionCapasity is an error naming the line (and a warning with --lenient)', () => {
+    const dir = tmp('typo');
+    const file = path.join(dir, 'agent.properties');
+    const text = fs.readFileSync('agents/smartcar-agent.properties', 'utf8').replace('DriverCarInfo_Channel.transactionCapacity', 'DriverCarInfo_Channel.transactionCapasity');
+    fs.writeFileSync(file, text);
+    const line = text.split('\n').findIndex((l) => l.includes('transactionCapasity')) + 1;
+    const r = cli('-n', 'SmartCar_Agent', '-f', file, '--check', '--data', dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${file}:${line}: channel 'DriverCarInfo_Channel' (file): unknown property 'transactionCapasity' — did you mean 'transactionCapacity'?`);
+    const lenient = cli('-n', 'SmartCar_Agent', '-f', file, '--check', '--lenient', '--data', dir);
+    expect(lenient.status).toBe(0);
+    expect(lenient.stderr).toContain('ignored: --lenient');
+  });
+
+  it('--status without a running agent says what to do', () => {
+    const r = cli('-n', 'SmartCar_Agent', '-f', 'agents/smartcar-agent.properties', '--status', '--data', tmp('st'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/no status for agent SmartCar_Agent .*is it running/);
+  });
+});
