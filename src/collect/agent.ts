@@ -126,12 +126,13 @@ export class Agent {
       }
       if (!v || channels.length !== s.channels.length) continue;
       const running: RunningSource & { type: string } = { source: undefined as unknown as Source, channels, interceptors, type: v.factory.type };
-      const resume = channels.map((c) => c.marker(s.name));
       try {
         running.source = (v.factory as SourceFactory<unknown>).create(v.config, (events, marker) => this.deliver(s.name, running, events, marker), {
           ...this.ctx(s.name),
           // With several channels the marker of each is the same unless a crash hit between their commits: take the first.
-          get resume() { return resume[0]; },
+          // Read when the source starts, after the channels replayed their logs (not at construction, when
+          // no marker is loaded yet and every restart would follow its files from the start).
+          get resume() { return channels.map((c) => c.marker(s.name))[0]; },
         });
         this.sources.push(running);
       } catch (err) {

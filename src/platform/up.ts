@@ -82,7 +82,9 @@ export async function platformHealth(sup: Supervisor, data: string): Promise<Pla
     }
     components[s.name] = h;
   }));
-  return { status: ok ? 'ok' : 'down', pid: process.pid, data, components };
+  // In start order, whatever order the answers came in.
+  const ordered = Object.fromEntries(states.map((s) => [s.name, components[s.name]]));
+  return { status: ok ? 'ok' : 'down', pid: process.pid, data, components: ordered };
 }
 
 /** The supervisor's registry followed by every running child's, merged into one exposition. */
