@@ -103,9 +103,10 @@ export function acquireLock(stateDir: string, onStale?: (dead: LockInfo, killed:
         }
       }
     }
-    // Their ports and files must be free before new children start.
+    // Their ports and files must be free before new children start (also those already dying from a kill -9 of the tree).
+    const listed = Object.values(owner?.children ?? {});
     const until = Date.now() + 5000;
-    while (killed.some(isRunning) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    while (listed.some(isRunning) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     if (owner) onStale?.(owner, killed);
     fs.rmSync(file, { force: true });
   }

@@ -105,6 +105,25 @@ function saveState(file: string, s: SimState): void {
   fs.renameSync(tmp, file);
 }
 
+/**
+ * The car master (SEED §2.3, cars A–Z × 0001–0100) the status and driving marts join with: simulated
+ * with the fleet's seed and loaded into the lake once, unless one is there already (`smartcar load master`).
+ */
+export async function ensureCarMaster(data: string, seed: number): Promise<void> {
+  const { lakePaths, loadReference } = await import('../sql/index.ts');
+  const dir = lakePaths(dataPaths(data).lake).master;
+  if (fs.existsSync(dir) && fs.readdirSync(dir).some((f) => f.endsWith('.txt') && !f.startsWith('.'))) return;
+  const { writeMaster } = await import('../sim/index.ts');
+  const tmp = fs.mkdtempSync(path.join(dataPaths(data).state, 'master-'));
+  try {
+    const file = await writeMaster({ outDir: tmp, seed });
+    const r = loadReference('master', file, data);
+    log.info({ file: r.file, lines: r.lines }, 'car master loaded into the lake');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 export async function runSim(o: SimOptions): Promise<void> {
   const p = dataPaths(o.data);
   fs.mkdirSync(p.state, { recursive: true });
@@ -125,6 +144,8 @@ export async function runSim(o: SimOptions): Promise<void> {
   };
   saveState(stateFile, st);
   const state = st;
+
+  await ensureCarMaster(o.data, state.seed);
 
   // Where to continue: the record after the last one in the log.
   const at = resumePoint(p.driverLog, state.startMs);

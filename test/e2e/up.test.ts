@@ -228,6 +228,8 @@ describe.skipIf(missing !== undefined)('smartcar up, end to end', () => {
     const killed = killTree(u.child.pid!);
     expect(killed.length).toBeGreaterThanOrEqual(6);
     await u.exited;
+    const gone = (pid: number) => { try { process.kill(pid, 0); return false; } catch { return true; } };
+    await waitFor(() => killed.every(gone), 10_000, 'every process of the tree to be gone');
 
     // 3. Restart after the crash: a stale lock taken over; the same holds.
     u = await up();
