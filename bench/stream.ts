@@ -30,6 +30,8 @@ const LATENCY_S = Number(process.env.BENCH_LATENCY_S ?? 60);
 const CARS = 1000;
 const PG_URL = process.env.BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/9';
+/** Fetch size per partition for the pipeline's consumer (default: the topology's). */
+const MAX_BYTES = process.env.BENCH_MAX_BYTES ? Number(process.env.BENCH_MAX_BYTES) : undefined;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-stream-'));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -69,11 +71,19 @@ async function produceAll(brokers: string[], topic: string, n: number): Promise<
   await bus.close();
 }
 
-async function drainBaseline(brokers: string[], topic: string, n: number): Promise<number> {
+/** Wall rate, and records per CPU-second of this process (all its threads): the second figure does not move with the other load on a shared machine. */
+interface Rate { perSec: number; perCpuSec: number }
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+};
+
+async function drainBaseline(brokers: string[], topic: string, n: number): Promise<Rate> {
   const bus = createBus({ brokers, clientId: 'bench-baseline' });
   const consumer = await bus.consumer({ groupId: `baseline-${topic}`, topics: [topic], fromBeginning: true });
   let seen = 0;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   const run = consumer.run(async (b) => {
@@ -82,23 +92,26 @@ async function drainBaseline(brokers: string[], topic: string, n: number): Promi
   });
   await finished;
   const s = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(c0);
   await consumer.stop();
   await run.catch(() => {});
   await bus.close();
-  return n / s;
+  return { perSec: n / s, perCpuSec: n / cpu };
 }
 
-async function pipeline(brokers: string[], topic: string, n: number, table: 'lmdb' | 'postgres'): Promise<number> {
+async function pipeline(brokers: string[], topic: string, n: number, table: 'lmdb' | 'postgres'): Promise<Rate> {
   const bus = createBus({ brokers, clientId: `bench-${table}` });
   const store = table === 'lmdb'
     ? await openTableStore({ kind: 'lmdb', path: path.join(tmp, `table-${topic}`) })
     : await openTableStore({ kind: 'postgres', url: PG_URL, schema: `bench_stream_${process.pid}` });
   const hot = await openHotStore({ kind: 'redis', url: REDIS_URL });
   const t0 = performance.now();
-  const topo = await startTopology({ bus, table: store, hot, rulesDir: SHIPPED_RULES, topic, groupId: `bench-${table}-${topic}`, idleCloseMs: 60_000 });
+  const c0 = process.cpuUsage();
+  const topo = await startTopology({ bus, table: store, hot, rulesDir: SHIPPED_RULES, topic, groupId: `bench-${table}-${topic}`, idleCloseMs: 60_000, maxBytesPerPartition: MAX_BYTES });
   // Timed until every record is stored (consumed counts a batch before its table write completes).
   while (topo.stats().stored < n) await new Promise((r) => setTimeout(r, 20));
   const s = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(c0);
   process.stdout.write(`    (${table}) ${fmt(topo.stats().stored)} rows stored, ${fmt(topo.stats().alerts)} alerts\n`);
   await topo.stop();
   if (table === 'postgres') {
@@ -111,7 +124,7 @@ async function pipeline(brokers: string[], topic: string, n: number, table: 'lmd
   await store.close();
   await hot.close();
   await bus.close();
-  return n / s;
+  return { perSec: n / s, perCpuSec: n / cpu };
 }
 
 async function latency(brokers: string[]): Promise<{ p50: number; p99: number; max: number; samples: number }> {
@@ -155,14 +168,16 @@ process.stdout.write(`bench:stream — ${fmt(RECORDS)} driving records, ${CARS} 
 try {
   await produceAll(brokers, TOPIC, RECORDS);
   const base = await drainBaseline(brokers, TOPIC, RECORDS);
-  process.stdout.write(`  baseline: bus drain (no processing)        ${fmt(base)} records/s\n`);
+  const line = (label: string, r: Rate, vs?: Rate) =>
+    process.stdout.write(`  ${label.padEnd(44)} ${fmt(r.perSec).padStart(9)} records/s${vs ? `  (${(r.perSec / vs.perSec).toFixed(2)}× the bare bus)` : ''}; ${fmt(r.perCpuSec)} records per CPU-second of this process\n`);
+  line('baseline: bus drain (no processing)', base);
   const lmdb = await pipeline(brokers, TOPIC, RECORDS, 'lmdb');
-  process.stdout.write(`  pipeline → LMDB + Redis                    ${fmt(lmdb)} records/s  (${(lmdb / base).toFixed(2)}× the bare bus)\n`);
+  line('pipeline → LMDB + Redis', lmdb, base);
   const pgTopic = PG_RECORDS === RECORDS ? TOPIC : 'bench-pg';
   if (pgTopic !== TOPIC) await produceAll(brokers, pgTopic, PG_RECORDS);
   try {
     const pg = await pipeline(brokers, pgTopic, PG_RECORDS, 'postgres');
-    process.stdout.write(`  pipeline → PostgreSQL + Redis (${fmt(PG_RECORDS)})   ${fmt(pg)} records/s  (${(pg / base).toFixed(2)}× the bare bus)\n`);
+    line(`pipeline → PostgreSQL + Redis (${fmt(PG_RECORDS)})`, pg, base);
   } catch (err) {
     process.stdout.write(`  pipeline → PostgreSQL: skipped (${(err as Error).message})\n`);
   }

@@ -57,12 +57,17 @@ export interface SoakOptions {
 
 export interface SoakResult {
   kills: number;
+  /** Kills that hit while a spool file was being ingested. */
+  midIngest: number;
   expected: number;
   stored: number;
   duplicates: number;
   missing: number;
   extra: number;
   badSuffix: number;
+  /** Lines longer than maxLineLength in the input, and dead letters written (≥ tooLong: a crash may repeat one). */
+  tooLong: number;
+  deadLetters: number;
   dir: string;
 }
 
@@ -102,32 +107,50 @@ export async function crashSoak(o: SoakOptions): Promise<SoakResult> {
   fs.writeFileSync(path.join(dir, 'agent.properties'), SPOOL_AGENT);
   const spool = path.join(dir, 'spool', 'car-batch-log');
   fs.mkdirSync(spool, { recursive: true });
-  const date = '20240101';
   const staged = path.join(dir, 'staged');
   fs.mkdirSync(staged);
-  writeStatusDay({ date, cars: o.cars, outDir: staged, seed: o.seed, garbage: 0.01 });
-  const source = path.join(staged, statusFileName(date));
-  const expected = fs.readFileSync(source, 'utf8').split('\n').filter((l) => /^\d{14}/.test(l));
-  fs.copyFileSync(source, path.join(spool, '.incoming'));
-  fs.renameSync(path.join(spool, '.incoming'), path.join(spool, statusFileName(date)));
-  log(`${expected.length} record lines (+ headers and 1% garbage) in ${dir}`);
+  // A new day file every other kill, so kills land while files are being ingested, not after.
+  const days = Array.from({ length: Math.ceil(o.kills / 2) + 1 }, (_, i) => `202401${String(i + 1).padStart(2, '0')}`);
+  const expected: string[] = [];
+  let tooLong = 0;
+  for (const [i, date] of days.entries()) {
+    writeStatusDay({ date, cars: o.cars, outDir: staged, seed: o.seed + i, garbage: 0.01 });
+    // Record lines pass the filter; any line longer than the spool source's maxLineLength (2048, Flume's
+    // default) goes to the dead letters instead (the simulator's garbage includes such lines).
+    const all = fs.readFileSync(path.join(staged, statusFileName(date)), 'utf8').split('\n');
+    for (const l of all) {
+      if (Buffer.byteLength(l) > 2048) tooLong++;
+      else if (/^\d{14}/.test(l)) expected.push(l);
+    }
+  }
+  const drop = (date: string) => {
+    fs.renameSync(path.join(staged, statusFileName(date)), path.join(spool, '.incoming'));
+    fs.renameSync(path.join(spool, '.incoming'), path.join(spool, statusFileName(date)));
+  };
+  const pending = () => fs.readdirSync(spool).filter((f) => !f.startsWith('.')).length;
+  log(`${expected.length} record lines (+ headers and 1% garbage) in ${days.length} day files, ${dir}`);
 
   let kills = 0;
+  let midIngest = 0;
   for (let i = 0; i < o.kills; i++) {
+    if (i % 2 === 0) drop(days[i / 2]);
     const a = startAgent(dir);
     await a.running;
     const wait = 50 + Math.floor(Math.random() * 700);
     await new Promise((r) => setTimeout(r, wait));
+    const busy = pending() > 0;
     a.proc.kill('SIGKILL');
     await a.exited;
     kills++;
-    log(`kill ${kills}/${o.kills} after ${wait} ms: ${lakeLines(dir).length} lines in closed lake files, spool ${fs.existsSync(path.join(spool, statusFileName(date))) ? 'pending' : 'done'}`);
+    if (busy) midIngest++;
+    log(`kill ${kills}/${o.kills} after ${wait} ms${busy ? ' (mid-ingest)' : ''}: ${lakeLines(dir).length} lines in closed lake files`);
   }
-  // The last run goes to the end: the spool file consumed, the channel drained, files closed on stop.
+  for (const d of days.slice(Math.ceil(o.kills / 2))) drop(d);
+  // The last run goes to the end: the spool files consumed, the channel drained, files closed on stop.
   const a = startAgent(dir);
   await a.running;
   const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline && (fs.existsSync(path.join(spool, statusFileName(date))) || lakeLines(dir).length < expected.length)) {
+  while (Date.now() < deadline && (pending() > 0 || lakeLines(dir).length < expected.length)) {
     await new Promise((r) => setTimeout(r, 200));
   }
   a.proc.kill('SIGTERM');
@@ -150,5 +173,7 @@ export async function crashSoak(o: SoakOptions): Promise<SoakResult> {
     counts.delete(l);
   }
   const extra = [...counts.values()].reduce((s, n) => s + n, 0);
-  return { kills, expected: expected.length, stored: stored.length, duplicates, missing, extra, badSuffix, dir };
+  const deadFile = path.join(dir, 'dead-letter', 'collect-a.jsonl');
+  const deadLetters = fs.existsSync(deadFile) ? fs.readFileSync(deadFile, 'utf8').split('\n').filter(Boolean).length : 0;
+  return { kills, midIngest, expected: expected.length, stored: stored.length, duplicates, missing, extra, badSuffix, tooLong, deadLetters, dir };
 }

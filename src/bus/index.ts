@@ -1,17 +1,22 @@
 /**
  * The bus: producing to and consuming from any Kafka-protocol broker (the embedded one or an external
- * cluster) through kafkajs, behind the small interface of types.ts.
+ * cluster), behind the small interface of types.ts. Producing goes through the bus's own Kafka-protocol
+ * producer (producer.ts, several times kafkajs's throughput; `producer({ client: 'kafkajs' })` selects
+ * kafkajs's); consuming and administration go through kafkajs.
  *
- * Client choice: kafkajs 2.2. `@platformatic/kafka` declares Node ≥ 22.22 and this project runs on
- * Node 20 (see BENCHMARKS.md); kafkajs is maintained, pure JavaScript, and its default partitioner is
- * the Java client's murmur2 (murmur2.ts), so keys land on the same partitions as with any Kafka client.
+ * Client choice for consuming and administration: kafkajs 2.2. `@platformatic/kafka` declares
+ * Node ≥ 22.22 and this project runs on Node 20 (see BENCHMARKS.md); kafkajs is maintained, pure
+ * JavaScript, and its default partitioner is the Java client's murmur2 (murmur2.ts), so keys land on the
+ * same partitions as with any Kafka client — the native producer uses the same murmur2.
  */
 import { Kafka, logLevel, CompressionTypes, type Consumer, type Producer } from 'kafkajs';
 import { createLogger } from '../core/log.ts';
+import { createNativeProducer } from './producer.ts';
 import type { Bus, BusConsumer, BusMessage, BusOptions, BusProducer, ConsumedBatch, ConsumerOptions, ProducerOptions } from './types.ts';
 
 export type * from './types.ts';
 export { murmur2, murmur2Partition } from './murmur2.ts';
+export { ProduceError } from './producer.ts';
 
 const log = createLogger('bus');
 // The default partitioner is the Java client's murmur2, which we rely on; no need to warn about it.
@@ -38,6 +43,11 @@ export function createBus(opts: BusOptions): Bus {
 
   return {
     async producer(po: ProducerOptions = {}): Promise<BusProducer> {
+      if (po.client !== 'kafkajs') {
+        const np = await createNativeProducer({ ...po, brokers: opts.brokers, clientId: opts.clientId ?? 'smartcar' });
+        open.push({ disconnect: () => np.close() });
+        return np;
+      }
       const p: Producer = kafka.producer({ allowAutoTopicCreation: true, idempotent: false });
       await p.connect();
       open.push(p);

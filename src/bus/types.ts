@@ -60,6 +60,21 @@ export interface ProducerOptions {
   /** 0, 1 (leader) or -1 (all in-sync replicas); default -1. */
   acks?: 0 | 1 | -1;
   compression?: 'none' | 'gzip';
+  /** `native` (default): the bus's own Kafka-protocol producer (producer.ts); `kafkajs`: kafkajs's. */
+  client?: 'native' | 'kafkajs';
+  /** Native producer: retries of a retriable failure (metadata refreshed in between); default 8. */
+  retries?: number;
+  /** Native producer: first backoff between retries, doubled each time up to 2 s; default 100 ms. */
+  retryBackoffMs?: number;
+  /** Native producer: how long a request may wait for its response; default 30 s. */
+  requestTimeoutMs?: number;
+  /** Native producer: how long a TCP connect may take; default 5 s. */
+  connectTimeoutMs?: number;
+  /**
+   * Native producer: a partition's records beyond this many bytes in one send go to further batches
+   * (Kafka refuses batches over its `message.max.bytes`); default 1,000,000.
+   */
+  maxBatchBytes?: number;
 }
 
 export interface ConsumerOptions {

@@ -44,6 +44,10 @@ interface RunningSource {
   source: Source;
   channels: Channel[];
   interceptors: { name: string; i: Interceptor }[];
+  /** The source's latest delivery (resolves when it and all before it are committed). */
+  last: Promise<void>;
+  /** Resolves once the latest delivery's commit has been issued. */
+  issued: Promise<void>;
 }
 
 export interface ComponentStatus {
@@ -125,14 +129,13 @@ export class Agent {
         }
       }
       if (!v || channels.length !== s.channels.length) continue;
-      const running: RunningSource & { type: string } = { source: undefined as unknown as Source, channels, interceptors, type: v.factory.type };
+      const running: RunningSource & { type: string } = { source: undefined as unknown as Source, channels, interceptors, type: v.factory.type, last: Promise.resolve(), issued: Promise.resolve() };
       try {
         running.source = (v.factory as SourceFactory<unknown>).create(v.config, (events, marker) => this.deliver(s.name, running, events, marker), {
           ...this.ctx(s.name),
-          // With several channels the marker of each is the same unless a crash hit between their commits: take the first.
-          // Read when the source starts, after the channels replayed their logs (not at construction, when
-          // no marker is loaded yet and every restart would follow its files from the start).
-          get resume() { return channels.map((c) => c.marker(s.name))[0]; },
+          // Read when the source starts, after the channels replayed their logs. With several channels the
+          // markers agree unless a crash hit between their commits; the first channel's is the earliest.
+          get resume() { return channels[0]?.marker(s.name); },
         });
         this.sources.push(running);
       } catch (err) {
@@ -143,26 +146,53 @@ export class Agent {
     if (problems.length) throw new AgentConfigError(problems);
   }
 
-  /** Interceptors once, then put+commit into every channel until it succeeds or the agent stops. */
-  private async deliver(sourceName: string, src: RunningSource, events: CollectEvent[], marker: string): Promise<void> {
+  /**
+   * Interceptors once, right away; then put+commit into every channel until it succeeds or the agent
+   * stops. A source may call again before the previous batch is committed (read-ahead): the next batch's
+   * interceptors run while the previous one commits, and with one channel its commit is *issued* as soon
+   * as the previous commit was issued, so both share one fsync (the file channel's group commit).
+   * Order still holds: a channel applies commits in the order they are issued, and after a failed write
+   * it refuses every later commit (the file channel is poisoned until restart), so a marker can never be
+   * durable ahead of an earlier batch.
+   */
+  private deliver(sourceName: string, src: RunningSource, events: CollectEvent[], marker: string): Promise<void> {
     let batch = events;
     for (const { name, i } of src.interceptors) {
       const before = batch.length;
       batch = i.intercept(batch);
       if (batch.length < before) metrics.dropped.inc({ agent: this.def.name, component: name }, before - batch.length);
     }
+    const prevIssued = src.issued;
+    const prevDone = src.last;
+    let markIssued!: () => void;
+    src.issued = new Promise<void>((r) => (markIssued = r));
+    const run = (src.channels.length === 1 ? prevIssued : prevDone).then(() => this.commitBatch(sourceName, src, batch, marker, markIssued));
+    // The batch counts as delivered only when every earlier one is too.
+    const done = Promise.all([prevDone, run]).then(() => undefined);
+    done.catch(() => markIssued());
+    src.last = done;
+    return done;
+  }
+
+  private async commitBatch(sourceName: string, src: RunningSource, batch: CollectEvent[], marker: string, issued: () => void): Promise<void> {
     const labels = { agent: this.def.name, component: sourceName };
     for (const channel of src.channels) {
       let backoff = 100;
       for (;;) {
-        if (this.stopping) throw new StoppedError();
-        const tx = channel.transaction();
+        if (this.stopping) {
+          issued();
+          throw new StoppedError();
+        }
+        let tx: ReturnType<Channel['transaction']> | undefined;
         try {
+          tx = channel.transaction();
           if (batch.length) tx.put(batch);
-          await tx.commit({ owner: sourceName, value: marker });
+          const committing = tx.commit({ owner: sourceName, value: marker });
+          issued();
+          await committing;
           break;
         } catch (err) {
-          await tx.rollback().catch(() => {});
+          await tx?.rollback().catch(() => {});
           metrics.putRetries.inc(labels);
           if (err instanceof ChannelFullError) {
             await channel.waitForSpace(batch.length, 1000);
@@ -174,6 +204,7 @@ export class Agent {
         }
       }
     }
+    issued();
     metrics.accepted.inc(labels, batch.length);
   }
 
@@ -212,7 +243,7 @@ export class Agent {
         backoff = 250;
         if (n === 0) {
           if (finishing) return;
-          await s.channel.waitForEvents(1000);
+          await Promise.race([s.channel.waitForEvents(1000), this.stopRequested]);
         }
       } catch (err) {
         s.errors++;
@@ -227,6 +258,8 @@ export class Agent {
   }
 
   private sinksStop = false;
+  private requestStop: () => void = () => {};
+  private readonly stopRequested = new Promise<void>((r) => (this.requestStop = r));
 
   /** Stops sources, lets sinks drain the channels (bounded), closes sinks, checkpoints channels. */
   async stop(): Promise<void> {
@@ -238,6 +271,7 @@ export class Agent {
       await new Promise((r) => setTimeout(r, 50));
     }
     this.sinksStop = true;
+    this.requestStop();
     await Promise.all(this.sinks.map((s) => s.loop));
     for (const s of this.sinks) await s.sink.stop().catch((err) => this.log.error({ sink: s.sink.name, err: errorMessage(err) }, 'sink stop failed'));
     for (const [, c] of this.channels) await c.channel.stop().catch((err) => this.log.error({ channel: c.channel.name, err: errorMessage(err) }, 'channel stop failed'));

@@ -138,3 +138,106 @@ export function carNumber(index: number): string {
   if (!Number.isInteger(index) || index < 0 || index >= MAX_CARS) throw new RangeError(`car index ${index} out of range 0..${MAX_CARS - 1}`);
   return String.fromCharCode(65 + (index % 26)) + String(Math.floor(index / 26) + 1).padStart(4, '0');
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The stream's hot path: the same parse straight from the bus record's bytes.
+
+const STEER_BY_CODE = new Map<number, string>([...STEER].map((s) => [s.length === 1 ? s.charCodeAt(0) : s.charCodeAt(0) * 256 + s.charCodeAt(1), s]));
+const LIGHT_BY_CODE = new Map<number, string>([...LIGHT].map((s) => [s.charCodeAt(0), s]));
+/** Interned area numbers: `A01` … `F10`, indexed by (letter − 'A') × 11 + number. */
+const AREAS: string[] = [];
+for (let l = 0; l < 6; l++) for (let n = 1; n <= 10; n++) AREAS[l * 11 + n] = String.fromCharCode(65 + l) + String(n).padStart(2, '0');
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const C0 = 48, COMMA = 44;
+/** Scratch: where the 3rd–7th fields end (the parser is synchronous, so one array serves every call). */
+const ENDS = new Int32Array(5);
+/** One-entry cache: a fleet reports in rounds, so consecutive records mostly share their timestamp. */
+const lastDate = { bytes: new Uint8Array(14), str: '', ms: NaN };
+
+/** Digits b[s..e) (1–3 of them) as a number, or -1. */
+function smallInt(b: Uint8Array, s: number, e: number): number {
+  const len = e - s;
+  if (len < 1 || len > 3) return -1;
+  let n = 0;
+  for (let i = s; i < e; i++) {
+    const d = b[i] - C0;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** The event time of 14 ASCII digits at b[0..14), with parseTimestamp14's rules; NaN when invalid. */
+function digitAt(b: Uint8Array, i: number): number {
+  const x = b[i] - C0;
+  return x >= 0 && x <= 9 ? x : NaN;
+}
+
+function timestamp14(b: Uint8Array): number {
+  const y = digitAt(b, 0) * 1000 + digitAt(b, 1) * 100 + digitAt(b, 2) * 10 + digitAt(b, 3);
+  const mo = digitAt(b, 4) * 10 + digitAt(b, 5), day = digitAt(b, 6) * 10 + digitAt(b, 7), h = digitAt(b, 8) * 10 + digitAt(b, 9), mi = digitAt(b, 10) * 10 + digitAt(b, 11), s = digitAt(b, 12) * 10 + digitAt(b, 13);
+  // NaN (a non-digit) fails every comparison below; years < 1000 take the reference path (Date.UTC maps 0–99 to 19xx).
+  if (!(y >= 1000 && mo >= 1 && mo <= 12 && day >= 1 && h <= 23 && mi <= 59 && s <= 59)) return NaN;
+  const leap = mo === 2 && ((y % 4 === 0 && y % 100 !== 0) || y % 400 === 0);
+  if (!(day <= DAYS_IN_MONTH[mo - 1] + (leap ? 1 : 0))) return NaN;
+  return Date.UTC(y, mo - 1, day, h, mi, s);
+}
+
+/**
+ * `parseDrivingRecord` straight from a record's UTF-8 bytes, without decoding the line or splitting it:
+ * the same record for every line the reference accepts, and for anything else the reference's own
+ * answer (the rare bad line is decoded and handed to `parseDrivingRecord`, so reasons are identical).
+ */
+export function parseDrivingRecordBytes(b: Buffer): Parsed<DrivingRecord> {
+  const len = b.length;
+  // Fixed-width head: 14-digit timestamp, comma, 5-char car number, comma.
+  if (len < 31 || b[14] !== COMMA || b[20] !== COMMA) return parseDrivingRecord(b.toString('utf8'));
+  let date: string, eventTime: number;
+  const cache = lastDate.bytes;
+  let same = lastDate.str !== '';
+  for (let i = 0; same && i < 14; i++) same = cache[i] === b[i];
+  if (same) {
+    date = lastDate.str;
+    eventTime = lastDate.ms;
+  } else {
+    eventTime = timestamp14(b);
+    if (Number.isNaN(eventTime)) return parseDrivingRecord(b.toString('utf8'));
+    date = b.toString('latin1', 0, 14);
+    for (let i = 0; i < 14; i++) cache[i] = b[i];
+    lastDate.str = date;
+    lastDate.ms = eventTime;
+  }
+  const c0 = b[15];
+  if (c0 < 65 || c0 > 90) return parseDrivingRecord(b.toString('utf8'));
+  for (let i = 16; i < 20; i++) if (b[i] < C0 || b[i] > C0 + 9) return parseDrivingRecord(b.toString('utf8'));
+  const carNumber = b.toString('latin1', 15, 20);
+  // The six remaining fields: positions of the next commas (exactly 5 more, none after the last field).
+  let p = 21;
+  const ends = ENDS;
+  for (let k = 0; k < 5; k++) {
+    let q = p;
+    while (q < len && b[q] !== COMMA) q++;
+    if (q >= len) return parseDrivingRecord(b.toString('utf8'));
+    ends[k] = q;
+    p = q + 1;
+  }
+  for (let q = p; q < len; q++) if (b[q] === COMMA) return parseDrivingRecord(b.toString('utf8'));
+  const speedPedal = smallInt(b, 21, ends[0]);
+  if (speedPedal < 0 || speedPedal > 5) return parseDrivingRecord(b.toString('utf8'));
+  const breakPedal = smallInt(b, ends[0] + 1, ends[1]);
+  if (breakPedal < 0 || breakPedal > 3) return parseDrivingRecord(b.toString('utf8'));
+  const sa = ends[1] + 1, saLen = ends[2] - sa;
+  const steerAngle = saLen === 1 ? STEER_BY_CODE.get(b[sa]) : saLen === 2 ? STEER_BY_CODE.get(b[sa] * 256 + b[sa + 1]) : undefined;
+  if (steerAngle === undefined) return parseDrivingRecord(b.toString('utf8'));
+  const directLight = ends[3] - ends[2] === 2 ? LIGHT_BY_CODE.get(b[ends[2] + 1]) : undefined;
+  if (directLight === undefined) return parseDrivingRecord(b.toString('utf8'));
+  const speed = smallInt(b, ends[3] + 1, ends[4]);
+  if (speed < 0 || speed > 250) return parseDrivingRecord(b.toString('utf8'));
+  const a = ends[4] + 1;
+  if (len - a !== 3) return parseDrivingRecord(b.toString('utf8'));
+  const letter = b[a] - 65, n1 = b[a + 1] - C0, n2 = b[a + 2] - C0;
+  const num = n1 * 10 + n2;
+  if (letter < 0 || letter > 5 || n1 < 0 || n1 > 1 || n2 < 0 || n2 > 9 || num < 1 || num > 10) return parseDrivingRecord(b.toString('utf8'));
+  const areaNumber = AREAS[letter * 11 + num];
+  return { ok: true, record: { date, carNumber, speedPedal, breakPedal, steerAngle, directLight, speed, areaNumber, eventTime } };
+}

@@ -8,6 +8,7 @@ import { onShutdown } from '../core/shutdown.ts';
 import { createLogger } from '../core/log.ts';
 import { chooseBackends, describeBackend, openBus, openStores } from '../platform/backends.ts';
 import { startTopology, type Topology } from './topology.ts';
+import { serveStatus, type Health, type StatusServer } from '../core/http.ts';
 
 const log = createLogger('stream');
 
@@ -24,6 +25,29 @@ export function seedRules(dir: string): void {
 export interface StreamCommandOptions {
   config?: string; data?: string; kafka?: string; redis?: string; postgres?: string; rules?: string;
   group: string; parallelism: number; lateness: number; idleClose: number; sessionTimeout?: number;
+  /** Serve /metrics and /health on this port (0: a free one); default none. */
+  metricsPort?: number;
+  /** How often consumer lag is sampled (ms); default 5000. */
+  lagInterval?: number;
+}
+
+/** /health of a stream process: ok while every member's consumer runs, else down with the first reason. */
+export function streamHealth(members: Topology[]): Health {
+  const bad = members.map((t) => t.health()).find((h) => !h.ok);
+  if (bad) return { status: 'down', reason: bad.reason };
+  const totals = { consumed: 0, stored: 0, deadLetters: 0, alerts: 0, late: 0 };
+  for (const t of members) for (const [k, v] of Object.entries(t.stats())) totals[k as keyof typeof totals] += v;
+  return { status: 'ok', members: members.length, ...totals };
+}
+
+/**
+ * Serves /metrics and /health for the members and prints the one line a supervisor parses:
+ * `metrics listening 127.0.0.1:<port>`.
+ */
+export async function serveStreamStatus(members: Topology[], port: number): Promise<StatusServer> {
+  const server = await serveStatus({ port, health: () => streamHealth(members) });
+  process.stdout.write(`metrics listening ${server.host}:${server.port}\n`);
+  return server;
 }
 
 export async function runStreamCommand(o: StreamCommandOptions): Promise<void> {
@@ -40,10 +64,11 @@ export async function runStreamCommand(o: StreamCommandOptions): Promise<void> {
   const bus = await openBus(b, 'smartcar-stream');
   const members: Topology[] = [];
   for (let i = 0; i < o.parallelism; i++) {
-    members.push(await startTopology({ bus, table, hot, rulesDir, groupId: o.group, allowedLatenessMs: o.lateness, idleCloseMs: o.idleClose, sessionTimeoutMs: o.sessionTimeout }));
+    members.push(await startTopology({ bus, table, hot, rulesDir, groupId: o.group, allowedLatenessMs: o.lateness, idleCloseMs: o.idleClose, sessionTimeoutMs: o.sessionTimeout, lagIntervalMs: o.lagInterval }));
   }
   log.info({ ...describeBackend(b), rules: rulesDir, group: o.group, parallelism: o.parallelism }, 'stream topology running');
   process.stdout.write(`stream: group ${o.group}, ${o.parallelism} member(s), rules ${rulesDir}\n`);
+  const status = o.metricsPort === undefined ? undefined : await serveStreamStatus(members, o.metricsPort);
   // For `smartcar status` and /health: throughput and the latest alerts, refreshed every 2 s.
   const statusFile = path.join(paths.state, 'stream-status.json');
   fs.mkdirSync(paths.state, { recursive: true });
@@ -61,6 +86,7 @@ export async function runStreamCommand(o: StreamCommandOptions): Promise<void> {
   onShutdown(async () => {
     clearInterval(statusTimer);
     await Promise.all(members.map((t) => t.stop()));
+    await status?.close();
     await bus.close();
     await hot.close();
     await table.close();

@@ -15,7 +15,7 @@
  * and the watermark is saved with each commit: after a restart the engine resumes from it, so records
  * re-read from before an already-emitted window are recognised as late and not counted twice.
  */
-import { DRIVER_TABLE, TOPIC, driverRowKey, parseDrivingRecord, type DrivingRecord } from '../core/records.ts';
+import { DRIVER_TABLE, TOPIC, driverRowKey, parseDrivingRecordBytes } from '../core/records.ts';
 import type { Bus, BusConsumer, BusProducer, ConsumedBatch } from '../bus/index.ts';
 import type { TableStore, PutRow } from '../table/index.ts';
 import type { HotStore, OverspeedAlert } from '../hot/index.ts';
@@ -61,6 +61,10 @@ export interface TopologyOptions {
   idleCloseMs?: number;
   /** Group session timeout: how soon a dead worker's partitions move to the others. */
   sessionTimeoutMs?: number;
+  /** How often consumer lag is sampled (ms); default 5000. */
+  lagIntervalMs?: number;
+  /** Bytes fetched per partition and request (default 1 MiB). */
+  maxBytesPerPartition?: number;
   /** Called with each window-close → hot-store-write latency (ms), e.g. by the benchmark. */
   onAlertLatency?: (ms: number) => void;
 }
@@ -70,6 +74,8 @@ export interface Topology {
   /** Resolves when the consumer stops (rejects with its error when it fails). */
   done: Promise<void>;
   stats(): { consumed: number; stored: number; deadLetters: number; alerts: number; late: number };
+  /** ok while the consumer runs; the reason once it failed or stopped. */
+  health(): { ok: boolean; reason?: string };
   /** The newest alerts published (at most 20), newest last. */
   recentAlerts(): OverspeedAlert[];
 }
@@ -96,15 +102,39 @@ interface PartitionState {
   engine: CepEngine;
   watcher: { close(): void };
   outputs: { out: CepOutput; closedAt: number }[];
-  /** Offsets and event times read but not yet committed, in offset order. */
-  offsets: bigint[];
+  /**
+   * Offsets and event times read but not yet committed, in offset order, from index `head` on
+   * (numbers: offsets stay far below 2^53; the consumed prefix is dropped in chunks).
+   */
+  offsets: number[];
   eventTimes: number[];
+  head: number;
   /** Offset expected next; a gap means the partition was reassigned and state must be rebuilt. */
-  nextOffset: bigint | null;
+  nextOffset: number | null;
   maxEventTime: number;
   watermark: number;
   lastInput: number;
 }
+
+/**
+ * What a batch hands to its write-and-commit step, taken synchronously right after its events went
+ * through CEP: the alerts of the windows they closed, the first still-open window and the watermark.
+ * Taken together, every window that closed before `watermark` is either in `outputs` or was published
+ * by an earlier step, and every record of an open window starts at or after `pending`.
+ */
+interface Snapshot {
+  outputs: { out: CepOutput; closedAt: number }[];
+  pending: number | undefined;
+  watermark: number;
+  /** Commit no further than this offset (the last record whose table write this step awaited). */
+  lastOffset: number;
+}
+
+const snapshot = (st: PartitionState, lastOffset: number): Snapshot => {
+  const outputs = st.outputs;
+  st.outputs = [];
+  return { outputs, pending: st.engine.pendingWindowStart(), watermark: st.watermark, lastOffset };
+};
 
 export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   const topic = opts.topic ?? TOPIC;
@@ -119,11 +149,29 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   await loadRules(opts.rulesDir, new CepEngine({ clock: 'event' }));
 
   const producer: BusProducer = await bus.producer({ acks: -1 });
-  const consumer: BusConsumer = await bus.consumer({ groupId, topics: [topic], fromBeginning: true, manualCommit: true, sessionTimeoutMs: opts.sessionTimeoutMs });
+  const consumer: BusConsumer = await bus.consumer({
+    groupId, topics: [topic], fromBeginning: true, manualCommit: true, sessionTimeoutMs: opts.sessionTimeoutMs,
+    // 1 MiB (~10,000 records) per partition and fetch: a batch's objects then mostly die young (measured
+    // with bench:stream: 4 MiB batches spent more time in GC, promoted while written).
+    maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
+  });
   const partitions = new Map<number, PartitionState>();
   const totals = { consumed: 0, stored: 0, deadLetters: 0, alerts: 0, late: 0 };
   const recent: OverspeedAlert[] = [];
   const stateRow = (partition: number) => `${groupId}/${topic}/${partition}`;
+  let failure: Error | undefined;
+  let stopping = false;
+  let rejectFailed!: (err: Error) => void;
+  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+  failed.catch(() => {});
+  /** A write that failed after its batch's handler returned: stop consuming, reject `done`. */
+  const fail = (err: unknown) => {
+    if (failure) return;
+    failure = err instanceof Error ? err : new Error(String(err));
+    log.error({ err: errorMessage(err) }, 'table/hot-store/dead-letter write failed; stopping the consumer (nothing after the last commit is lost)');
+    rejectFailed(failure);
+    void consumer.stop().catch(() => {});
+  };
 
   const openPartition = async (partition: number): Promise<PartitionState> => {
     const old = partitions.get(partition);
@@ -133,7 +181,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     }
     const engine = new CepEngine({ clock: 'event', allowedLatenessMs: lateness });
     const st: PartitionState = {
-      partition, engine, outputs: [], offsets: [], eventTimes: [], nextOffset: null,
+      partition, engine, outputs: [], offsets: [], eventTimes: [], head: 0, nextOffset: null,
       maxEventTime: -Infinity, watermark: -Infinity, lastInput: Date.now(),
       watcher: { close() {} },
     };
@@ -155,18 +203,16 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     return st;
   };
 
-  const publish = async (st: PartitionState) => {
-    if (st.outputs.length === 0) return;
-    const batch = st.outputs;
-    st.outputs = [];
-    const alerts = batch.flatMap((o) => alertsOf(o.out));
+  const publish = async (outputs: Snapshot['outputs']) => {
+    if (outputs.length === 0) return;
+    const alerts = outputs.flatMap((o) => alertsOf(o.out));
     if (alerts.length) {
       await publishOverspeed(hot, alerts);
       recent.push(...alerts);
       if (recent.length > 20) recent.splice(0, recent.length - 20);
     }
     const now = performance.now();
-    for (const o of batch) {
+    for (const o of outputs) {
       m.alertLatency.observe((now - o.closedAt) / 1000);
       opts.onAlertLatency?.(now - o.closedAt);
     }
@@ -174,67 +220,104 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     m.alerts.inc(alerts.length);
   };
 
-  /** Commits the partition up to the first record still needed by an open window. */
-  const commitSafe = async (st: PartitionState) => {
-    const open = st.engine.pendingWindowStart();
-    let keep = st.offsets.length;
-    if (open !== undefined) {
-      keep = st.eventTimes.findIndex((t) => t >= open);
-      if (keep === -1) keep = st.offsets.length;
-    }
-    if (keep === 0) return;
-    const next = st.offsets[keep - 1] + 1n;
+  /**
+   * Commits the partition up to the first record still needed by an open window, and never past
+   * `lastOffset`. Call it once the snapshot's alerts are published.
+   */
+  const commitUpTo = async (st: PartitionState, snap: Snapshot) => {
+    const { offsets, eventTimes } = st;
+    let i = st.head;
+    while (i < offsets.length && offsets[i] <= snap.lastOffset && (snap.pending === undefined || eventTimes[i] < snap.pending)) i++;
+    if (i === st.head) return;
+    const next = offsets[i - 1] + 1;
     // The watermark first, then the offset: a crash between the two only makes re-read records late.
-    await table.put(STREAM_STATE_TABLE, stateRow(st.partition), { 's:watermark': String(st.watermark), 's:offset': String(next) });
-    await consumer.commit(topic, st.partition, next.toString());
-    st.offsets.splice(0, keep);
-    st.eventTimes.splice(0, keep);
+    await table.put(STREAM_STATE_TABLE, stateRow(st.partition), { 's:watermark': String(snap.watermark), 's:offset': String(next) });
+    try {
+      await consumer.commit(topic, st.partition, String(next));
+    } catch (err) {
+      // Only costs a re-read (writes are idempotent); the next commit of the partition covers it.
+      log.warn({ err: errorMessage(err), partition: st.partition }, 'offset commit failed; will commit with the next batch');
+      return;
+    }
+    st.head = i;
+    if (st.head > 65_536 && st.head * 2 > offsets.length) {
+      offsets.splice(0, st.head);
+      eventTimes.splice(0, st.head);
+      st.head = 0;
+    }
   };
 
+  /**
+   * The previous batch's write-and-commit step. A batch is parsed and run through CEP while the batch
+   * before it is still being written; its own writes start once that step is done, so table writes and
+   * commits keep the bus order. At most one step is outstanding when the handler returns.
+   */
+  let inflight: Promise<void> = Promise.resolve();
+
   const handle = async (batch: ConsumedBatch) => {
-    if (batch.records.length === 0) return;
-    const first = BigInt(batch.records[0].offset);
+    if (failure) throw failure;
+    if (stopping || batch.records.length === 0) return;
+    const records = batch.records;
+    const first = Number(records[0].offset);
     let st = partitions.get(batch.partition);
-    if (!st || (st.nextOffset !== null && st.nextOffset !== first)) st = await openPartition(batch.partition);
+    if (!st || (st.nextOffset !== null && st.nextOffset !== first)) {
+      // Reassigned: let the old state's step finish before rebuilding from the committed position.
+      await inflight;
+      st = await openPartition(batch.partition);
+    }
     st.lastInput = Date.now();
     const rows: PutRow[] = [];
     const dead: { value: Buffer; headers: Record<string, string> }[] = [];
-    const good: DrivingRecord[] = [];
     let oldestAppend = Infinity;
-    for (const rec of batch.records) {
-      const parsed = parseDrivingRecord(rec.value.toString('utf8'));
-      st.offsets.push(BigInt(rec.offset));
+    const { offsets, eventTimes, engine } = st;
+    let maxEventTime = st.maxEventTime;
+    // One pass: parse, queue the row, feed CEP (its outputs wait in st.outputs for this batch's step).
+    for (let k = 0; k < records.length; k++) {
+      const rec = records[k];
+      const parsed = parseDrivingRecordBytes(rec.value);
+      offsets.push(Number(rec.offset));
       if (!parsed.ok) {
         // Handled once its dead letter is written, which happens before this batch commits.
-        st.eventTimes.push(-Infinity);
+        eventTimes.push(-Infinity);
         dead.push({ value: rec.value, headers: { reason: parsed.reason, topic, partition: String(batch.partition), offset: rec.offset } });
         continue;
       }
       const r = parsed.record;
-      st.eventTimes.push(r.eventTime);
-      good.push(r);
+      eventTimes.push(r.eventTime);
       rows.push({ row: driverRowKey(r.date, r.carNumber), cells: drivingRecordCells(r) });
       if (rec.timestamp < oldestAppend) oldestAppend = rec.timestamp;
+      engine.send('DrivingRecord', r as unknown as Record<string, unknown>, r.eventTime);
+      if (r.eventTime > maxEventTime) maxEventTime = r.eventTime;
     }
-    st.nextOffset = BigInt(batch.records[batch.records.length - 1].offset) + 1n;
-    totals.consumed += batch.records.length;
-    m.consumed.inc({ partition: String(batch.partition) }, batch.records.length);
-
-    if (rows.length) await table.putMany(DRIVER_TABLE, rows);
-    if (Number.isFinite(oldestAppend)) m.tableLatency.observe(Math.max(0, Date.now() - oldestAppend) / 1000);
-    if (dead.length) await producer.send(DEAD_LETTER_TOPIC, dead);
-    totals.stored += rows.length;
-    totals.deadLetters += dead.length;
-    m.stored.inc(rows.length);
-    m.dead.inc(dead.length);
-
-    for (const r of good) {
-      st.engine.send('DrivingRecord', r as unknown as Record<string, unknown>, r.eventTime);
-      if (r.eventTime > st.maxEventTime) st.maxEventTime = r.eventTime;
-    }
+    st.maxEventTime = maxEventTime;
+    const lastOffset = Number(records[records.length - 1].offset);
+    st.nextOffset = lastOffset + 1;
+    totals.consumed += records.length;
+    m.consumed.inc({ partition: String(batch.partition) }, records.length);
     st.watermark = Math.max(st.watermark, st.maxEventTime - lateness);
-    await publish(st);
-    await commitSafe(st);
+    const snap = snapshot(st, lastOffset);
+    const part = st;
+
+    const prev = inflight;
+    // Alerts go out at once (set adds: their order does not matter), not behind the table writes.
+    const published = publish(snap.outputs);
+    published.catch(() => {}); // awaited (and reported) by the step below
+    const step = (async () => {
+      await prev;
+      if (rows.length) await table.putMany(DRIVER_TABLE, rows);
+      if (Number.isFinite(oldestAppend)) m.tableLatency.observe(Math.max(0, Date.now() - oldestAppend) / 1000);
+      if (dead.length) await producer.send(DEAD_LETTER_TOPIC, dead);
+      totals.stored += rows.length;
+      totals.deadLetters += dead.length;
+      m.stored.inc(rows.length);
+      m.dead.inc(dead.length);
+      await published;
+      await commitUpTo(part, snap);
+    })();
+    step.catch(fail);
+    inflight = step;
+    // Back-pressure: this batch was parsed while the previous one was written; wait for that write.
+    await prev;
   };
 
   // One partition batch at a time: commits and the per-partition queues are never interleaved.
@@ -248,13 +331,16 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   // Idle close: when a partition's input stops, its last windows close (see idleCloseMs).
   const tick = setInterval(() => {
     void serial(async () => {
+      await inflight.catch(() => {});
+      if (failure) return;
       for (const st of partitions.values()) {
         if (Date.now() - st.lastInput < idleCloseMs || st.engine.pendingWindowStart() === undefined) continue;
         try {
           st.engine.flush();
           st.watermark = Math.max(st.watermark, st.maxEventTime);
-          await publish(st);
-          await commitSafe(st);
+          const snap = snapshot(st, Number.MAX_SAFE_INTEGER);
+          await publish(snap.outputs);
+          await commitUpTo(st, snap);
         } catch (err) {
           log.error({ err: errorMessage(err), partition: st.partition }, 'idle window close failed; will retry');
         }
@@ -262,24 +348,34 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     });
   }, Math.max(100, Math.min(1000, idleCloseMs / 2)));
 
-  const lagTimer = setInterval(() => {
+  const sampleLag = () =>
     bus.lag(groupId, topic).then(
       (parts) => {
-        for (const l of parts) m.lag.set({ partition: String(l.partition) }, Math.max(0, Number(BigInt(l.end) - BigInt(l.committed || '0'))));
+        // A partition the group never committed (`-1`) is behind by its whole length.
+        for (const l of parts) {
+          const committed = Math.max(0, Number(l.committed));
+          m.lag.set({ partition: String(l.partition) }, Math.max(0, Number(l.end) - committed));
+        }
       },
-      () => {},
-    );
-    let late = 0;
-    for (const st of partitions.values()) late += st.engine.stats().late;
-    m.late.set(late);
-  }, 5000);
+      (err: unknown) => log.warn({ err: errorMessage(err) }, 'consumer lag not available'),
+    ).then(() => {
+      let late = totals.late;
+      for (const st of partitions.values()) late += st.engine.stats().late;
+      m.late.set(late);
+    });
+  // The first sample before consuming: from the start, /metrics shows how far behind the group is.
+  await sampleLag();
+  const lagTimer = setInterval(() => void sampleLag(), opts.lagIntervalMs ?? 5000);
   tick.unref();
   lagTimer.unref();
 
-  const done = consumer.run((batch) => serial(() => handle(batch)));
+  const run = consumer.run((batch) => serial(() => handle(batch)));
+  const done = Promise.race([run.then(() => { if (failure) throw failure; }), failed]);
+  done.catch((err: unknown) => { failure ??= err instanceof Error ? err : new Error(String(err)); });
   let stopped = false;
   return {
     done,
+    health: () => (failure ? { ok: false, reason: failure.message } : stopped ? { ok: false, reason: 'stopped' } : { ok: true }),
     recentAlerts: () => [...recent],
     stats: () => {
       let late = totals.late;
@@ -292,8 +388,11 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       clearInterval(tick);
       clearInterval(lagTimer);
       for (const st of partitions.values()) st.watcher.close();
+      // Let the last write-and-commit step finish while the consumer can still commit; batches that
+      // arrive meanwhile are ignored (not committed, so read again by whoever owns the partition next).
+      stopping = true;
+      await serial(async () => { await inflight.catch(() => {}); });
       await consumer.stop();
-      await serial(async () => {});
       await producer.close();
     },
   };

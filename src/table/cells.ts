@@ -19,7 +19,13 @@ export function checkColumns(desc: TableDescriptor, cells: Record<string, string
 /** Adds the cells as new versions (the same value again is not a new version: replays are idempotent). */
 export function mergeCells(desc: TableDescriptor, prev: StoredRow | undefined, cells: Record<string, string>, ts: number): StoredRow {
   const keep = desc.maxVersions ?? 1;
-  const next: StoredRow = prev ? { ...prev } : {};
+  if (!prev && keep >= 1) {
+    // A new row (the stream's common case): one version per column, no copies.
+    const row: StoredRow = {};
+    for (const col in cells) row[col] = [[ts, String(cells[col])]];
+    return row;
+  }
+  const next: StoredRow = { ...prev };
   for (const [col, value] of Object.entries(cells)) {
     const versions = next[col] ?? [];
     if (versions.length && versions[0][1] === value) continue;
@@ -38,4 +44,88 @@ export function withoutColumns(v: StoredRow, columns: string[]): StoredRow | und
   const next = { ...v };
   for (const c of columns) delete next[c];
   return Object.keys(next).length ? next : undefined;
+}
+
+/**
+ * The MessagePack bytes of a new row (every column one version, `{ col: [[ts, value]], … }`): what the
+ * LMDB store's msgpack encoder would write for `mergeCells(desc, undefined, cells, ts)`, decoded by
+ * the same readers into the same object, written without building that object first.
+ * Returns the end position, or -1 when `out` is too small (callers size it with `newRowBytesBound`).
+ */
+export function encodeNewRow(cells: Record<string, string>, ts: number, out: Buffer, pos: number): number {
+  let n = 0;
+  for (const _ in cells) n++;
+  if (n < 16) out[pos++] = 0x80 | n;
+  else {
+    out[pos++] = 0xde;
+    out[pos++] = n >> 8;
+    out[pos++] = n & 0xff;
+  }
+  F64[0] = ts;
+  for (const col in cells) {
+    pos = writeStr(col, out, pos);
+    if (pos < 0) return -1;
+    out[pos++] = 0x91;
+    out[pos++] = 0x92;
+    out[pos++] = 0xcb; // float64, big-endian
+    if (LITTLE_ENDIAN) for (let i = 7; i >= 0; i--) out[pos++] = F64_BYTES[i];
+    else for (let i = 0; i < 8; i++) out[pos++] = F64_BYTES[i];
+    pos = writeStr(String(cells[col]), out, pos);
+    if (pos < 0) return -1;
+  }
+  return pos;
+}
+
+/** Scratch for a timestamp's float64 bytes, in the platform's order. */
+const F64 = new Float64Array(1);
+const F64_BYTES = new Uint8Array(F64.buffer);
+F64[0] = 2;
+const LITTLE_ENDIAN = F64_BYTES[7] === 0x40;
+
+/** An upper bound of `encodeNewRow`'s size. */
+export function newRowBytesBound(cells: Record<string, string>): number {
+  let b = 3;
+  for (const col in cells) b += 3 * col.length + 3 * String(cells[col]).length + 13;
+  return b;
+}
+
+/** A MessagePack str; short ASCII strings byte by byte (the common case), the rest through Buffer. */
+function writeStr(s: string, out: Buffer, pos: number): number {
+  const len = s.length;
+  if (len < 32) {
+    let ascii = true;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      out[pos + 1 + i] = c;
+    }
+    if (ascii) {
+      out[pos] = 0xa0 | len;
+      return pos + 1 + len;
+    }
+  }
+  const bytes = Buffer.byteLength(s, 'utf8');
+  let head: number;
+  if (bytes < 32) {
+    out[pos] = 0xa0 | bytes;
+    head = 1;
+  } else if (bytes < 256) {
+    out[pos] = 0xd9;
+    out[pos + 1] = bytes;
+    head = 2;
+  } else if (bytes < 65_536) {
+    out[pos] = 0xda;
+    out.writeUInt16BE(bytes, pos + 1);
+    head = 3;
+  } else {
+    out[pos] = 0xdb;
+    out.writeUInt32BE(bytes, pos + 1);
+    head = 5;
+  }
+  if (pos + head + bytes > out.length) return -1;
+  out.write(s, pos + head, 'utf8');
+  return pos + head + bytes;
 }

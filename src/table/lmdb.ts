@@ -1,17 +1,22 @@
 /**
  * The embedded table store on LMDB: one named database per table, rows ordered by key (the same
  * byte order HBase uses for its row keys). A row is one LMDB value holding every column's versions,
- * newest first: `{ "cf1:speed": [[ts, "120"], [ts, "95"]], … }` (msgpack-encoded by lmdb-js).
+ * newest first: `{ "cf1:speed": [[ts, "120"], [ts, "95"]], … }` (msgpack-encoded by lmdb-js; a new row's
+ * bytes are written directly by `encodeNewRow`, the same MessagePack that decodes to the same object).
  *
  * LMDB gives multi-process readers with one writer at a time: `smartcar table scan` reads a store
  * the stream workers are writing, and always sees committed rows.
  */
 import fs from 'node:fs';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { asBinary, open, type Database, type RootDatabase } from 'lmdb';
 import { UserError } from '../core/errors.ts';
 import { matchesFilters } from './filter.ts';
-import { checkColumns, mergeCells, toRow, withoutColumns, type StoredRow as Stored } from './cells.ts';
+import { checkColumns, encodeNewRow, mergeCells, newRowBytesBound, toRow, withoutColumns, type StoredRow as Stored } from './cells.ts';
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
+
+const NO_OVERWRITE = { noOverwrite: true };
+/** lmdb-js's `put(key, value, { noOverwrite })` form, which its typings do not declare. */
+type PutNoOverwrite = (key: string, value: unknown, options: typeof NO_OVERWRITE) => { result?: boolean };
 
 export class LmdbTableStore implements TableStore {
   private readonly root: RootDatabase;
@@ -29,7 +34,10 @@ export class LmdbTableStore implements TableStore {
     if (t) return t;
     const desc = this.meta.get(name);
     if (!desc) throw new UserError(`no table '${name}' (tables: ${[...this.meta.getKeys()].join(', ') || 'none'})`);
-    t = { db: this.root.openDB<Stored, string>({ name: `t:${name}` }), desc };
+    // mapsAsObjects: rows written as plain MessagePack maps (encodeNewRow) decode to the same object as
+    // the encoder's own records do; the encoder never wrote maps into these databases before.
+    const options = { name: `t:${name}`, mapsAsObjects: true };
+    t = { db: this.root.openDB<Stored, string>(options), desc };
     this.dbs.set(name, t);
     return t;
   }
@@ -51,8 +59,30 @@ export class LmdbTableStore implements TableStore {
   async putMany(table: string, rows: PutRow[], timestamp = Date.now()): Promise<void> {
     const { db, desc } = this.table(table);
     for (const r of rows) checkColumns(desc, r.cells);
+    // New rows (the stream's case) go in as their MessagePack bytes, encoded here into one buffer per
+    // batch; an existing row is read, merged (versions) and re-encoded as before.
+    const single = (desc.maxVersions ?? 1) >= 1;
+    let out: Buffer | undefined;
+    if (single) {
+      let size = 0;
+      for (const r of rows) size += newRowBytesBound(r.cells);
+      out = Buffer.allocUnsafe(size);
+    }
     await db.transaction(() => {
-      for (const r of rows) db.put(r.row, mergeCells(desc, db.get(r.row), r.cells, timestamp));
+      let pos = 0;
+      for (const r of rows) {
+        if (out) {
+          const end = encodeNewRow(r.cells, timestamp, out, pos);
+          if (end >= 0) {
+            // MDB_NOOVERWRITE: one B-tree descent writes a new row; an existing one makes the put fail
+            // (inside a write transaction lmdb-js answers at once, `result: false`) and is merged below.
+            const put = (db as unknown as { put: PutNoOverwrite }).put(r.row, asBinary(out.subarray(pos, end)), NO_OVERWRITE);
+            pos = end;
+            if (put.result === true) continue;
+          }
+        }
+        db.put(r.row, mergeCells(desc, db.get(r.row), r.cells, timestamp));
+      }
     });
   }
 

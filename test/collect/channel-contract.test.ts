@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../src/collect/channel/index.ts';
-import { ChannelStateError, TransactionCapacityError } from '../../src/collect/channel/index.ts';
+import { ChannelStateError, MemoryChannel, TransactionCapacityError } from '../../src/collect/channel/index.ts';
 import { findComponent } from '../../src/collect/registry.ts';
 import { ChannelFullError, type Channel } from '../../src/collect/types.ts';
 import { bodies, context, events, tmpDir } from './support/channel-fixtures.ts';
@@ -38,6 +38,35 @@ const kinds: [string, Make][] = [
   // minimumRequiredSpace 0: the contract must not depend on this machine's free disk.
   ['file', maker('file', { minimumRequiredSpace: '0', checkpointInterval: '0' })],
 ];
+
+describe('memory channel byteCapacity', () => {
+  it('refuses puts whose bodies exceed byteCapacity less its header buffer, and frees bytes when takes commit', async () => {
+    const f = findComponent('channel', 'org.apache.flume.channel.MemoryChannel')!;
+    const ch = f.create(f.schema.parse({ capacity: '1000', transactionCapacity: '100', byteCapacity: '100', byteCapacityBufferPercentage: '20' }) as never,
+      context('bytes', '/nonexistent')) as MemoryChannel;
+    await ch.start();
+    open.push(ch);
+    const body = (n: number) => ({ headers: {}, body: Buffer.alloc(n, 'b') });
+    const tx = ch.transaction();
+    tx.put([body(50), body(30)]);
+    expect(() => tx.put([body(1)])).toThrow(/byteCapacity/);
+    expect(() => tx.put([body(1)])).toThrow(ChannelFullError);
+    await tx.commit();
+    expect(ch.bytesUsed()).toBe(80);
+    const t = ch.transaction();
+    t.take(1);
+    await t.rollback();
+    expect(ch.bytesUsed()).toBe(80);
+    const t2 = ch.transaction();
+    t2.take(1);
+    await t2.commit();
+    expect(ch.bytesUsed()).toBe(30);
+    const p = ch.transaction();
+    p.put([body(50)]);
+    await p.commit();
+    expect(ch.size()).toBe(2);
+  });
+});
 
 describe.each(kinds)('%s channel contract', (_kind, make) => {
   it('makes committed puts visible to takers, in order, with their headers', async () => {

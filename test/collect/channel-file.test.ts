@@ -59,11 +59,11 @@ async function contents(ch: FileChannel): Promise<string[]> {
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => `e${from + i}`);
 
-/** Offsets of the records in a log file (walks the record headers). */
+/** Offsets of the records in a log file (walks the record headers up to the preallocated zeros). */
 function recordOffsets(file: string): number[] {
   const buf = fs.readFileSync(file);
   const out: number[] = [];
-  for (let pos = 12; pos + 9 <= buf.length; pos += 9 + buf.readUInt32LE(pos + 1)) out.push(pos);
+  for (let pos = 12; pos + 9 <= buf.length && buf[pos] !== 0; pos += 9 + buf.readUInt32LE(pos + 1)) out.push(pos);
   return out;
 }
 
@@ -129,6 +129,69 @@ describe('file channel restarts', () => {
 });
 
 describe('file channel log files', () => {
+  it('replays a crash image (preallocated zeros after the last record) without cutting anything', async () => {
+    const dir = newDir('image');
+    const ch = await openChannel(dir);
+    await put(ch, 0, 30);
+    const t = ch.transaction();
+    t.take(10);
+    await t.commit({ owner: 'sink', value: '10' });
+    await put(ch, 30, 40);
+    // What a kill -9 leaves: the files as they are while the channel runs (no checkpoint, no cut).
+    const image = newDir('image-copy');
+    fs.cpSync(path.join(dir, 'data'), path.join(image, 'data'), { recursive: true });
+    fs.rmSync(path.join(image, 'data', 'in_use.lock'));
+    const log1 = path.join(image, 'data', 'log-1');
+    const lastRecordEnd = recordOffsets(log1).at(-1)!;
+    expect(fs.statSync(log1).size).toBeGreaterThan(lastRecordEnd + 1000);
+    const copy = await openChannel(image);
+    expect(await contents(copy)).toEqual(range(10, 40));
+    expect(copy.marker('src')).toBe('40');
+    expect(copy.marker('sink')).toBe('10');
+    expect(copy.stats.truncatedTails).toBe(0);
+    await put(copy, 40, 41);
+    await stopChannel(copy);
+    // A clean stop cuts the preallocated zeros off.
+    expect(fs.statSync(log1).size).toBe(recordOffsets(log1).at(-1)! + 9 + fs.readFileSync(log1).readUInt32LE(recordOffsets(log1).at(-1)! + 1));
+    const again = await openChannel(image);
+    expect(await contents(again)).toEqual(range(10, 41));
+  });
+
+  it('writes nothing for empty polls and empty puts', async () => {
+    const dir = newDir('empty');
+    const ch = await openChannel(dir);
+    for (let i = 0; i < 5; i++) {
+      const t = ch.transaction();
+      expect(t.take(100)).toEqual([]);
+      await t.commit();
+      const p = ch.transaction();
+      p.put([]);
+      await p.commit();
+    }
+    expect(ch.syncFigures()).toEqual({ records: 0, syncs: 0 });
+    expect(ch.bytesWritten()).toBe(0);
+  });
+
+  it('shares one fdatasync between commits made while a sync runs (group commit)', async () => {
+    const dir = newDir('group');
+    const ch = await openChannel(dir);
+    const commits: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      const tx = ch.transaction();
+      tx.put(events(i * 10, i * 10 + 10));
+      commits.push(tx.commit({ owner: `src${i}`, value: String(i) }));
+    }
+    await Promise.all(commits);
+    const { records, syncs } = ch.syncFigures();
+    expect(records).toBe(20);
+    expect(syncs).toBeLessThan(records);
+    expect(await contents(ch)).toEqual(range(0, 200));
+    await stopChannel(ch);
+    const again = await openChannel(dir);
+    expect(again.marker('src19')).toBe('19');
+    expect(again.size()).toBe(200);
+  });
+
   it('rolls log files past maxFileSize and deletes those whose events are all taken once a checkpoint ran', async () => {
     const dir = newDir('roll');
     const ch = await openChannel(dir, { maxFileSize: 4096 });
@@ -161,16 +224,31 @@ describe('file channel log files', () => {
 
   it('checkpoints on its own every checkpointInterval', async () => {
     const dir = newDir('interval');
-    const ch = await openChannel(dir, { checkpointInterval: 30, maxFileSize: 2048 });
+    // Files large enough not to roll (a roll checkpoints too).
+    const ch = await openChannel(dir, { checkpointInterval: 30 });
     for (let i = 0; i < 20; i++) await put(ch, i * 50, (i + 1) * 50);
     const t = ch.transaction();
     t.take(1000);
     await t.commit();
     const before = ch.stats.checkpoints;
     const deadline = Date.now() + 5000;
-    while (ch.files().length > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((ch.files().length > 1 || ch.stats.checkpoints <= before) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(ch.stats.checkpoints).toBeGreaterThan(before);
-    expect(ch.files().length).toBe(1);
+    expect(ch.size()).toBe(0);
+  });
+
+  it('checkpoints after each roll, so emptied files go without waiting for checkpointInterval', async () => {
+    const dir = newDir('rollckpt');
+    const ch = await openChannel(dir, { maxFileSize: 2048 });
+    for (let i = 0; i < 20; i++) {
+      await put(ch, i * 50, (i + 1) * 50);
+      const t = ch.transaction();
+      t.take(50);
+      await t.commit();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ch.stats.checkpoints).toBeGreaterThan(0);
+    expect(ch.files().length).toBeLessThanOrEqual(2);
   });
 });
 
@@ -280,7 +358,8 @@ describe('file channel guards', () => {
     expect(dflt.capacity).toBe(1_000_000);
     expect(dflt.transactionCapacity).toBe(10_000);
     expect(() => fileChannelFactory.schema.parse({ capacty: '5' })).toThrow(/capacty/);
-    expect(() => fileChannelFactory.schema.parse({ capacity: 'lots' })).toThrow();
+    expect(() => fileChannelFactory.schema.parse({ capacity: 'lots' })).toThrow(/capacity must be a number/);
+    expect(() => fileChannelFactory.schema.parse({ capacity: '-3' })).toThrow(/capacity must be positive/);
   });
 });
 

@@ -164,18 +164,21 @@ describe('lake sink: rolling', () => {
       const { s, channel } = sink(root, { 'hdfs.path': 'r', 'hdfs.rollCount': '0', 'hdfs.rollSize': '0', 'hdfs.rollInterval': '0', [prop]: '0.4' });
       await channel.add([ev('x')]);
       await s.start();
+      const wrote = Date.now();
       await s.process();
       const dir = path.join(root, 'lake', 'r');
       expect(fs.readdirSync(dir)[0]).toMatch(/\.tmp$/);
-      await new Promise((r) => setTimeout(r, 900));
+      const t0 = Date.now();
+      while (!/^FlumeData\.\d{13}$/.test(fs.readdirSync(dir)[0]) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 25));
       expect(fs.readdirSync(dir)[0]).toMatch(/^FlumeData\.\d{13}$/);
+      expect(Date.now() - wrote).toBeGreaterThanOrEqual(400); // not closed before its time
       await s.stop();
     }
   });
 
   it('an idle timeout does not close a file that keeps receiving events', async () => {
     const root = tmp();
-    const { s, channel } = sink(root, { 'hdfs.path': 'r', 'hdfs.rollCount': '0', 'hdfs.rollSize': '0', 'hdfs.rollInterval': '0', 'hdfs.idleTimeout': '0.5' });
+    const { s, channel } = sink(root, { 'hdfs.path': 'r', 'hdfs.rollCount': '0', 'hdfs.rollSize': '0', 'hdfs.rollInterval': '0', 'hdfs.idleTimeout': '1.5' });
     await s.start();
     for (let i = 0; i < 6; i++) {
       await channel.add([ev(`e${i}`)]);
@@ -313,5 +316,38 @@ describe('lake sink: configuration', () => {
     expect(err({ 'hdfs.timeZone': 'Nowhere/City' })).toMatch(/unknown time zone/);
     expect(err({ 'hdfs.pth': '/y' })).toMatch(/hdfs.pth/);
     expect(err({ 'hdfs.rollSize': 'big' })).toMatch(/hdfs.rollSize/);
+  });
+});
+
+describe('lake sink: the SQL layer reads what it wrote', () => {
+  it('a simulated status day lands in smartcar_status_info; the open file is invisible until closed', async () => {
+    const { writeStatusDay } = await import('../../src/sim/index.ts');
+    const { openCatalog } = await import('../../src/sql/index.ts');
+    const root = tmp();
+    const spool = path.join(root, 'spool');
+    const { file, records } = await writeStatusDay({ date: '20240101', cars: 2, outDir: spool, seed: 3 });
+    // What the seed's interceptors produce: record lines only, the processing date appended, headers set.
+    const body = fs.readFileSync(file, 'utf8').split('\n').filter((l) => /^\d{14}/.test(l));
+    expect(body.length).toBe(records);
+    const { s, channel } = sink(root, { ...SEED, 'hdfs.rollSize': String(1024 * 1024) });
+    await channel.add(body.map((l) => ev(`${l},20240101`, { timestamp: String(DAY), logType: 'car-batch-log' })));
+    await s.start();
+    while (await s.process());
+    expect(s.openFiles()).toHaveLength(1);
+    const count = async () => {
+      const cat = await openCatalog({ dataDir: root });
+      try {
+        return Number((await cat.query(`select count(*) from smartcar_status_info where wrk_date = '20240101'`)).rows[0][0]);
+      } finally {
+        await cat.close();
+      }
+    };
+    const inUse = s.openFiles()[0].committed;
+    const before = await count();
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(records); // the open file's lines are not visible yet
+    expect(inUse).toBeGreaterThan(0);
+    await s.stop();
+    expect(await count()).toBe(records);
   });
 });

@@ -227,3 +227,14 @@ describe('tail sources (exec tail -F, TAILDIR)', () => {
     expect(got[0].h).toEqual({ kind: 'drv' });
   });
 });
+
+describe('exec with another command', () => {
+  it('runs it as a child process, one event per output line', async () => {
+    const d = tmp();
+    const { src, got } = run('exec', { command: "printf 'x\\ny\\nz'", batchSize: '2', batchTimeout: '50' }, d);
+    await src.start();
+    await waitFor(() => got.lines.length === 3);
+    await src.stop();
+    expect(got.lines).toEqual(['x', 'y', 'z']);
+  });
+});

@@ -41,7 +41,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Logger } from '../../core/log.ts';
-import type { CollectEvent } from '../types.ts';
+import type { ChannelTransaction, CollectEvent } from '../types.ts';
 import { ChannelStateError, QueuedChannel, type Piece, type PersistRequest, type StoredBatch } from './queue.ts';
 import {
   FILE_HEADER, FILE_MAGIC, LogCorruptError, LogScanner, LogWriter, PUT, decodePut, decodeTake, encodePut, encodeTake,
@@ -143,12 +143,20 @@ export class FileChannel extends QueuedChannel {
     clearInterval(this.timer);
     try {
       if (this.writer) await this.writer.idle();
+      while (this.checkpointRunning) await this.checkpointRunning.catch(() => undefined);
       if (this.writer && !this.writer.failure && this.checkpointOnClose) await this.checkpoint();
     } finally {
       this.writer?.close();
       this.unlock();
       this.releaseWaiters();
     }
+  }
+
+  override transaction(): ChannelTransaction {
+    // After a failed fdatasync nothing can be committed; say so at once rather than at commit.
+    const failure = this.writer?.failure;
+    if (failure) throw failure;
+    return super.transaction();
   }
 
   // ---- lock ----
@@ -170,7 +178,15 @@ export class FileChannel extends QueuedChannel {
       }
       this.log?.warn({ channel: this.name }, `channel ${this.name}: taking over the stale lock of process ${holder} (${file})`);
     }
-    fs.writeFileSync(file, `${process.pid}\n`);
+    try {
+      // Exclusive create when there was no lock: two agents starting together cannot both get it.
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: holder === undefined ? 'wx' : 'w' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new ChannelStateError(`channel ${this.name}: ${this.dataDir} was locked by another process just now (${file}); stop that agent first`);
+      }
+      throw err;
+    }
     lockedHere.add(key);
   }
 
@@ -220,6 +236,14 @@ export class FileChannel extends QueuedChannel {
     }
     this.appliedSeq = this.writeSeq;
     this.writer = new LogWriter(this.dataDir, this.maxFileSize, `channel ${this.name}`);
+    // A checkpoint after every roll (besides the interval): files whose events are all taken are deleted
+    // within one file's worth of writing, whatever checkpointInterval says.
+    this.writer.onRoll = () => {
+      setImmediate(() => {
+        if (this.state !== 'running') return;
+        this.checkpoint().catch((err: Error) => this.log?.error({ err, channel: this.name }, `channel ${this.name}: checkpoint failed: ${err.message}`));
+      });
+    };
     if (appendAt) {
       this.writer.open(appendAt.fileId, appendAt.offset);
       this.appliedPos = appendAt;

@@ -16,8 +16,8 @@ export { FileChannel, DiskSpaceError, type FileChannelOptions } from './file.ts'
 export { TransactionCapacityError, ChannelStateError } from './queue.ts';
 export { LogCorruptError } from './wal.ts';
 
-const positiveInt = (what: string) => z.coerce.number().int(`${what} must be a whole number`).positive(`${what} must be positive`);
-const nonNegativeInt = (what: string) => z.coerce.number().int(`${what} must be a whole number`).nonnegative(`${what} must not be negative`);
+const positiveInt = (what: string) => z.coerce.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).positive(`${what} must be positive`);
+const nonNegativeInt = (what: string) => z.coerce.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`).nonnegative(`${what} must not be negative`);
 /** `true`/`false` as in a .properties file (z.coerce.boolean would read "false" as true). */
 const flag = z.union([z.boolean(), z.enum(['true', 'false'])]).transform((v) => v === true || v === 'true');
 
@@ -25,7 +25,7 @@ export const memoryChannelSchema = z.object({
   capacity: positiveInt('capacity').default(100),
   transactionCapacity: positiveInt('transactionCapacity').default(100),
   byteCapacity: positiveInt('byteCapacity').optional(),
-  byteCapacityBufferPercentage: z.coerce.number().min(0).max(99).default(20),
+  byteCapacityBufferPercentage: z.coerce.number({ error: 'byteCapacityBufferPercentage must be a number' }).min(0).max(99).default(20),
   'keep-alive': nonNegativeInt('keep-alive').optional(),
 }).strict();
 
@@ -91,5 +91,5 @@ export const fileChannelFactory: ChannelFactory<FileChannelConfig> = {
   },
 };
 
-registerComponent(memoryChannelFactory as unknown as ChannelFactory<never>);
-registerComponent(fileChannelFactory as unknown as ChannelFactory<never>);
+registerComponent(memoryChannelFactory);
+registerComponent(fileChannelFactory);

@@ -332,22 +332,25 @@ export abstract class QueuedChannel implements Channel {
   }
 
   /** @internal */
-  async _commitPut(tx: QueueTransaction, events: CollectEvent[], bytes: number, marker: Marker | undefined): Promise<void> {
+  async _commitPut(events: CollectEvent[], marker: Marker | undefined): Promise<void> {
     this.assertRunning();
     await this.persist({ kind: 'put', events, ranges: [], marker }, (batch) => {
+      // The room moves from the reservation to the queue (body bytes stay counted until taken).
       this.reserved -= events.length;
       if (batch) this.appendBatch(batch);
-      // The room is now held by the queue; bytes stay reserved until taken (memory channel tracks them).
-      void bytes;
       if (marker) this.markers.set(marker.owner, marker.value);
       this.wakeAll();
     });
-    void tx;
   }
 
   /** @internal */
   async _commitTake(tx: QueueTransaction, marker: Marker | undefined): Promise<void> {
     this.assertRunning();
+    if (tx.takeCount === 0 && !marker) {
+      // An empty poll of an empty channel: nothing to make durable (no log record, no fsync).
+      this.openTakes.delete(tx);
+      return;
+    }
     const ranges = piecesToRanges(tx.takenPieces);
     await this.persist({ kind: 'take', events: [], ranges, marker }, () => {
       this.takenOpen -= tx.takeCount;
@@ -440,9 +443,9 @@ class QueueTransaction implements ChannelTransaction {
     this.status = 'committing';
     try {
       if (this.mode === 'take') await this.ch._commitTake(this, marker);
-      else if (this.mode === 'put' || marker) {
+      else if (this.putCount > 0 || marker) {
         const events = this.staged.length === 1 ? this.staged[0] : this.staged.flat();
-        await this.ch._commitPut(this, events, this.putBytes, marker);
+        await this.ch._commitPut(events, marker);
       }
       this.status = 'done';
     } catch (err) {

@@ -104,7 +104,7 @@ export function encodePut(events: CollectEvent[], marker: Marker | undefined): B
         sets.push(h);
         seen.set(h, idx);
         size += 2;
-        for (const k in h) size += 6 + Buffer.byteLength(k) + Buffer.byteLength(h[k]);
+        for (const k in h) size += 6 + Buffer.byteLength(k) + Buffer.byteLength(String(h[k]));
       }
       last = h;
       lastIdx = idx;
@@ -124,7 +124,7 @@ export function encodePut(events: CollectEvent[], marker: Marker | undefined): B
     for (const k in h) {
       const kl = buf.write(k, off + 2);
       buf.writeUInt16LE(kl, off); off += 2 + kl;
-      const vl = buf.write(h[k], off + 4);
+      const vl = buf.write(String(h[k]), off + 4);
       buf.writeUInt32LE(vl, off); off += 4 + vl;
       pairs++;
     }
@@ -323,6 +323,9 @@ export class LogWriter {
   /** fdatasync calls made for commits (fewer than commits when group commit merges them). */
   syncs = 0;
 
+  /** Called after a roll (the channel checkpoints then, so old files go soon and disk use stays bounded). */
+  onRoll: (() => void) | undefined;
+
   constructor(readonly dir: string, readonly maxFileSize: number, private readonly label: string) {}
 
   /** Continues an existing file (after replay, `size` = its log end) or creates `log-<id>`. */
@@ -395,6 +398,7 @@ export class LogWriter {
     fs.fdatasyncSync(this.fd);
     if (this.syncing) this.retired.push(this.fd); else fs.closeSync(this.fd);
     this.create(this.fileId + 1);
+    this.onRoll?.();
   }
 
   /** Resolves (after calling `apply`, in record order) once record `no` is on disk. */

@@ -74,6 +74,8 @@ export class PathTemplate {
   private readonly offsetCache = new Map<number, number>();
   private readonly timeCache = new Map<number, string[]>();
   private readonly timeParts: string[];
+  private readonly headerNames: string[];
+  private readonly resultCache = new Map<number, Map<string, string>>();
 
   constructor(readonly template: string, private readonly opts: EscapeOptions) {
     this.zone = opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -85,7 +87,8 @@ export class PathTemplate {
     this.parts = compile(template);
     this.timeParts = this.parts.flatMap((p) => (p.kind === 'time' ? [p.code] : []));
     this.needsTime = this.timeParts.length > 0;
-    this.needsHeaders = this.parts.some((p) => p.kind === 'header');
+    this.headerNames = this.parts.flatMap((p) => (p.kind === 'header' ? [p.name] : []));
+    this.needsHeaders = this.headerNames.length > 0;
     this.resolution = Math.min(...this.timeParts.map(resolutionMs), 60_000);
   }
 
@@ -100,6 +103,9 @@ export class PathTemplate {
    */
   expand(headers: Record<string, string>, now: number): string {
     let times: string[] | undefined;
+    // Time buckets are keyed on UTC time (not local), so the repeated hour of a DST fall-back renders
+    // %s and %z right.
+    let tk = 0;
     if (this.needsTime) {
       let ts: number;
       if (this.opts.useLocalTimeStamp) ts = now;
@@ -112,16 +118,44 @@ export class PathTemplate {
             : `the 'timestamp' header '${raw}' is not epoch milliseconds (path '${this.template}')`);
         }
       }
-      times = this.timeFields(ts);
+      ts = this.rounded(ts);
+      tk = Math.floor(ts / this.resolution);
+      times = this.timeCache.get(tk);
+      if (times === undefined) {
+        times = this.timeFields(ts);
+        if (this.timeCache.size > 100_000) this.timeCache.clear();
+        this.timeCache.set(tk, times);
+      }
     }
-    let out = '';
-    let t = 0;
-    for (const p of this.parts) {
-      if (p.kind === 'lit') out += p.text;
-      else if (p.kind === 'header') out += headers[p.name] ?? '';
-      else out += times![t++];
+    // The expanded string is cached per (time bucket, header values): a hit returns the same string
+    // instance, whose hash V8 keeps, so the caller's Map look-up by path is cheap too.
+    const names = this.headerNames;
+    const hk = names.length === 0 ? '' : names.length === 1 ? (headers[names[0]] ?? '') : names.map((n) => headers[n] ?? '').join('\0');
+    let inner = this.resultCache.get(tk);
+    if (inner === undefined) {
+      if (this.resultCache.size > 10_000) this.resultCache.clear();
+      this.resultCache.set(tk, (inner = new Map()));
+    }
+    let out = inner.get(hk);
+    if (out === undefined) {
+      out = '';
+      let t = 0;
+      for (const p of this.parts) {
+        if (p.kind === 'lit') out += p.text;
+        else if (p.kind === 'header') out += headers[p.name] ?? '';
+        else out += times![t++];
+      }
+      if (inner.size > 10_000) inner.clear();
+      inner.set(hk, out);
     }
     return out;
+  }
+
+  private rounded(ts: number): number {
+    if (!this.opts.round) return ts;
+    const step = this.opts.roundValue * UNIT_MS[this.opts.roundUnit];
+    const off = this.offsetAt(ts);
+    return Math.floor((ts + off) / step) * step - off;
   }
 
   /** Zone offset (ms) at an instant, cached per quarter hour (every zone's transitions fall on those). */
@@ -139,24 +173,10 @@ export class PathTemplate {
     return off;
   }
 
-  private timeFields(ts0: number): string[] {
-    let ts = ts0;
-    if (this.opts.round) {
-      const step = this.opts.roundValue * UNIT_MS[this.opts.roundUnit];
-      const off = this.offsetAt(ts);
-      ts = Math.floor((ts + off) / step) * step - off;
-    }
+  /** The rendered time escapes of an (already rounded) instant; cached by the caller per time bucket. */
+  private timeFields(ts: number): string[] {
     const off = this.offsetAt(ts);
-    const local = ts + off;
-    // Keyed on UTC time (not local) so the repeated hour of a DST fall-back renders %s/%z right.
-    const key = Math.floor(ts / this.resolution);
-    let fields = this.timeCache.get(key);
-    if (fields === undefined) {
-      fields = this.timeParts.map((c) => renderTime(c, ts, local, off));
-      if (this.timeCache.size > 100_000) this.timeCache.clear();
-      this.timeCache.set(key, fields);
-    }
-    return fields;
+    return this.timeParts.map((c) => renderTime(c, ts, ts + off, off));
   }
 }
 

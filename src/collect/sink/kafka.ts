@@ -62,7 +62,7 @@ export class KafkaSink implements Sink {
   readonly batchSize: number;
   private readonly m: SinkMetrics;
   private bus: Bus | undefined;
-  private producer: BusProducer | undefined;
+  private producer: Promise<BusProducer> | undefined;
 
   constructor(private readonly cfg: KafkaSinkConfig, private readonly channel: Channel, private readonly ctx: ComponentContext) {
     this.name = ctx.name;
@@ -81,14 +81,20 @@ export class KafkaSink implements Sink {
   }
 
   async start(): Promise<void> {
-    // Connecting here surfaces a wrong address early; process() reconnects if the broker is not up yet.
-    await this.connect().catch((err: Error) => this.ctx.log.warn({ sink: this.name, brokers: this.brokers, err: err.message }, 'kafka sink cannot reach the brokers yet; will retry'));
+    // Connect in the background (the client retries for a while): a broker that is not up yet must not
+    // hold the agent's start; process() waits for this connection or makes a new one.
+    this.connect().catch((err: Error) => this.ctx.log.warn({ sink: this.name, brokers: this.brokers, err: err.message }, 'kafka sink cannot reach the brokers yet; will retry'));
   }
 
-  private async connect(): Promise<BusProducer> {
-    if (this.producer) return this.producer;
-    this.bus ??= createBus({ brokers: this.brokers, clientId: `${this.ctx.agent}-${this.name}` });
-    this.producer = await this.bus.producer({ acks: this.acks, compression: this.cfg['kafka.producer.compression.type'] });
+  private connect(): Promise<BusProducer> {
+    if (!this.producer) {
+      this.bus ??= createBus({ brokers: this.brokers, clientId: `${this.ctx.agent}-${this.name}` });
+      const p = this.bus.producer({ acks: this.acks, compression: this.cfg['kafka.producer.compression.type'] });
+      this.producer = p;
+      p.catch(() => {
+        if (this.producer === p) this.producer = undefined;
+      });
+    }
     return this.producer;
   }
 
@@ -135,8 +141,10 @@ export class KafkaSink implements Sink {
         for (const [topic, msgs] of byTopic) await producer.send(topic, msgs);
       } catch (err) {
         // Start from a fresh connection next time rather than trusting a client that just failed.
-        this.producer = undefined;
-        await producer?.close().catch(() => undefined);
+        if (producer) {
+          this.producer = undefined;
+          await producer.close().catch(() => undefined);
+        }
         throw new Error(`kafka sink ${this.name} could not send to ${this.brokers.join(',')}: ${(err as Error).message}; the events stay in the channel and are retried`);
       }
       if (bad.length) {
@@ -157,8 +165,10 @@ export class KafkaSink implements Sink {
 
   async stop(): Promise<void> {
     const bus = this.bus;
+    const producer = this.producer;
     this.bus = undefined;
     this.producer = undefined;
+    await producer?.catch(() => undefined); // let a connection under way settle before closing the client
     await bus?.close();
   }
 }

@@ -6,8 +6,10 @@
  * A bucket is one expanded (`hdfs.path`, `hdfs.filePrefix`) pair (escapes: escape.ts). Each bucket has at
  * most one open file, named as Flume names them, `<filePrefix>.<counter><fileSuffix>[.gz]`, the counter
  * starting at the open time in epoch ms. While open, the file is the *in-use* name
- * `<inUsePrefix><name>.<agent>.<sink><inUseSuffix>` (default suffix `.tmp`, which the lake readers skip);
- * the agent and sink names in it let a restarted sink recognise its own leftovers. A file is closed
+ * `<inUsePrefix><name>.<agent>_<sink><inUseSuffix>` (default suffix `.tmp`, which the lake readers skip;
+ * characters other than letters, digits, `_`, `-` in the names become `_`), e.g.
+ * `car-batch-log.1704067200000.log.SmartCar_Agent_HdfsSink.tmp`: the agent and sink names let a restarted
+ * sink recognise its own leftovers (Flume's in-use name has no such tag). A file is closed
  * (renamed to its final name) when it reaches `rollSize` bytes or `rollCount` events, after `rollInterval`
  * seconds open or `idleTimeout` seconds without writes, when more than `maxOpenFiles` are open, or on stop.
  *
@@ -18,7 +20,7 @@
  *   1. take ≤ batchSize events; expand each event's bucket (an event whose path needs a time it lacks is a
  *      dead letter: Flume would throw and stall the channel forever);
  *   2. before creating a file, append its name to the sink's journal (`<state>/<sink>.lake-journal`, fsync),
- *      create it, fsync its directory;
+ *      create it, fsync its directory (past 1 MB the journal is rewritten, atomically, with the open files);
  *   3. append one buffer per file (gzip: one gzip member per file per batch, so any committed length is a
  *      member boundary), fdatasync every file written;
  *   4. commit the take with the new marker; 5. only then rename the files that reached a roll condition.
@@ -26,7 +28,8 @@
  * scans their directories for this sink's in-use files: a file the marker knows is truncated to its
  * committed length and renamed (committed but not yet renamed, or written past the commit); a file the
  * marker does not know is deleted (nothing in it was committed; its events are still in the channel); a
- * marker entry whose in-use file is gone was already renamed. Then the journal is emptied.
+ * marker entry whose in-use file is gone was already renamed. Then the journal is emptied. (Recovery
+ * closes every file it keeps, so after a failed batch the open files roll early: smaller files, no loss.)
  * If a commit throws, the channel's marker tells whether it landed (then the batch counts as delivered).
  * Dead letters are written before the commit, so a crash may repeat a dead letter but never loses one.
  */
@@ -42,6 +45,8 @@ import { MissingTimestampError, PathTemplate, type RoundUnit } from './escape.ts
 import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
 
 const gzip = promisify(zlib.gzip);
+/** The journal of files opened is rewritten with the open files only once it grows past this. */
+const JOURNAL_COMPACT_BYTES = Number(process.env.SMARTCAR_LAKE_JOURNAL_COMPACT ?? 1_000_000);
 
 const flag = (d: boolean) => z.union([z.boolean(), z.stringbool()]).default(d);
 const seconds = (d: number) => z.coerce.number().min(0).default(d);
@@ -147,6 +152,7 @@ export class LakeSink implements Sink {
   private lastMarker: string | undefined;
   private lastCounter = 0;
   private journal: fsp.FileHandle | undefined;
+  private journalBytes = 0;
   private needsRecovery = false;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown> = Promise.resolve();
@@ -175,11 +181,13 @@ export class LakeSink implements Sink {
   }
 
   async start(): Promise<void> {
-    if (this.started) return;
+    if (this.started || this.timer) return;
     await this.locked(async () => {
+      if (this.started) return;
       this.lastRecovery = await this.recover(this.channel.marker(this.name));
       this.started = true;
     });
+    if (this.timer) return;
     const roll = [this.cfg['hdfs.rollInterval'], this.cfg['hdfs.idleTimeout']].filter((s) => s > 0);
     if (roll.length) {
       const every = Math.max(50, Math.min(1000, ...roll.map((s) => s * 250)));
@@ -266,8 +274,9 @@ export class LakeSink implements Sink {
       try {
         await tx.commit({ owner: this.name, value: marker });
       } catch (err) {
-        // A commit may fail after it landed (e.g. an fsync error reported late): the marker is the truth.
-        if (this.channel.marker(this.name) !== marker) throw err;
+        // A commit may fail after it landed (e.g. an fsync error reported late): the marker is the truth —
+        // when this batch changed it (a batch of dead letters only leaves it as it was: then roll back).
+        if (marker === this.lastMarker || this.channel.marker(this.name) !== marker) throw err;
       }
       this.lastMarker = marker;
       for (const f of touched) f.committed = f.length;
@@ -309,7 +318,16 @@ export class LakeSink implements Sink {
       if (l) l.push(e);
       else dead.set(reason, [e]);
     };
+    // Sources and interceptors share one headers object across a batch's events: route each distinct
+    // object once (the same headers always expand to the same bucket within a batch's clock).
+    let lastHeaders: Record<string, string> | undefined;
+    let lastBucket: Bucket | undefined;
     for (const e of events) {
+      if (e.headers === lastHeaders && lastBucket) {
+        lastBucket.events.push(e);
+        continue;
+      }
+      lastHeaders = undefined;
       let dir: string;
       let prefix: string;
       try {
@@ -322,7 +340,7 @@ export class LakeSink implements Sink {
         }
         throw err;
       }
-      const key = `${dir}\0${prefix}`;
+      const key = constPrefix !== undefined ? dir : `${dir}\0${prefix}`;
       let b = buckets.get(key);
       if (!b) {
         const dirAbs = this.resolveDir(dir);
@@ -338,6 +356,8 @@ export class LakeSink implements Sink {
         buckets.set(key, b);
       }
       b.events.push(e);
+      lastHeaders = e.headers;
+      lastBucket = b;
     }
     return { buckets, dead };
   }
@@ -421,12 +441,29 @@ export class LakeSink implements Sink {
   }
 
   private async journalAppend(entry: { dir: string; inUse: string }): Promise<void> {
+    const line = JSON.stringify(entry) + '\n';
+    if (this.journalBytes > JOURNAL_COMPACT_BYTES) {
+      // Closed files need no entry any more: rewrite the journal with the open ones (atomically).
+      await this.journal?.close();
+      this.journal = undefined;
+      const text = [...this.open].map((f) => JSON.stringify({ dir: f.dir, inUse: f.inUse }) + '\n').join('') + line;
+      const tmp = `${this.journalFile}.new`;
+      await fsp.writeFile(tmp, text);
+      const h = await fsp.open(tmp, 'r+');
+      await h.datasync();
+      await h.close();
+      await fsp.rename(tmp, this.journalFile);
+      await fsyncDir(path.dirname(this.journalFile));
+      this.journalBytes = Buffer.byteLength(text);
+      return;
+    }
     if (!this.journal) {
       await fsp.mkdir(path.dirname(this.journalFile), { recursive: true });
       this.journal = await fsp.open(this.journalFile, 'a');
     }
-    await this.journal.write(JSON.stringify(entry) + '\n');
+    await this.journal.write(line);
     await this.journal.datasync();
+    this.journalBytes += Buffer.byteLength(line);
   }
 
   private markerValue(): string {
@@ -545,6 +582,7 @@ export class LakeSink implements Sink {
     for (const d of touchedDirs) await fsyncDir(d);
     await fsp.mkdir(path.dirname(this.journalFile), { recursive: true });
     await fsp.writeFile(this.journalFile, '');
+    this.journalBytes = 0;
     this.lastMarker = markerValue;
     this.needsRecovery = false;
     if (report.renamed.length || report.deleted.length || report.truncated.length) this.ctx.log.info({ sink: this.name, ...report }, 'lake sink recovered its in-use files');

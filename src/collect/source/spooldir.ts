@@ -26,6 +26,12 @@ import type { CollectEvent, Source } from '../types.ts';
 import { openLineReader, toEvents } from './lines.ts';
 import { StoppedError } from './stopped.ts';
 
+/**
+ * Batches in flight per file: the next batches are read and intercepted while earlier ones commit, and
+ * their commits share fsyncs (the agent keeps them in order). Each batch is still its own transaction.
+ */
+const READ_AHEAD = 8;
+
 const bool = (def: boolean) => z.enum(['true', 'false']).default(def ? 'true' : 'false').transform((v) => v === 'true');
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const regex = (def: string) => z.string().default(def).superRefine((s, ctx) => {
@@ -199,6 +205,7 @@ export class SpoolDirSource implements Source {
     if (this.cfg.basenameHeader) headers[this.cfg.basenameHeaderKey] = path.basename(file);
     const reader = openLineReader(fd, startOffset, this.cfg['deserializer.maxLineLength']);
     const marker: SpoolMarker = { file, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, offset: startOffset };
+    const inflight: Promise<void>[] = [];
     this.ctx.log.info({ source: this.name, file, offset: startOffset, size: st.size }, startOffset ? 'resuming spool file' : 'ingesting spool file');
     try {
       for (;;) {
@@ -225,10 +232,15 @@ export class SpoolDirSource implements Source {
         marker.offset = end;
         metrics.lines.inc(this.labels, lines.length);
         metrics.bytes.inc(this.labels, end - before);
-        // deliver() retries until committed; it rejects only when the agent stops.
-        await this.deliver(toEvents(lines, headers), JSON.stringify(marker));
+        // deliver() retries until committed and rejects only when the agent stops. READ_AHEAD batches in flight:
+        // the next one is read and intercepted while the previous one commits (the agent keeps them in order).
+        const d = this.deliver(toEvents(lines, headers), JSON.stringify(marker));
+        d.catch(() => {});
+        inflight.push(d);
+        if (inflight.length >= READ_AHEAD) await inflight.shift();
         if (end >= st.size) break;
       }
+      await Promise.all(inflight);
     } finally {
       reader.close();
     }

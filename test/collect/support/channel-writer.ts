@@ -40,7 +40,8 @@ await ch.start();
 out('ready');
 
 for (;;) {
-  if (rand(4) !== 0 || ch.size() === 0) {
+  // Mostly puts, but never more than 20,000 events held (a full channel would throw in this loop).
+  if ((rand(4) !== 0 && ch.size() < 20_000) || ch.size() === 0) {
     const n = 1 + rand(200);
     const headers = { batch: String(next), logType: 'car-batch-log' };
     const evs: CollectEvent[] = [];
