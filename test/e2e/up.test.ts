@@ -18,7 +18,6 @@ import { localDate8 } from '../../src/core/time.ts';
 import { openTableStore } from '../../src/table/index.ts';
 import { openHotStore } from '../../src/hot/index.ts';
 import { openCatalog } from '../../src/sql/index.ts';
-import { SHIPPED_AGENT_FILE } from '../../src/platform/components.ts';
 import { SMARTCAR_BIN } from '../../src/platform/supervisor.ts';
 import { expectedOverspeed, waitFor } from '../support/overspeed.ts';
 
@@ -191,22 +190,7 @@ function smartcar(args: string[]): { status: number | null; out: string } {
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
-/**
- * The collection agent and `smartcar stream --metrics-port` were being built beside this test; until both
- * run, the test is skipped with the reason printed (not silently).
- */
-function missingParts(): string | undefined {
-  if (!fs.existsSync(SHIPPED_AGENT_FILE)) return `no agent file ${SHIPPED_AGENT_FILE}`;
-  const agent = spawnSync(process.execPath, [SMARTCAR_BIN, 'agent', '-n', 'SmartCar_Agent', '-f', SHIPPED_AGENT_FILE, '--data', root, '--check'], { encoding: 'utf8', timeout: 60_000 });
-  if (agent.status !== 0) return `smartcar agent --check fails: ${(agent.stderr || agent.stdout).trim().split('\n')[0]}`;
-  const stream = spawnSync(process.execPath, [SMARTCAR_BIN, 'stream', '--help'], { encoding: 'utf8', timeout: 60_000 });
-  if (!stream.stdout.includes('--metrics-port')) return 'smartcar stream has no --metrics-port yet';
-  return undefined;
-}
-const missing = missingParts();
-if (missing) process.stderr.write(`test/e2e/up.test.ts SKIPPED: ${missing}\n`);
-
-describe.skipIf(missing !== undefined)('smartcar up, end to end', () => {
+describe('smartcar up, end to end', () => {
   it('runs the pipeline, stops cleanly, survives kill -9 of the whole tree, and every output equals an independent computation', async () => {
     // 1. First run, then a clean stop: exit 0, lock released.
     let u = await up();
