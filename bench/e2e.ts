@@ -3,7 +3,7 @@
  * driving log → agent (tail) → broker → stream (table store + CEP → hot store), each car one record
  * per simulated second in real time (speed-up 1).
  *
- * For each fleet size (BENCH_FLEETS, default 1000,5000,20000,50000) a fresh `smartcar up` runs for
+ * For each fleet size (BENCH_FLEETS, default 1000,5000,20000,50000,80000,120000) a fresh `smartcar up` runs for
  * BENCH_SECONDS (default 60) wall seconds. /metrics is sampled every 5 s:
  *   offered   = the fleet size (records/s the seed's rate asks for): the baseline of the same run
  *   written   = rate of smartcar_sim_records_total (did the simulator keep up?)
@@ -23,7 +23,7 @@ import { httpGet } from '../src/platform/scrape.ts';
 import { sumSamples } from '../src/platform/status.ts';
 
 const SMARTCAR_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/smartcar.js');
-const FLEETS = (process.env.BENCH_FLEETS ?? '1000,5000,20000,50000').split(',').map(Number);
+const FLEETS = (process.env.BENCH_FLEETS ?? '1000,5000,20000,50000,80000,120000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const SAMPLE_MS = 5000;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
