@@ -106,7 +106,8 @@ export async function runStatus(o: StatusOptions): Promise<number> {
     lines.push(`  ${label.padEnd(20)} ${rate.toFixed(0).padStart(10)}/s ${String(m2.get(k)).padStart(14)}`);
   }
   const lag = m2.get('smartcar_stream_consumer_lag');
-  lines.push(`  ${'stream lag'.padEnd(20)} ${lag === undefined ? 'unknown (the stream exposes no lag yet)' : `${lag} records behind the bus`}`);
+  // The stream commits behind its open 30-second windows, so this includes up to ~30 s of records held on purpose.
+  lines.push(`  ${'stream lag'.padEnd(20)} ${lag === undefined ? 'unknown (the stream exposes no lag yet)' : `${lag} records after the committed offsets (open windows included)`}`);
   lines.push('');
   if (!stream) {
     lines.push(`latest alerts: none yet (${streamFile} not written)`);
