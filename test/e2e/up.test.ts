@@ -19,6 +19,7 @@ import { openTableStore } from '../../src/table/index.ts';
 import { openHotStore } from '../../src/hot/index.ts';
 import { openCatalog } from '../../src/sql/index.ts';
 import { SMARTCAR_BIN } from '../../src/platform/supervisor.ts';
+import { httpGet } from '../../src/platform/scrape.ts';
 import { expectedOverspeed, waitFor } from '../support/overspeed.ts';
 
 const SIM_DAY = '20240105';
@@ -217,6 +218,19 @@ describe('smartcar up, end to end', () => {
 
     // 3. Restart after the crash: a stale lock taken over; the same holds.
     u = await up();
+    expect(u.output()).toMatch(/took over a stale lock of pid \d+/);
+    // One component crashing inside a running platform: /health says so, the supervisor restarts it.
+    const addr = `127.0.0.1:${u.port}`;
+    const streamPid = JSON.parse((await httpGet(addr, '/health')).body).components.stream.pid as number;
+    process.kill(streamPid, 'SIGKILL');
+    await waitFor(async () => (await httpGet(addr, '/health')).status === 503, 10_000, '/health to report the stream down');
+    await waitFor(async () => (await httpGet(addr, '/health')).status === 200, 60_000, 'the stream to be restarted');
+    expect(JSON.parse((await httpGet(addr, '/health')).body).components.stream).toMatchObject({ phase: 'up', restarts: 1 });
+    const metrics = (await httpGet(addr, '/metrics')).body;
+    expect(metrics).toMatch(/^smartcar_platform_restarts_total\{component="stream"\} 1$/m);
+    expect(metrics).toMatch(/^smartcar_stream_rows_stored_total\{component="stream"\} \d+$/m);
+    expect(metrics).toMatch(/^smartcar_broker_records_produced_total\{component="broker"\} [1-9]\d*$/m);
+    expect(metrics.match(/^# HELP smartcar_stream_rows_stored_total /gm)).toHaveLength(1);
     const resumed = goodRecords(logLines());
     await waitFor(() => goodRecords(logLines()) > resumed + CARS * 100, 60_000, 'the simulator to write after the crash');
     await checkDriving();
