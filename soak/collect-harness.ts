@@ -177,3 +177,101 @@ export async function crashSoak(o: SoakOptions): Promise<SoakResult> {
   const deadLetters = fs.existsSync(deadFile) ? fs.readFileSync(deadFile, 'utf8').split('\n').filter(Boolean).length : 0;
   return { kills, midIngest, expected: expected.length, stored: stored.length, duplicates, missing, extra, badSuffix, tooLong, deadLetters, dir };
 }
+
+export const TAIL_AGENT = `
+t.sources = tail
+t.channels = ch
+t.sinks = lake
+t.sources.tail.type = exec
+t.sources.tail.command = tail -F logs/drive.log
+t.sources.tail.batchSize = 500
+t.sources.tail.channels = ch
+t.channels.ch.type = file
+t.sinks.lake.type = hdfs
+t.sinks.lake.channel = ch
+t.sinks.lake.hdfs.path = collect/drive-tail
+t.sinks.lake.hdfs.filePrefix = drive
+t.sinks.lake.hdfs.fileSuffix = .log
+t.sinks.lake.hdfs.batchSize = 2000
+t.sinks.lake.hdfs.rollInterval = 0
+t.sinks.lake.hdfs.rollCount = 0
+t.sinks.lake.hdfs.rollSize = 500000
+`;
+
+/**
+ * The tail flow under kill -9: a writer appends numbered lines to the followed file and rotates it by
+ * rename (also while the agent is down) while the agent — exec `tail -F` → file channel → lake sink — is
+ * killed at random moments and restarted; at the end the lake holds every line exactly once.
+ */
+export async function tailCrashSoak(o: { kills: number; log?: (line: string) => void }): Promise<SoakResult> {
+  const log = o.log ?? (() => {});
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-soak-tail-'));
+  fs.writeFileSync(path.join(dir, 'agent.properties'), TAIL_AGENT);
+  const file = path.join(dir, 'logs', 'drive.log');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, '');
+  let n = 0;
+  let rotations = 0;
+  const expected: string[] = [];
+  const write = (count: number) => {
+    const lines: string[] = [];
+    for (let i = 0; i < count; i++) lines.push(`20240101${String(n % 1_000_000).padStart(6, '0')},L${n++}`);
+    expected.push(...lines);
+    fs.appendFileSync(file, lines.join('\n') + '\n');
+  };
+  // Rotation by rename: the follower must drain the old file (also while the agent is down).
+  const rotate = () => { fs.renameSync(file, `${file}.${++rotations}`); fs.writeFileSync(file, ''); };
+  const lakeDir = path.join(dir, 'lake', 'collect', 'drive-tail');
+  const stored = () => (fs.existsSync(lakeDir) ? fs.readdirSync(lakeDir).filter((f) => !f.endsWith('.tmp')).flatMap((f) => fs.readFileSync(path.join(lakeDir, f), 'utf8').split('\n').filter(Boolean)) : []);
+  const start = () => {
+    const proc = spawn(process.execPath, [BIN, 'agent', '-n', 't', '-f', path.join(dir, 'agent.properties'), '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
+    proc.stderr!.resume();
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    const running = new Promise<void>((resolve, reject) => {
+      let out = '';
+      proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); if (out.includes('running')) resolve(); });
+      void exited.then((code) => reject(new Error(`agent exited ${code} before running`)));
+    });
+    return { proc, running, exited };
+  };
+  let kills = 0;
+  for (let i = 0; i < o.kills; i++) {
+    const a = start();
+    await a.running;
+    const until = Date.now() + 100 + Math.floor(Math.random() * 500);
+    while (Date.now() < until) {
+      write(200);
+      if (Math.random() < 0.05) rotate();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    a.proc.kill('SIGKILL');
+    await a.exited;
+    kills++;
+    // Lines written and a rotation made while the agent is down.
+    write(300);
+    if (i % 3 === 0) rotate();
+    write(100);
+    log(`tail kill ${kills}/${o.kills}: ${expected.length} lines written, ${rotations} rotations, ${stored().length} in closed lake files`);
+  }
+  const a = start();
+  await a.running;
+  // Wait until everything written is in the lake (the open in-use file counted too), then stop: the
+  // stop closes (renames) the open file.
+  const written = () => (fs.existsSync(lakeDir) ? fs.readdirSync(lakeDir).reduce((s, f) => s + fs.readFileSync(path.join(lakeDir, f), 'utf8').split('\n').filter(Boolean).length, 0) : 0);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && written() < expected.length) await new Promise((r) => setTimeout(r, 100));
+  a.proc.kill('SIGTERM');
+  if ((await a.exited) !== 0) throw new Error('agent did not stop cleanly');
+  const got = stored();
+  const counts = new Map<string, number>();
+  for (const l of got) counts.set(l, (counts.get(l) ?? 0) + 1);
+  let missing = 0, duplicates = 0;
+  for (const l of expected) {
+    const c = counts.get(l) ?? 0;
+    if (c === 0) missing++;
+    else if (c > 1) duplicates += c - 1;
+    counts.delete(l);
+  }
+  const extra = [...counts.values()].reduce((s, x) => s + x, 0);
+  return { kills, midIngest: kills, expected: expected.length, stored: got.length, duplicates, missing, extra, badSuffix: 0, tooLong: 0, deadLetters: 0, dir };
+}

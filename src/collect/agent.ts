@@ -134,7 +134,8 @@ export class Agent {
         running.source = (v.factory as SourceFactory<unknown>).create(v.config, (events, marker) => this.deliver(s.name, running, events, marker), {
           ...this.ctx(s.name),
           // Read when the source starts, after the channels replayed their logs. With several channels the
-          // markers agree unless a crash hit between their commits; the first channel's is the earliest.
+          // markers agree unless a crash hit between their commits; the first channel commits last, so its
+          // marker is the earliest.
           get resume() { return channels[0]?.marker(s.name); },
         });
         this.sources.push(running);
@@ -176,7 +177,9 @@ export class Agent {
 
   private async commitBatch(sourceName: string, src: RunningSource, batch: CollectEvent[], marker: string, issued: () => void): Promise<void> {
     const labels = { agent: this.def.name, component: sourceName };
-    for (const channel of src.channels) {
+    // The first channel last: the source resumes from the first channel's marker, so a crash between two
+    // channels' commits repeats the batch in the others instead of losing it there.
+    for (const channel of [...src.channels].reverse()) {
       let backoff = 100;
       for (;;) {
         if (this.stopping) {

@@ -5,8 +5,8 @@ export function register(program: Command): void {
   program
     .command('agent')
     .description('Run a collection agent (the Flume role): sources → interceptors → channels → sinks')
-    .requiredOption('-n, --name <agent>', 'the agent to run (the prefix of its keys in the file)')
-    .requiredOption('-f, --conf-file <file>', 'agent definition: Flume .properties, or .json')
+    .option('-n, --name <agent>', 'the agent to run (the prefix of its keys in the file); required')
+    .option('-f, --conf-file <file>', 'agent definition: Flume .properties, or .json; required')
     .option('-c, --conf <dir>', 'Flume\'s configuration directory (accepted for compatibility; unused)')
     .option('--data <dir>', 'data directory: relative paths in the agent file resolve against it (default ./smartcar-data)')
     .option('--kafka <servers>', 'bus bootstrap servers for Kafka sinks without brokerList (default: the embedded broker)')
@@ -15,6 +15,7 @@ export function register(program: Command): void {
     .option('--lenient', 'unknown properties are warnings, not errors (Flume ignores them silently)')
     .option('--check', 'validate the agent file and exit')
     .option('--status', 'print the status of the agent running with this name and data directory, then exit')
+    .option('--describe [type]', 'list the component types, or print the properties of one (type, default, allowed values), then exit')
     .allowUnknownOption(true)
     .addHelpText('after', `
 Flume agent files run unchanged (Flume class names are accepted as types). Supported components:
@@ -28,10 +29,20 @@ Examples:
   $ smartcar agent -n SmartCar_Agent -f agents/smartcar-agent.properties           # the seed's two flows
   $ smartcar agent -n SmartCar_Agent -f agents/smartcar-agent.properties --check   # validate only
   $ smartcar agent -n SmartCar_Agent -f agents/smartcar-agent.properties --status  # counters of the running agent
-  $ smartcar agent -n a1 -f flume.conf --metrics-port 9401 && curl 127.0.0.1:9401/metrics`)
+  $ smartcar agent -n a1 -f flume.conf --metrics-port 9401 && curl 127.0.0.1:9401/metrics
+  $ smartcar agent --describe                 # every source, interceptor, channel and sink type
+  $ smartcar agent --describe spooldir        # its properties: type, default, allowed values, required`)
     .action(async (o, cmd: Command) => {
       const unknown = cmd.args.filter((a) => a.startsWith('-') && !a.startsWith('-D'));
       if (unknown.length) throw new UserError(`unknown option ${unknown[0]} (add --help for usage)`);
+      if (o.describe !== undefined) {
+        const { describeCommand } = await import('./describe.ts');
+        process.stdout.write(describeCommand(o.describe === true ? undefined : String(o.describe)));
+        return;
+      }
+      for (const [key, flags] of [['name', '-n, --name <agent>'], ['confFile', '-f, --conf-file <file>']] as const) {
+        if (o[key] === undefined) cmd.error(`error: required option '${flags}' not specified`, { code: 'commander.missingMandatoryOptionValue', exitCode: 1 });
+      }
       let metricsPort: number | undefined;
       if (o.metricsPort !== undefined) {
         metricsPort = Number(o.metricsPort);

@@ -26,9 +26,10 @@ export class FileDeadLetters implements DeadLetters {
   }
 
   write(component: string, reason: string, events: CollectEvent[]): void {
-    if (!events.length) return;
     const time = new Date().toISOString();
     let out = '';
+    // A reason without events (e.g. a quarantined spool file: the file itself is set aside) is one record.
+    if (!events.length) out = JSON.stringify({ time, component, reason }) + '\n';
     for (const e of events) {
       const text = e.body.toString('utf8');
       const body = Buffer.byteLength(text) === e.body.length && !text.includes('\uFFFD') ? { body: text } : { bodyBase64: e.body.toString('base64') };

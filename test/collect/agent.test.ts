@@ -10,7 +10,7 @@ import { writeStatusDay, statusFileName, driverLines, garbageLine } from '../../
 import { parseDate8, localDate8 } from '../../src/core/time.ts';
 import { registry } from '../../src/core/metrics.ts';
 import { TOPIC } from '../../src/core/records.ts';
-import { crashSoak, lakeLines } from '../../soak/collect-harness.ts';
+import { crashSoak, lakeLines, tailCrashSoak } from '../../soak/collect-harness.ts';
 
 const tmp = (n: string) => fs.mkdtempSync(path.join(os.tmpdir(), `smartcar-agent-${n}-`));
 const waitFor = async (cond: () => boolean | Promise<boolean>, ms = 60_000) => {
@@ -94,6 +94,13 @@ describe('agent crash safety (real process, kill -9)', () => {
     const r = await crashSoak({ kills: Number(process.env.CRASH_KILLS ?? 3), cars: 4, seed: 11 });
     expect({ missing: r.missing, duplicates: r.duplicates, extra: r.extra, badSuffix: r.badSuffix }).toEqual({ missing: 0, duplicates: 0, extra: 0, badSuffix: 0 });
     expect(r.deadLetters).toBeGreaterThanOrEqual(r.tooLong);
+    expect(r.stored).toBe(r.expected);
+    fs.rmSync(r.dir, { recursive: true, force: true });
+  }, 240_000);
+
+  it('tail -F across rotations (also while down) and kills: every line in the lake exactly once', async () => {
+    const r = await tailCrashSoak({ kills: Number(process.env.CRASH_KILLS ?? 3) });
+    expect({ missing: r.missing, duplicates: r.duplicates, extra: r.extra }).toEqual({ missing: 0, duplicates: 0, extra: 0 });
     expect(r.stored).toBe(r.expected);
     fs.rmSync(r.dir, { recursive: true, force: true });
   }, 240_000);

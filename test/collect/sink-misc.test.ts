@@ -62,6 +62,7 @@ describe('dead letters', () => {
     const rows = fs.readFileSync(dl.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rows.map((r) => [r.component, r.reason, r.body ?? null, r.bodyBase64 ?? null])).toEqual([
       ['k1', 'no timestamp', 'line one', null], ['k1', 'no timestamp', null, '//4A'], ['k2', 'other', 'line two', null],
+      ['k2', 'nothing', null, null],
     ]);
     expect(rows[0].headers).toEqual({ logType: 'x' });
     expect(Number.isNaN(Date.parse(String(rows[0].time)))).toBe(false);

@@ -32,7 +32,10 @@ function mapHeaders(events: CollectEvent[], fn: (h: Record<string, string>) => R
 }
 
 // ── timestamp ────────────────────────────────────────────────────────────────────────────────────
-const timestampSchema = z.object({ preserveExisting: bool(false), headerName: z.string().default('timestamp') }).strict();
+const timestampSchema = z.object({
+  preserveExisting: bool(false).describe('Keep the header when an event already has it.'),
+  headerName: z.string().default('timestamp').describe('The header to set.'),
+}).strict().describe('Sets a header to the time of interception, in epoch milliseconds (what the hdfs sink\'s time escapes read).');
 registerComponent({
   kind: 'interceptor', type: 'timestamp', aliases: ['org.apache.flume.interceptor.TimestampInterceptor$Builder'],
   schema: timestampSchema,
@@ -45,7 +48,11 @@ registerComponent({
 } satisfies InterceptorFactory<z.infer<typeof timestampSchema>>);
 
 // ── static ───────────────────────────────────────────────────────────────────────────────────────
-const staticSchema = z.object({ key: z.string().default('key'), value: z.string().default('value'), preserveExisting: bool(true) }).strict();
+const staticSchema = z.object({
+  key: z.string().default('key').describe('Header name.'),
+  value: z.string().default('value').describe('Header value.'),
+  preserveExisting: bool(true).describe('Keep the header when an event already has it.'),
+}).strict().describe('Sets a header to a fixed value.');
 registerComponent({
   kind: 'interceptor', type: 'static', aliases: ['org.apache.flume.interceptor.StaticInterceptor$Builder'],
   schema: staticSchema,
@@ -55,7 +62,11 @@ registerComponent({
 } satisfies InterceptorFactory<z.infer<typeof staticSchema>>);
 
 // ── host ─────────────────────────────────────────────────────────────────────────────────────────
-const hostSchema = z.object({ hostHeader: z.string().default('host'), useIP: bool(true), preserveExisting: bool(false) }).strict();
+const hostSchema = z.object({
+  hostHeader: z.string().default('host').describe('Header name.'),
+  useIP: bool(true).describe('true: this host\'s first non-internal IPv4 address (127.0.0.1 if none); false: its host name.'),
+  preserveExisting: bool(false).describe('Keep the header when an event already has it.'),
+}).strict().describe('Sets a header to this host\'s address or name.');
 function hostValue(useIP: boolean): string {
   if (!useIP) return os.hostname();
   for (const addrs of Object.values(os.networkInterfaces())) {
@@ -102,7 +113,10 @@ const regexSource = z.string().superRefine((s, ctx) => {
   }
 });
 
-const filterSchema = z.object({ regex: regexSource.default('.*'), excludeEvents: bool(false) }).strict();
+const filterSchema = z.object({
+  regex: regexSource.default('.*').describe('Regular expression (JavaScript syntax) tested against the body; the seed\'s anchored digit prefix ^\\d{N} (or ^[0-9]{N}) is tested on the bytes, without decoding.'),
+  excludeEvents: bool(false).describe('false: keep the events that match; true: drop them.'),
+}).strict().describe('Keeps, or drops, the events whose body matches a regular expression. Dropped events are counted in smartcar_collect_interceptor_dropped_total.');
 registerComponent({
   kind: 'interceptor', type: 'regex_filter', aliases: ['org.apache.flume.interceptor.RegexFilteringInterceptor$Builder'],
   schema: filterSchema,
@@ -121,7 +135,10 @@ registerComponent({
 } satisfies InterceptorFactory<z.infer<typeof filterSchema>>);
 
 // ── regex_extractor ──────────────────────────────────────────────────────────────────────────────
-const extractorSchema = z.object({ regex: regexSource, serializers: z.string() }).loose();
+const extractorSchema = z.object({
+  regex: regexSource.describe('Regular expression (JavaScript syntax) run on the body; capture group i goes to the i-th serializer. A body that does not match is left unchanged.'),
+  serializers: z.string().describe('Space-separated serializer names s, each with serializers.<s>.name = the header to set and serializers.<s>.type = default (the group as is) or Flume\'s RegexExtractorInterceptorMillisSerializer (a yyyyMMddHHmmss group becomes epoch milliseconds; serializers.<s>.pattern is accepted and ignored: that 14-digit form is assumed).'),
+}).loose().describe('Copies capture groups of a regular expression over the body into headers.');
 type ExtractorConfig = z.infer<typeof extractorSchema>;
 registerComponent({
   kind: 'interceptor', type: 'regex_extractor', aliases: ['org.apache.flume.interceptor.RegexExtractorInterceptor$Builder'],
@@ -158,7 +175,9 @@ registerComponent({
 } satisfies InterceptorFactory<ExtractorConfig>);
 
 // ── collect_day (SEED §3: appends `,<yyyyMMdd>`, the processing date, to every line) ─────────────
-const collectDaySchema = z.object({ separator: z.string().default(',') }).strict();
+const collectDaySchema = z.object({
+  separator: z.string().default(',').describe('Our addition: the text put before the date.'),
+}).strict().describe('The seed\'s CollectDayInterceptor: appends the processing date, <separator><yyyyMMdd> in the agent\'s local time zone, to every body.');
 registerComponent({
   kind: 'interceptor', type: 'collect_day', aliases: ['com.wikibook.bigdata.smartcar.flume.CollectDayInterceptor$Builder', 'collect-day'],
   schema: collectDaySchema,

@@ -19,26 +19,26 @@ const acks = z.union([z.literal('all'), z.coerce.number().int().refine((n) => n 
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
 export const kafkaSinkSchema = z.object({
-  'kafka.topic': z.string().min(1).optional(),
-  topic: z.string().min(1).optional(),
-  'kafka.bootstrap.servers': z.string().min(1).optional(),
-  brokerList: z.string().min(1).optional(),
-  'kafka.producer.acks': acks.optional(),
-  requiredAcks: acks.optional(),
-  flumeBatchSize: z.coerce.number().int().positive().optional(),
-  batchSize: z.coerce.number().int().positive().optional(),
-  'kafka.producer.compression.type': z.enum(['none', 'gzip']).default('none'),
-  useFlumeEventFormat: flag(false).refine((v) => !v, { message: 'useFlumeEventFormat = true (Avro-wrapped events) is not supported; messages carry the plain event body' }),
-  defaultPartitionId: z.coerce.number().int().min(0).optional(),
-  partitionIdHeader: z.string().optional(),
-  allowTopicOverride: flag(true),
-  topicHeader: z.string().default('topic'),
-  keyField: z.coerce.number().int().min(0).optional(),
+  'kafka.topic': z.string().min(1).optional().describe('Topic; unset = default-flume-topic (as Flume).'),
+  topic: z.string().min(1).optional().describe('Flume 1.6\'s name for kafka.topic (kafka.topic wins when both are set).'),
+  'kafka.bootstrap.servers': z.string().min(1).optional().describe('Comma-separated host:port list; unset = the platform\'s bus (the embedded broker, or --kafka / SMARTCAR_KAFKA).'),
+  brokerList: z.string().min(1).optional().describe('Flume 1.6\'s name for kafka.bootstrap.servers.'),
+  'kafka.producer.acks': acks.optional().describe('0, 1, -1 or all; unset = 1.'),
+  requiredAcks: acks.optional().describe('Flume 1.6\'s name for kafka.producer.acks.'),
+  flumeBatchSize: z.coerce.number().int().positive().optional().describe('Events per take transaction and send; unset = 100.'),
+  batchSize: z.coerce.number().int().positive().optional().describe('Flume 1.6\'s name for flumeBatchSize.'),
+  'kafka.producer.compression.type': z.enum(['none', 'gzip']).default('none').describe('Message compression.'),
+  useFlumeEventFormat: flag(false).refine((v) => !v, { message: 'useFlumeEventFormat = true (Avro-wrapped events) is not supported; messages carry the plain event body' }).describe('false only: a message is the plain body (Avro-wrapped events with headers are refused).'),
+  defaultPartitionId: z.coerce.number().int().min(0).optional().describe('Accepted, ignored with a warning: the partition comes from the message key (murmur2, as the Java client).'),
+  partitionIdHeader: z.string().optional().describe('Accepted, ignored with a warning (see defaultPartitionId).'),
+  allowTopicOverride: flag(true).describe('Let the topicHeader header choose an event\'s topic; an invalid topic name there sends the event to the dead letters.'),
+  topicHeader: z.string().default('topic').describe('Header naming the topic (allowTopicOverride).'),
+  keyField: z.coerce.number().int().min(0).optional().describe('Our addition: the message key is the N-th (0-based) comma-separated field of the body, e.g. 1 = the car number of a driving line, so one car\'s records stay in order on one partition. Unset (or a line with fewer fields): the key header, as in Flume, or no key.'),
   // Accepted from Flume agent files; the bus client tunes these itself.
-  'kafka.producer.linger.ms': z.coerce.number().optional(),
-  'kafka.producer.batch.size': z.coerce.number().optional(),
-  'kafka.producer.retries': z.coerce.number().optional(),
-}).strict();
+  'kafka.producer.linger.ms': z.coerce.number().optional().describe('Accepted, ignored: the bus client batches by itself.'),
+  'kafka.producer.batch.size': z.coerce.number().optional().describe('Accepted, ignored: the bus client batches by itself.'),
+  'kafka.producer.retries': z.coerce.number().optional().describe('Accepted, ignored: a failed send rolls the take back and the agent retries it.'),
+}).strict().describe('Produces each event body as one message to the bus (the embedded broker unless told otherwise). The take is committed only after the broker acknowledged the batch: at-least-once, so a crash between the two sends the batch again.');
 
 export type KafkaSinkConfig = z.output<typeof kafkaSinkSchema>;
 

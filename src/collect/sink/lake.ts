@@ -54,24 +54,24 @@ const positiveInt = (d: number) => z.coerce.number().int().positive().default(d)
 const GZIP = ['gzip', 'GzipCodec', 'org.apache.hadoop.io.compress.GzipCodec'];
 
 export const lakeSinkSchema = z.object({
-  'hdfs.path': z.string().min(1),
-  'hdfs.filePrefix': z.string().default('FlumeData'),
-  'hdfs.fileSuffix': z.string().default(''),
-  'hdfs.inUsePrefix': z.string().default(''),
-  'hdfs.inUseSuffix': z.string().default('.tmp'),
-  'hdfs.rollInterval': seconds(30),
-  'hdfs.rollSize': z.coerce.number().int().min(0).default(1024),
-  'hdfs.rollCount': z.coerce.number().int().min(0).default(10),
-  'hdfs.idleTimeout': seconds(0),
-  'hdfs.batchSize': positiveInt(100),
+  'hdfs.path': z.string().min(1).describe('Directory of the files, with Flume\'s escapes (%{header}, %Y %m %d %H %M %S, %s …). A scheme and host (hdfs://nn:8020) and a leading /pilot-pjt are dropped; the rest is relative to the lake root <data>/lake. An event whose path needs a time it lacks (no timestamp header, useLocalTimeStamp false) goes to the dead letters instead of stalling the channel.'),
+  'hdfs.filePrefix': z.string().default('FlumeData').describe('File name prefix (escapes allowed); a file is named <prefix>.<counter><fileSuffix>, counter = its open time in epoch ms.'),
+  'hdfs.fileSuffix': z.string().default('').describe('File name suffix, e.g. .log (gzip files also get .gz).'),
+  'hdfs.inUsePrefix': z.string().default('').describe('Name prefix while a file is open.'),
+  'hdfs.inUseSuffix': z.string().default('.tmp').describe('Name suffix while a file is open (lake readers skip .tmp). The in-use name also carries .<agent>_<sink>, so a restarted sink recognises its own leftovers.'),
+  'hdfs.rollInterval': seconds(30).describe('Seconds after which an open file is closed (renamed); 0 = never.'),
+  'hdfs.rollSize': z.coerce.number().int().min(0).default(1024).describe('Bytes written (before compression) after which a file is closed; 0 = never.'),
+  'hdfs.rollCount': z.coerce.number().int().min(0).default(10).describe('Events after which a file is closed; 0 = never.'),
+  'hdfs.idleTimeout': seconds(0).describe('Seconds without writes after which a file is closed; 0 = never.'),
+  'hdfs.batchSize': positiveInt(100).describe('Events per take transaction: written, fdatasynced, then committed with the files\' lengths.'),
   // Flume's default is SequenceFile, a Hadoop binary format the lake's SQL engine cannot read: we default
   // to DataStream and refuse SequenceFile with what to use instead.
   'hdfs.fileType': z.string().default('DataStream').refine((v) => v !== 'SequenceFile', {
     message: 'hdfs.fileType = SequenceFile is not supported (the lake holds text files the SQL engine reads); use hdfs.fileType = DataStream, or CompressedStream with hdfs.codeC = gzip',
-  }).pipe(z.enum(['DataStream', 'CompressedStream'])),
-  'hdfs.codeC': z.string().refine((v) => GZIP.includes(v), { message: 'only the gzip codec is supported; set hdfs.codeC = gzip' }).optional(),
-  'hdfs.writeFormat': z.enum(['Text', 'Writable']).default('Text'),
-  'hdfs.useLocalTimeStamp': flag(false),
+  }).pipe(z.enum(['DataStream', 'CompressedStream'])).describe('DataStream (text lines) or CompressedStream (gzip, needs hdfs.codeC). Flume\'s default, SequenceFile, is refused: the lake holds text files its SQL engine reads.'),
+  'hdfs.codeC': z.string().refine((v) => GZIP.includes(v), { message: 'only the gzip codec is supported; set hdfs.codeC = gzip' }).optional().describe('gzip only (also GzipCodec, org.apache.hadoop.io.compress.GzipCodec): one gzip member per file per batch.'),
+  'hdfs.writeFormat': z.enum(['Text', 'Writable']).default('Text').describe('Text. Writable only matters for SequenceFile: accepted with a warning, text is written.'),
+  'hdfs.useLocalTimeStamp': flag(false).describe('Use the sink\'s clock instead of the event\'s timestamp header for the time escapes.'),
   'hdfs.timeZone': z.string().refine((v) => {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: v });
@@ -79,23 +79,23 @@ export const lakeSinkSchema = z.object({
     } catch {
       return false;
     }
-  }, { message: 'unknown time zone; use an IANA name such as UTC or Asia/Seoul' }).optional(),
-  'hdfs.round': flag(false),
-  'hdfs.roundValue': positiveInt(1),
-  'hdfs.roundUnit': z.enum(['second', 'minute', 'hour']).default('second'),
-  'hdfs.maxOpenFiles': positiveInt(5000),
+  }, { message: 'unknown time zone; use an IANA name such as UTC or Asia/Seoul' }).optional().describe('IANA time zone of the time escapes (UTC, Asia/Seoul …); unset = the process\'s zone.'),
+  'hdfs.round': flag(false).describe('Round the time down to roundValue roundUnits before expanding the escapes.'),
+  'hdfs.roundValue': positiveInt(1).describe('Rounding step (hdfs.round).'),
+  'hdfs.roundUnit': z.enum(['second', 'minute', 'hour']).default('second').describe('Rounding unit (hdfs.round).'),
+  'hdfs.maxOpenFiles': positiveInt(5000).describe('Most open files; beyond it the least recently written are closed.'),
   // Accepted for compatibility with Flume agent files; they tune HDFS clients and thread pools we do not have.
-  'hdfs.callTimeout': z.coerce.number().optional(),
-  'hdfs.threadsPoolSize': z.coerce.number().optional(),
-  'hdfs.rollTimerPoolSize': z.coerce.number().optional(),
-  'hdfs.minBlockReplicas': z.coerce.number().optional(),
-  'hdfs.closeTries': z.coerce.number().optional(),
-  'hdfs.retryInterval': z.coerce.number().optional(),
-  serializer: z.string().default('TEXT').refine((v) => v.toUpperCase() === 'TEXT', { message: 'only serializer = TEXT (the event body as a line) is supported' }),
-  'serializer.appendNewline': flag(true),
+  'hdfs.callTimeout': z.coerce.number().optional().describe('Accepted, ignored (an HDFS client setting).'),
+  'hdfs.threadsPoolSize': z.coerce.number().optional().describe('Accepted, ignored (an HDFS client setting).'),
+  'hdfs.rollTimerPoolSize': z.coerce.number().optional().describe('Accepted, ignored (an HDFS client setting).'),
+  'hdfs.minBlockReplicas': z.coerce.number().optional().describe('Accepted, ignored (an HDFS client setting).'),
+  'hdfs.closeTries': z.coerce.number().optional().describe('Accepted, ignored (an HDFS client setting).'),
+  'hdfs.retryInterval': z.coerce.number().optional().describe('Accepted, ignored (an HDFS client setting).'),
+  serializer: z.string().default('TEXT').refine((v) => v.toUpperCase() === 'TEXT', { message: 'only serializer = TEXT (the event body as a line) is supported' }).describe('TEXT only: the event body as a line.'),
+  'serializer.appendNewline': flag(true).describe('End each body with a newline.'),
 }).strict().superRefine((c, ctx) => {
   if (c['hdfs.fileType'] === 'CompressedStream' && !c['hdfs.codeC']) ctx.addIssue({ code: 'custom', path: ['hdfs.codeC'], message: 'hdfs.fileType = CompressedStream needs hdfs.codeC = gzip' });
-});
+}).describe('Writes event bodies as text lines into date-partitioned files under the lake (<data>/lake), exactly once across crashes: a batch is written and fdatasynced before its take commits with the open files\' lengths, files are renamed from their in-use name only after that commit, and on start recovery truncates, renames or deletes whatever a crash left.');
 
 export type LakeSinkConfig = z.output<typeof lakeSinkSchema>;
 

@@ -5,9 +5,9 @@ import type { Channel, Sink } from '../types.ts';
 import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
 
 export const loggerSinkSchema = z.object({
-  maxBytesToLog: z.coerce.number().int().min(0).default(16),
-  batchSize: z.coerce.number().int().positive().default(100),
-}).strict();
+  maxBytesToLog: z.coerce.number().int().min(0).default(16).describe('Bytes of the body logged; the rest is cut (the log shows the full length).'),
+  batchSize: z.coerce.number().int().positive().default(100).describe('Events per take transaction.'),
+}).strict().describe('Logs every event (headers and the head of the body) at info level, for debugging.');
 
 export type LoggerSinkConfig = z.output<typeof loggerSinkSchema>;
 

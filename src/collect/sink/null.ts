@@ -5,8 +5,8 @@ import type { Channel, Sink } from '../types.ts';
 import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
 
 export const nullSinkSchema = z.object({
-  batchSize: z.coerce.number().int().positive().default(100),
-}).strict();
+  batchSize: z.coerce.number().int().positive().default(100).describe('Events per take transaction.'),
+}).strict().describe('Takes events in batches and discards them (tests, benchmarks).');
 
 export type NullSinkConfig = z.output<typeof nullSinkSchema>;
 

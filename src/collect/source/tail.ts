@@ -206,6 +206,7 @@ class Follower {
         const fst = fs.fstatSync(fd);
         const pos = this.src.options.skipToEnd && !this.src.savedPosition(this.file) ? fst.size : 0;
         this.open(fd, fst.ino, pos);
+        await this.commitPosition();
         return true;
       }
       const delivered = await this.drain(false);
@@ -216,11 +217,13 @@ class Follower {
         this.src.rotated(this.file, 'file rotated; following the new one from its start');
         const fd = fs.openSync(this.file, 'r');
         this.open(fd, fs.fstatSync(fd).ino, 0);
+        await this.commitPosition();
         return true;
       }
       if (st && st.size < this.reader!.offset) {
         this.src.rotated(this.file, `file truncated (size ${st.size} < position ${this.reader!.offset}); reading from the start`);
         this.open(fs.openSync(this.file, 'r'), st.ino, 0);
+        await this.commitPosition();
         return true;
       }
       return false;
@@ -229,6 +232,15 @@ class Follower {
       this.src.error(this.file, err);
       return false;
     }
+  }
+
+  /**
+   * Commits "now at (inode, position)" with no lines, whenever the follower opens a file: if the agent dies
+   * before the file's first line is delivered and the file is rotated away meanwhile, the restart finds it
+   * by its inode instead of skipping it.
+   */
+  private async commitPosition(): Promise<void> {
+    await this.src.emit(this.file, [], this.headers, this.ino, this.reader!.offset, 0, []);
   }
 
   /** Delivers complete lines available now; with `final`, also the unterminated last line. */
@@ -292,20 +304,20 @@ class Follower {
 
 // ── TAILDIR ──────────────────────────────────────────────────────────────────────────────────────
 const taildirSchema = z.object({
-  filegroups: z.string().min(1),
-  positionFile: z.string().optional(),
-  batchSize: int(100, 1),
-  maxBatchCount: z.coerce.number().optional(),
-  skipToEnd: bool(false),
-  idleTimeout: int(120000),
-  writePosInterval: int(3000),
-  byteOffsetHeader: bool(false),
-  fileHeader: bool(false),
-  fileHeaderKey: z.string().default('file'),
-  cachePatternMatching: bool(true),
-  pollDelay: int(100, 10),
-  'deserializer.maxLineLength': int(1 << 20, 1),
-}).loose();
+  filegroups: z.string().min(1).describe('Space-separated group names. Each group needs filegroups.<group> = a file, or a directory/regular expression for file names (matched once, when the agent starts); headers.<group>.<key> = <value> adds a header to its events. Relative paths resolve against the data directory.'),
+  positionFile: z.string().optional().describe('Accepted, ignored: positions are committed atomically with the events in the channel, not written to a JSON file.'),
+  batchSize: int(100, 1).describe('Lines per channel transaction.'),
+  maxBatchCount: z.coerce.number().optional().describe('Accepted, ignored: each file is read to its current end before the next one.'),
+  skipToEnd: bool(false).describe('Without a saved position, start at the end of a file (true) or at its beginning (false). A saved position always wins.'),
+  idleTimeout: int(120000).describe('Accepted, ignored: followed files stay open.'),
+  writePosInterval: int(3000).describe('Accepted, ignored: the position is committed with every batch.'),
+  byteOffsetHeader: bool(false).describe('Accepted, ignored: no byte-offset header is added.'),
+  fileHeader: bool(false).describe('Add the followed file\'s path as a header named fileHeaderKey.'),
+  fileHeaderKey: z.string().default('file').describe('Header name for fileHeader.'),
+  cachePatternMatching: bool(true).describe('Accepted, ignored: the regular expressions are matched once, when the agent starts (files created later need a restart).'),
+  pollDelay: int(100, 10).describe('Milliseconds between checks for new data when idle (file-system notifications wake the source sooner).'),
+  'deserializer.maxLineLength': int(1 << 20, 1).describe('Our addition: longest line in bytes. A longer line is counted in smartcar_collect_source_lines_too_long_total and written, cut to its first 1 KB, to the dead letters.'),
+}).loose().describe('Follows files by name (appends, rotation, truncation; a partial last line waits for its newline). Positions are committed with the events as the source\'s marker in the channel, so a restart resumes exactly after the last committed line. File names are matched when the agent starts.');
 type TaildirConfig = z.infer<typeof taildirSchema>;
 
 /** Expands a filegroup path (the last component may be a regex, as in Flume) to the files existing now. */
@@ -343,15 +355,15 @@ registerComponent({
 
 // ── exec ─────────────────────────────────────────────────────────────────────────────────────────
 const execSchema = z.object({
-  command: z.string().min(1),
-  shell: z.string().optional(),
-  restart: bool(false),
-  restartThrottle: int(10000),
-  logStdErr: bool(false),
-  batchSize: int(20, 1),
-  batchTimeout: int(3000, 1),
-  charset: z.string().default('UTF-8'),
-}).strict();
+  command: z.string().min(1).describe('The command, e.g. tail -F logs/app.log (a relative file resolves against the data directory). Other commands run with /bin/sh -c.'),
+  shell: z.string().optional().describe('Shell prefix for child-process commands, e.g. /bin/bash -c (default /bin/sh -c).'),
+  restart: bool(false).describe('Restart a child-process command when it exits, after restartThrottle. A natively served tail -F never exits.'),
+  restartThrottle: int(10000).describe('Milliseconds to wait before a restart.'),
+  logStdErr: bool(false).describe('Log the standard error of a child-process command.'),
+  batchSize: int(20, 1).describe('Lines per channel transaction.'),
+  batchTimeout: int(3000, 1).describe('Milliseconds after which a partial batch of a child-process command is committed.'),
+  charset: z.string().default('UTF-8').describe('Accepted, ignored: lines are passed on as bytes.'),
+}).strict().describe('Runs a command and turns its output lines into events. `tail -F FILE` is recognised and served natively: the file is followed like TAILDIR, with durable positions, rotation and truncation, from its beginning when no position is saved (not tail\'s last 10 lines), 1 MB line limit. Any other command runs as a child process, one event per line, at most once (as in Flume).');
 type ExecConfig = z.infer<typeof execSchema>;
 
 /** `tail -F FILE`, `tail -f FILE`, `tail -n +0 -F FILE`…: the file a tail command follows, if it is one. */
