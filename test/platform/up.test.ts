@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SMARTCAR_BIN } from '../../src/platform/supervisor.ts';
 import { readLock, isAlive } from '../../src/platform/lock.ts';
@@ -34,6 +34,10 @@ describe('smartcar up: stopping', () => {
     expect(u.out()).toMatch(/^ {2}broker +pid \d+/m);
     expect(u.out()).not.toMatch(/^ {2}sim /m);
     expect(u.children).toHaveLength(4);
+    // A second `up` on the same data directory is refused while this one runs.
+    const second = spawnSync(process.execPath, [SMARTCAR_BIN, 'up', '--data', data, '--port', '0', '--broker-port', '0', '--no-sim'], { encoding: 'utf8', timeout: 60_000 });
+    expect(second.status).toBe(3);
+    expect(second.stderr).toContain(`is in use by smartcar up (pid ${u.child.pid}`);
     u.child.kill('SIGINT');
     expect(await u.exited).toBe(0);
     const stops = [...u.out().matchAll(/^\S+ (\w+) stopped$/gm)].map((m) => m[1]);
