@@ -49,12 +49,16 @@ describe('smartcar up: stopping', () => {
   it('a second Ctrl-C forces: exit 130 at once, every child killed', async () => {
     const data = path.join(root, 'forced');
     const u = await startUp(data);
+    // A hung component (a real fault: the broker frozen with SIGSTOP) makes the orderly stop wait.
+    const broker = readLock(path.join(data, 'state'))!.children!.broker;
+    process.kill(broker, 'SIGSTOP');
     u.child.kill('SIGINT');
     // Signals of one kind do not queue: send the second once the first is being handled.
     await waitFor(() => u.out().includes('stopping:'), 10_000, 'the first Ctrl-C to be handled');
     u.child.kill('SIGINT');
     expect(await u.exited).toBe(130);
     expect(u.out()).toContain('SIGINT again: forcing exit');
+    expect(u.out()).not.toMatch(/broker stopped/);
     await waitFor(() => u.children.every((pid) => !isAlive(pid)), 10_000, 'the children to be gone');
   }, 120_000);
 });
