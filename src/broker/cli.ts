@@ -13,6 +13,7 @@ export function register(program: Command): void {
     .option('--flush <policy>', 'always (fsync acks=-1 produces before acknowledging) | interval (every second)', 'always')
     .option('--retention-hours <h>', 'delete segments older than this', '168')
     .option('--retention-bytes <n>', 'per partition; -1 = unlimited', '-1')
+    .option('--metrics-port <port>', 'serve /metrics and /health on 127.0.0.1 (0 = any free port, printed)')
     .addHelpText('after', `
 Any Kafka client talks to it: kafkajs, librdkafka (kcat), the Java client.
 
@@ -34,6 +35,13 @@ Examples:
       });
       process.stdout.write(`listening ${b.host}:${b.port}\n`);
       onShutdown(() => b.close());
+      if (o.metricsPort !== undefined) {
+        const mp = Number(o.metricsPort);
+        if (!Number.isInteger(mp) || mp < 0 || mp > 65535) throw new UserError(`--metrics-port must be 0..65535, got '${o.metricsPort}'`);
+        const { serveStatus } = await import('../core/http.ts');
+        const s = await serveStatus({ port: mp, health: () => ({ status: 'ok', address: `${b.host}:${b.port}` }) });
+        process.stdout.write(`metrics listening ${s.host}:${s.port}\n`);
+      }
       await new Promise(() => {});
     });
 }

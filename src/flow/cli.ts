@@ -51,7 +51,9 @@ Examples:
       await history(name, o);
     });
 
-  common(wf.command('scheduler').description('Run the scheduled workflows until stopped (Ctrl-C)')).action(async (o) => {
+  common(wf.command('scheduler').description('Run the scheduled workflows until stopped (Ctrl-C)'))
+    .option('--metrics-port <port>', 'serve /metrics and /health on 127.0.0.1 (0 = any free port, printed)')
+    .action(async (o) => {
     const { schedulerForeground } = await import('./commands.ts');
     await schedulerForeground(o);
   });

@@ -97,11 +97,18 @@ export async function history(name: string | undefined, o: Opts & { limit: strin
   }
 }
 
-export async function schedulerForeground(o: Opts): Promise<void> {
+export async function schedulerForeground(o: Opts & { metricsPort?: string }): Promise<void> {
   const { dataDir, postgres } = setup(o);
+  const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
+  if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new UserError(`--metrics-port must be 0..65535, got '${o.metricsPort}'`);
   await withTable(dataDir, postgres, async (table) => {
     const s = await startScheduler({ dataDir, workflowsDir: o.workflows, table });
     for (const n of s.next()) process.stdout.write(`${n.workflow.padEnd(16)} next run ${n.at.toISOString()}\n`);
+    if (metricsPort !== undefined) {
+      const { serveStatus } = await import('../core/http.ts');
+      const srv = await serveStatus({ port: metricsPort });
+      process.stdout.write(`metrics listening ${srv.host}:${srv.port}\n`);
+    }
     await new Promise<void>((resolve) => onShutdown(async () => { await s.stop(); resolve(); }));
   });
 }

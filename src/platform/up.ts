@@ -1,0 +1,225 @@
+/**
+ * `smartcar up`: the whole platform as one supervised process tree (components.ts), a lock on the
+ * data directory (lock.ts), a startup banner, and an HTTP endpoint on 127.0.0.1:
+ *
+ *   GET /health   {"status":"ok"|"down","components":{name:{phase,pid,restarts,health…}}}; 503 when one is down
+ *   GET /metrics  the supervisor's own metrics + every child's /metrics, merged (scrape.ts)
+ *
+ * Ctrl-C / SIGTERM stops the children in reverse start order and exits 0; a second one kills them all.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { loadRootConfig } from '../core/config.ts';
+import { dataPaths } from '../core/paths.ts';
+import { UserError, errorMessage } from '../core/errors.ts';
+import { metricsText } from '../core/metrics.ts';
+import { onShutdown } from '../core/shutdown.ts';
+import { chooseBackends, describeBackend } from './backends.ts';
+import { agentFileExists, platformComponents, SHIPPED_AGENT_FILE } from './components.ts';
+import { acquireLock, type PlatformLock } from './lock.ts';
+import { httpGet, mergeMetrics } from './scrape.ts';
+import { Supervisor, type ComponentState, type SupervisorEvent } from './supervisor.ts';
+
+export interface UpOptions {
+  config?: string;
+  data?: string;
+  cars: number;
+  speedup: number;
+  seed?: number;
+  date?: string;
+  garbage?: number;
+  statusCars?: number;
+  sim: boolean;
+  kafka?: string;
+  redis?: string;
+  postgres?: string;
+  port: number;
+  brokerPort?: number;
+  /** Restart backoff (tests shorten it). */
+  backoffBaseMs?: number;
+}
+
+export interface ComponentHealth {
+  phase: ComponentState['phase'];
+  pid?: number;
+  restarts: number;
+  upSeconds?: number;
+  metrics?: string;
+  lastExit?: ComponentState['lastExit'];
+  health?: unknown;
+  error?: string;
+}
+
+export interface PlatformHealth {
+  status: 'ok' | 'down';
+  pid: number;
+  data: string;
+  components: Record<string, ComponentHealth>;
+}
+
+/** Health of every component: its phase in the supervisor and, when it is up, its own /health. */
+export async function platformHealth(sup: Supervisor, data: string): Promise<PlatformHealth> {
+  const states = sup.states();
+  const components: Record<string, ComponentHealth> = {};
+  let ok = true;
+  await Promise.all(states.map(async (s) => {
+    const h: ComponentHealth = { phase: s.phase, pid: s.pid, restarts: s.restarts, metrics: s.metricsAddress, lastExit: s.lastExit };
+    if (s.since && s.phase === 'up') h.upSeconds = Math.round((Date.now() - s.since) / 1000);
+    if (s.phase !== 'up') ok = false;
+    else if (s.metricsAddress) {
+      try {
+        const r = await httpGet(s.metricsAddress, '/health', 1500);
+        h.health = JSON.parse(r.body);
+        if (r.status !== 200) {
+          ok = false;
+          h.error = `its /health answered ${r.status}`;
+        }
+      } catch (err) {
+        ok = false;
+        h.error = `its /health did not answer: ${errorMessage(err)}`;
+      }
+    }
+    components[s.name] = h;
+  }));
+  // In start order, whatever order the answers came in.
+  const ordered = Object.fromEntries(states.map((s) => [s.name, components[s.name]]));
+  return { status: ok ? 'ok' : 'down', pid: process.pid, data, components: ordered };
+}
+
+/** The supervisor's registry followed by every running child's, merged into one exposition. */
+export async function platformMetrics(sup: Supervisor): Promise<string> {
+  const sources = [{ component: 'platform', text: await metricsText() }];
+  const scraped = await Promise.all(sup.states().map(async (s) => {
+    if (!s.metricsAddress || s.phase !== 'up') return undefined;
+    try {
+      const r = await httpGet(s.metricsAddress, '/metrics', 1500);
+      return r.status === 200 ? { component: s.name, text: r.body } : undefined;
+    } catch {
+      return undefined; // A child that does not answer right now is missing from this scrape (and down in /health).
+    }
+  }));
+  for (const s of scraped) if (s) sources.push(s);
+  return mergeMetrics(sources);
+}
+
+export interface PlatformServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function servePlatform(sup: Supervisor, data: string, port: number): Promise<PlatformServer> {
+  const server = http.createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    const reply = (status: number, type: string, body: string) => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(body);
+    };
+    const route = async () => {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'text/plain', 'method not allowed\n');
+      if (url === '/health') {
+        const h = await platformHealth(sup, data);
+        return reply(h.status === 'ok' ? 200 : 503, 'application/json', JSON.stringify(h) + '\n');
+      }
+      if (url === '/metrics') return reply(200, 'text/plain; version=0.0.4; charset=utf-8', await platformMetrics(sup));
+      reply(404, 'text/plain', 'not found: try /health or /metrics\n');
+    };
+    route().catch((err: unknown) => reply(500, 'text/plain', `error: ${errorMessage(err)}\n`));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new UserError(`port ${port} on 127.0.0.1 is in use; choose another with --port (0 = any free port)`) : err));
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+function eventLine(e: SupervisorEvent): string | undefined {
+  const t = new Date().toISOString().slice(11, 19);
+  switch (e.kind) {
+    case 'exited': return `${t} ${e.name} (pid ${e.pid}) exited with ${e.signal ?? `code ${e.code}`}`;
+    case 'restarting': return `${t} ${e.name}: restart #${e.restarts} in ${e.delayMs} ms`;
+    case 'ready': return `${t} ${e.name} ready (pid ${e.pid})`;
+    case 'stopped': return `${t} ${e.name} stopped`;
+    default: return undefined;
+  }
+}
+
+export async function runUp(o: UpOptions): Promise<void> {
+  const cfg = loadRootConfig(o.config);
+  if (o.data) cfg.dataDir = o.data;
+  if (o.kafka) cfg.kafka = o.kafka;
+  if (o.redis) cfg.redis = o.redis;
+  if (o.postgres) cfg.postgres = o.postgres;
+  const paths = dataPaths(cfg.dataDir);
+
+  const lock: PlatformLock = acquireLock(paths.state, (dead, killed) => {
+    process.stderr.write(`took over a stale lock of pid ${dead.pid} (not running)${killed.length ? `; ended its leftover children ${killed.join(', ')}` : ''}\n`);
+  });
+  if (!agentFileExists()) {
+    lock.release();
+    throw new UserError(`the agent definition ${SHIPPED_AGENT_FILE} is missing; reinstall the package (npm ci)`);
+  }
+  const sup = new Supervisor({
+    logDir: path.join(paths.root, 'logs', 'platform'),
+    backoffBaseMs: o.backoffBaseMs,
+    onEvent: (e) => {
+      const children: Record<string, number> = {};
+      for (const s of sup.states()) if (s.pid) children[s.name] = s.pid;
+      lock.update({ children });
+      const line = eventLine(e);
+      if (line) process.stdout.write(line + '\n');
+    },
+  });
+  // The last resort: whatever ends this process ends the children too (a second Ctrl-C exits at once).
+  process.on('exit', () => sup.kill());
+  const server: PlatformServer = await servePlatform(sup, paths.root, o.port).catch((err: unknown) => {
+    lock.release();
+    throw err;
+  });
+  onShutdown(async () => {
+    process.stdout.write('stopping: sim, scheduler, agent, stream, broker (Ctrl-C again to force)\n');
+    await sup.stop();
+    await server.close();
+    lock.release();
+    process.stdout.write('stopped\n');
+  });
+
+  const comps = platformComponents({
+    paths, kafka: cfg.kafka, redis: cfg.redis, postgres: cfg.postgres,
+    brokerPort: o.brokerPort ?? cfg.broker.port,
+    sim: o.sim ? { cars: o.cars, speedup: o.speedup, seed: o.seed, date: o.date, garbage: o.garbage, statusCars: o.statusCars } : undefined,
+  });
+  lock.update({ port: server.port });
+  try {
+    await sup.start(comps.specs);
+  } catch (err) {
+    await sup.stop();
+    await server.close();
+    lock.release();
+    throw new UserError(`smartcar up could not start: ${errorMessage(err)}\n(the children's logs are in ${path.join(paths.root, 'logs', 'platform')})`, 1);
+  }
+
+  const [bHost, bPort] = comps.brokers().split(',')[0].split(':');
+  const backends = describeBackend(chooseBackends({ ...cfg, broker: { host: bHost, port: Number(bPort) } }));
+  const rows: [string, string, string][] = sup.states().map((s) => {
+    const spec = comps.specs.find((x) => x.name === s.name)!;
+    return [s.name, `pid ${s.pid}`, spec.describe?.(s) ?? ''];
+  });
+  const out = [
+    `smartcar up: data in ${paths.root}`,
+    ...rows.map(([n, pid, d]) => `  ${n.padEnd(10)} ${pid.padEnd(10)} ${d}`),
+    `  bus        ${backends.bus}`,
+    `  table      ${backends.table}`,
+    `  hot        ${backends.hot}`,
+    `  lake       ${paths.lake}`,
+    `  logs       ${path.join(paths.root, 'logs', 'platform')}/<component>.log`,
+    `http://127.0.0.1:${server.port}/health  http://127.0.0.1:${server.port}/metrics  (smartcar status --data ${paths.root})`,
+    `ready; Ctrl-C stops everything`,
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  await new Promise(() => {});
+}
