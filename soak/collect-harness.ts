@@ -224,8 +224,9 @@ export async function tailCrashSoak(o: { kills: number; log?: (line: string) => 
   const lakeDir = path.join(dir, 'lake', 'collect', 'drive-tail');
   const stored = () => (fs.existsSync(lakeDir) ? fs.readdirSync(lakeDir).filter((f) => !f.endsWith('.tmp')).flatMap((f) => fs.readFileSync(path.join(lakeDir, f), 'utf8').split('\n').filter(Boolean)) : []);
   const start = () => {
-    const proc = spawn(process.execPath, [BIN, 'agent', '-n', 't', '-f', path.join(dir, 'agent.properties'), '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
-    proc.stderr!.resume();
+    const proc = spawn(process.execPath, [BIN, 'agent', '-n', 't', '-f', path.join(dir, 'agent.properties'), '--data', dir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SMARTCAR_LOG_LEVEL: process.env.SOAK_AGENT_LOG_LEVEL ?? 'info' } });
+    // The agents' logs stay in the soak directory (kept when a check fails).
+    proc.stderr!.pipe(fs.createWriteStream(path.join(dir, 'agent.log'), { flags: 'a' }));
     const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
     const running = new Promise<void>((resolve, reject) => {
       let out = '';

@@ -161,6 +161,10 @@ export class TailSource implements Source {
     this.ctx.log.info({ source: this.name, file }, why);
   }
 
+  debug(file: string, fields: Record<string, unknown>): void {
+    this.ctx.log.debug({ source: this.name, file, ...fields }, 'looking for files rotated in between');
+  }
+
   error(file: string, err: unknown): void {
     metrics.errors.inc(this.labels);
     this.ctx.log.warn({ source: this.name, file, err: errorMessage(err) }, 'tail read failed; retrying');
@@ -210,6 +214,8 @@ class Follower {
       }
       if (this.fd === undefined) {
         if (!st) return false;
+        // After an earlier file (this.birth set), files rotated in between are drained first.
+        if (this.birth > 0) return await this.switchToCurrent(this.birth);
         const fd = fs.openSync(this.file, 'r');
         const fst = fs.fstatSync(fd);
         const pos = this.src.options.skipToEnd && !this.src.savedPosition(this.file) ? fst.size : 0;
@@ -222,12 +228,10 @@ class Follower {
       if (st && st.ino !== this.ino) {
         // Rotation: finish the old file (including an unterminated last line), then any file rotated in
         // between (two rotations between polls), then switch to the current one.
+        const oldBirth = this.birth;
         await this.drain(true);
-        await this.drainBetween(this.birth, st);
         this.src.rotated(this.file, 'file rotated; following the new one from its start');
-        const fd = fs.openSync(this.file, 'r');
-        this.open(fd, fs.fstatSync(fd), 0);
-        await this.commitPosition();
+        await this.switchToCurrent(oldBirth);
         return true;
       }
       if (st && st.size < this.reader!.offset) {
@@ -299,7 +303,9 @@ class Follower {
    * the middle file.
    */
   private async drainBetween(after: number, current: fs.Stats | undefined): Promise<void> {
-    const between = this.siblings()
+    const all = this.siblings();
+    this.src.debug(this.file, { after, current: current && { ino: current.ino, birth: current.birthtimeMs }, siblings: all.map((f) => ({ p: path.basename(f.path), ino: f.st.ino, birth: f.st.birthtimeMs })) });
+    const between = all
       .filter((f) => f.st.birthtimeMs > after && (!current || (f.st.ino !== current.ino && f.st.birthtimeMs <= current.birthtimeMs)))
       .sort((a, b) => a.st.birthtimeMs - b.st.birthtimeMs || a.st.mtimeMs - b.st.mtimeMs);
     for (const f of between) {
@@ -311,24 +317,52 @@ class Follower {
     }
   }
 
+  /**
+   * Opens the file now under the followed name — first, so that nothing rotated after this moment can be
+   * missed — then drains every sibling born after `after` and before it, then follows it from its start.
+   * Returns false when the name does not exist (the siblings are drained all the same).
+   */
+  private async switchToCurrent(after: number): Promise<boolean> {
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(this.file, 'r');
+    } catch {
+      fd = undefined;
+    }
+    const cur = fd === undefined ? undefined : fs.fstatSync(fd);
+    this.close();
+    try {
+      await this.drainBetween(after, cur);
+    } catch (err) {
+      if (fd !== undefined) fs.closeSync(fd);
+      throw err;
+    }
+    if (fd === undefined || !cur) return false;
+    this.open(fd, cur, 0);
+    await this.commitPosition();
+    return true;
+  }
+
   /** Opens at the saved position; if the saved file was rotated away while we were down, drains it first. */
   private async resume(): Promise<void> {
     const saved = this.src.savedPosition(this.file);
     if (!saved) return;
-    let st: fs.Stats | undefined;
-    try {
-      st = fs.statSync(this.file);
-    } catch {
-      st = undefined;
-    }
     const same = (s: fs.Stats) => s.ino === saved.ino && (saved.birth === undefined || s.birthtimeMs === saved.birth);
-    if (st && same(st)) {
-      if (st.size < saved.pos) {
+    let fd: number | undefined;
+    try {
+      fd = fs.openSync(this.file, 'r');
+    } catch {
+      fd = undefined;
+    }
+    const cur = fd === undefined ? undefined : fs.fstatSync(fd);
+    if (fd !== undefined && cur && same(cur)) {
+      if (cur.size < saved.pos) {
         this.src.rotated(this.file, 'file shorter than the saved position (truncated while stopped); reading from the start');
-        this.open(fs.openSync(this.file, 'r'), st, 0);
-      } else this.open(fs.openSync(this.file, 'r'), st, saved.pos);
+        this.open(fd, cur, 0);
+      } else this.open(fd, cur, saved.pos);
       return;
     }
+    if (fd !== undefined) fs.closeSync(fd);
     const old = this.siblings().find((f) => same(f.st));
     if (old) {
       this.src.rotated(this.file, `rotated while stopped; draining ${old.path} from the saved position first`);
@@ -338,7 +372,8 @@ class Follower {
     } else {
       this.src.rotated(this.file, 'the saved file is gone; following the files rotated after it, then the current one');
     }
-    if (saved.birth !== undefined) await this.drainBetween(saved.birth, st);
+    // Then the files born after it (the current one last, opened before its elder siblings are drained).
+    if (saved.birth !== undefined) await this.switchToCurrent(saved.birth);
   }
 }
 
