@@ -9,6 +9,7 @@ import { createLogger } from '../core/log.ts';
 import { chooseBackends, describeBackend, openBus, openStores } from '../platform/backends.ts';
 import { startTopology, type Topology } from './topology.ts';
 import { serveStatus, type Health, type StatusServer } from '../core/http.ts';
+import { UserError } from '../core/errors.ts';
 
 const log = createLogger('stream');
 
@@ -45,7 +46,9 @@ export function streamHealth(members: Topology[]): Health {
  * `metrics listening 127.0.0.1:<port>`.
  */
 export async function serveStreamStatus(members: Topology[], port: number): Promise<StatusServer> {
-  const server = await serveStatus({ port, health: () => streamHealth(members) });
+  const server = await serveStatus({ port, health: () => streamHealth(members) }).catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(`--metrics-port ${port}: cannot listen on 127.0.0.1:${port} (${err.code ?? err.message}); choose another port, or 0 for a free one`);
+  });
   process.stdout.write(`metrics listening ${server.host}:${server.port}\n`);
   return server;
 }

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
@@ -119,6 +120,17 @@ describe('stream metrics endpoint', () => {
     }
     expect(proc.exitCode).toBe(0);
   }, 120_000);
+
+  it('a port already in use is a clear error', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      await expect(serveStreamStatus([], port)).rejects.toThrow(new RegExp(`--metrics-port ${port}: cannot listen .*EADDRINUSE.*or 0 for a free one`));
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+    }
+  });
 
   it('/health is 503 with the reason once a write fails', async () => {
     const day = '20310605';
