@@ -19,7 +19,7 @@ import { driverLines } from '../../src/sim/index.ts';
 import { TOPIC } from '../../src/core/records.ts';
 import { parseDate8 } from '../../src/core/time.ts';
 import { startTopology } from '../../src/stream/index.ts';
-import { SHIPPED_RULES, serveStreamStatus } from '../../src/stream/run.ts';
+import { SHIPPED_RULES, listenStreamStatus, serveStreamStatus } from '../../src/stream/run.ts';
 import { distinctRecords, expectedOverspeed, waitFor } from '../support/overspeed.ts';
 
 const redisUrl = 'redis://127.0.0.1:6379/7';
@@ -120,6 +120,17 @@ describe('stream metrics endpoint', () => {
     }
     expect(proc.exitCode).toBe(0);
   }, 120_000);
+
+  it('/health says starting until the members run', async () => {
+    const server = await listenStreamStatus([], 0);
+    try {
+      const h = await get(`http://127.0.0.1:${server.port}/health`);
+      expect(h.status).toBe(503);
+      expect(JSON.parse(h.body)).toEqual({ status: 'down', reason: 'starting' });
+    } finally {
+      await server.close();
+    }
+  });
 
   it('a port already in use is a clear error', async () => {
     const taken = net.createServer();
