@@ -9,6 +9,7 @@ import { createLogger } from '../core/log.ts';
 import { chooseBackends, describeBackend, openBus, openStores } from '../platform/backends.ts';
 import { startTopology, type Topology } from './topology.ts';
 import { serveStatus, type Health, type StatusServer } from '../core/http.ts';
+import { UserError } from '../core/errors.ts';
 
 const log = createLogger('stream');
 
@@ -33,6 +34,7 @@ export interface StreamCommandOptions {
 
 /** /health of a stream process: ok while every member's consumer runs, else down with the first reason. */
 export function streamHealth(members: Topology[]): Health {
+  if (members.length === 0) return { status: 'down', reason: 'starting' };
   const bad = members.map((t) => t.health()).find((h) => !h.ok);
   if (bad) return { status: 'down', reason: bad.reason };
   const totals = { consumed: 0, stored: 0, deadLetters: 0, alerts: 0, late: 0 };
@@ -40,13 +42,22 @@ export function streamHealth(members: Topology[]): Health {
   return { status: 'ok', members: members.length, ...totals };
 }
 
-/**
- * Serves /metrics and /health for the members and prints the one line a supervisor parses:
- * `metrics listening 127.0.0.1:<port>`.
- */
-export async function serveStreamStatus(members: Topology[], port: number): Promise<StatusServer> {
-  const server = await serveStatus({ port, health: () => streamHealth(members) });
+/** Binds /metrics and /health for the members (the array may still be filling: /health says `starting`). */
+export async function listenStreamStatus(members: Topology[], port: number): Promise<StatusServer> {
+  return serveStatus({ port, health: () => streamHealth(members) }).catch((err: NodeJS.ErrnoException) => {
+    throw new UserError(`--metrics-port ${port}: cannot listen on 127.0.0.1:${port} (${err.code ?? err.message}); choose another port, or 0 for a free one`);
+  });
+}
+
+/** The one stdout line a supervisor parses: `metrics listening 127.0.0.1:<port>`. */
+export function announceStatus(server: StatusServer): void {
   process.stdout.write(`metrics listening ${server.host}:${server.port}\n`);
+}
+
+/** Binds the endpoint and announces it. */
+export async function serveStreamStatus(members: Topology[], port: number): Promise<StatusServer> {
+  const server = await listenStreamStatus(members, port);
+  announceStatus(server);
   return server;
 }
 
@@ -60,15 +71,17 @@ export async function runStreamCommand(o: StreamCommandOptions): Promise<void> {
   const rulesDir = path.resolve(o.rules ?? paths.rules);
   if (!o.rules) seedRules(rulesDir);
   const b = chooseBackends(cfg);
+  const members: Topology[] = [];
+  // Bound before anything is opened: a port in use fails the command before it connects or joins the group.
+  const status = o.metricsPort === undefined ? undefined : await listenStreamStatus(members, o.metricsPort);
   const { table, hot } = await openStores(b);
   const bus = await openBus(b, 'smartcar-stream');
-  const members: Topology[] = [];
   for (let i = 0; i < o.parallelism; i++) {
     members.push(await startTopology({ bus, table, hot, rulesDir, groupId: o.group, allowedLatenessMs: o.lateness, idleCloseMs: o.idleClose, sessionTimeoutMs: o.sessionTimeout, lagIntervalMs: o.lagInterval }));
   }
   log.info({ ...describeBackend(b), rules: rulesDir, group: o.group, parallelism: o.parallelism }, 'stream topology running');
   process.stdout.write(`stream: group ${o.group}, ${o.parallelism} member(s), rules ${rulesDir}\n`);
-  const status = o.metricsPort === undefined ? undefined : await serveStreamStatus(members, o.metricsPort);
+  if (status) announceStatus(status);
   // For `smartcar status` and /health: throughput and the latest alerts, refreshed every 2 s.
   const statusFile = path.join(paths.state, 'stream-status.json');
   fs.mkdirSync(paths.state, { recursive: true });

@@ -50,19 +50,18 @@ export function withoutColumns(v: StoredRow, columns: string[]): StoredRow | und
  * The MessagePack bytes of a new row (every column one version, `{ col: [[ts, value]], … }`): what the
  * LMDB store's msgpack encoder would write for `mergeCells(desc, undefined, cells, ts)`, decoded by
  * the same readers into the same object, written without building that object first.
- * Returns the end position, or -1 when `out` is too small (callers size it with `newRowBytesBound`).
+ * Returns the end position, or -1 when `out` is too small (then nothing after `pos` means anything).
  */
 export function encodeNewRow(cells: Record<string, string>, ts: number, out: Buffer, pos: number): number {
+  // Always a map16 header (valid MessagePack for any size), its count filled in after one pass.
+  if (pos + 3 > out.length) return -1;
+  const head = pos;
+  out[pos++] = 0xde;
+  pos += 2;
   let n = 0;
-  for (const _ in cells) n++;
-  if (n < 16) out[pos++] = 0x80 | n;
-  else {
-    out[pos++] = 0xde;
-    out[pos++] = n >> 8;
-    out[pos++] = n & 0xff;
-  }
   F64[0] = ts;
   for (const col in cells) {
+    if (++n > 0xffff || pos + 3 * col.length + 16 > out.length) return -1;
     pos = writeStr(col, out, pos);
     if (pos < 0) return -1;
     out[pos++] = 0x91;
@@ -73,6 +72,8 @@ export function encodeNewRow(cells: Record<string, string>, ts: number, out: Buf
     pos = writeStr(String(cells[col]), out, pos);
     if (pos < 0) return -1;
   }
+  out[head + 1] = n >> 8;
+  out[head + 2] = n & 0xff;
   return pos;
 }
 
@@ -82,17 +83,10 @@ const F64_BYTES = new Uint8Array(F64.buffer);
 F64[0] = 2;
 const LITTLE_ENDIAN = F64_BYTES[7] === 0x40;
 
-/** An upper bound of `encodeNewRow`'s size. */
-export function newRowBytesBound(cells: Record<string, string>): number {
-  let b = 3;
-  for (const col in cells) b += 3 * col.length + 3 * String(cells[col]).length + 13;
-  return b;
-}
-
 /** A MessagePack str; short ASCII strings byte by byte (the common case), the rest through Buffer. */
 function writeStr(s: string, out: Buffer, pos: number): number {
   const len = s.length;
-  if (len < 32) {
+  if (len < 32 && pos + 1 + len <= out.length) {
     let ascii = true;
     for (let i = 0; i < len; i++) {
       const c = s.charCodeAt(i);
@@ -108,6 +102,7 @@ function writeStr(s: string, out: Buffer, pos: number): number {
     }
   }
   const bytes = Buffer.byteLength(s, 'utf8');
+  if (pos + 5 + bytes > out.length) return -1;
   let head: number;
   if (bytes < 32) {
     out[pos] = 0xa0 | bytes;

@@ -11,10 +11,11 @@ import fs from 'node:fs';
 import { asBinary, open, type Database, type RootDatabase } from 'lmdb';
 import { UserError } from '../core/errors.ts';
 import { matchesFilters } from './filter.ts';
-import { checkColumns, encodeNewRow, mergeCells, newRowBytesBound, toRow, withoutColumns, type StoredRow as Stored } from './cells.ts';
+import { checkColumns, encodeNewRow, mergeCells, toRow, withoutColumns, type StoredRow as Stored } from './cells.ts';
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
 
 const NO_OVERWRITE = { noOverwrite: true };
+const CHUNK = 256 * 1024;
 /** lmdb-js's `put(key, value, { noOverwrite })` form, which its typings do not declare. */
 type PutNoOverwrite = (key: string, value: unknown, options: typeof NO_OVERWRITE) => { result?: boolean };
 
@@ -59,20 +60,21 @@ export class LmdbTableStore implements TableStore {
   async putMany(table: string, rows: PutRow[], timestamp = Date.now()): Promise<void> {
     const { db, desc } = this.table(table);
     for (const r of rows) checkColumns(desc, r.cells);
-    // New rows (the stream's case) go in as their MessagePack bytes, encoded here into one buffer per
-    // batch; an existing row is read, merged (versions) and re-encoded as before.
-    const single = (desc.maxVersions ?? 1) >= 1;
-    let out: Buffer | undefined;
-    if (single) {
-      let size = 0;
-      for (const r of rows) size += newRowBytesBound(r.cells);
-      out = Buffer.allocUnsafe(size);
-    }
+    // New rows (the stream's case) go in as their MessagePack bytes, encoded here; an existing row is
+    // read, merged (versions) and re-encoded as before.
+    const direct = (desc.maxVersions ?? 1) >= 1;
     await db.transaction(() => {
+      // Rows are encoded into 256 KiB chunks (a bigger one for a row that does not fit).
+      let out = Buffer.allocUnsafe(0);
       let pos = 0;
       for (const r of rows) {
-        if (out) {
-          const end = encodeNewRow(r.cells, timestamp, out, pos);
+        if (direct) {
+          let end = encodeNewRow(r.cells, timestamp, out, pos);
+          if (end < 0) {
+            out = Buffer.allocUnsafe(Math.max(CHUNK, 64 + 4 * JSON.stringify(r.cells).length));
+            pos = 0;
+            end = encodeNewRow(r.cells, timestamp, out, pos);
+          }
           if (end >= 0) {
             // MDB_NOOVERWRITE: one B-tree descent writes a new row; an existing one makes the put fail
             // (inside a write transaction lmdb-js answers at once, `result: false`) and is merged below.

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
@@ -18,7 +19,7 @@ import { driverLines } from '../../src/sim/index.ts';
 import { TOPIC } from '../../src/core/records.ts';
 import { parseDate8 } from '../../src/core/time.ts';
 import { startTopology } from '../../src/stream/index.ts';
-import { SHIPPED_RULES, serveStreamStatus } from '../../src/stream/run.ts';
+import { SHIPPED_RULES, listenStreamStatus, serveStreamStatus } from '../../src/stream/run.ts';
 import { distinctRecords, expectedOverspeed, waitFor } from '../support/overspeed.ts';
 
 const redisUrl = 'redis://127.0.0.1:6379/7';
@@ -119,6 +120,28 @@ describe('stream metrics endpoint', () => {
     }
     expect(proc.exitCode).toBe(0);
   }, 120_000);
+
+  it('/health says starting until the members run', async () => {
+    const server = await listenStreamStatus([], 0);
+    try {
+      const h = await get(`http://127.0.0.1:${server.port}/health`);
+      expect(h.status).toBe(503);
+      expect(JSON.parse(h.body)).toEqual({ status: 'down', reason: 'starting' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a port already in use is a clear error', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      await expect(serveStreamStatus([], port)).rejects.toThrow(new RegExp(`--metrics-port ${port}: cannot listen .*EADDRINUSE.*or 0 for a free one`));
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
+    }
+  });
 
   it('/health is 503 with the reason once a write fails', async () => {
     const day = '20310605';

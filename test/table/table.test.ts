@@ -100,6 +100,7 @@ describe('LMDB: new rows written as MessagePack bytes directly', () => {
         ['utf8', { 'cf1:name': 'Zürich – 東京', 'cf1:e': '' }, 5],
         ['long', { 'cf1:a': 'x'.repeat(31), 'cf1:b': 'y'.repeat(32), 'cf1:c': 'é'.repeat(200), 'cf1:d': 'z'.repeat(70_000) }, 0.5],
         ['wide', many, -1],
+        ['huge', { 'cf1:blob': 'ä'.repeat(300_000) }, 7], // bigger than an encoding chunk
       ];
       for (const [row, cells, ts] of cases) await store.put('e', row, cells, ts);
       for (const [row, cells, ts] of cases) {
