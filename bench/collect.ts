@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { Agent, createDeadLetters, fromProperties } from '../src/collect/index.ts';
 import { writeStatusDay, statusFileName, driverLines } from '../src/sim/index.ts';
 import { parseDate8 } from '../src/core/time.ts';
+import { spoolAgent } from '../soak/collect-harness.ts';
 
 const CARS = Number(process.env.BENCH_CARS ?? 100);
 const DRIVING = Number(process.env.BENCH_DRIVING ?? 2_000_000);
@@ -28,40 +29,7 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-collect-'));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const log = (s: string) => process.stdout.write(s + '\n');
 
-const BATCH_AGENT = `
-a.sources = spool
-a.channels = ch
-a.sinks = lake
-a.sources.spool.type = spooldir
-a.sources.spool.spoolDir = spool
-a.sources.spool.deletePolicy = immediate
-a.sources.spool.batchSize = 1000
-a.sources.spool.pollDelay = 20
-a.sources.spool.interceptors = ts type day filter
-a.sources.spool.interceptors.ts.type = timestamp
-a.sources.spool.interceptors.ts.preserveExisting = true
-a.sources.spool.interceptors.type.type = static
-a.sources.spool.interceptors.type.key = logType
-a.sources.spool.interceptors.type.value = car-batch-log
-a.sources.spool.interceptors.day.type = com.wikibook.bigdata.smartcar.flume.CollectDayInterceptor$Builder
-a.sources.spool.interceptors.filter.type = regex_filter
-a.sources.spool.interceptors.filter.regex = ^\\\\d{14}
-a.sources.spool.channels = ch
-a.channels.ch.type = ${CHANNEL}
-a.channels.ch.capacity = 100000
-a.channels.ch.transactionCapacity = 10000
-a.sinks.lake.type = hdfs
-a.sinks.lake.channel = ch
-a.sinks.lake.hdfs.path = /pilot-pjt/collect/%{logType}/wrk_date=%Y%m%d
-a.sinks.lake.hdfs.filePrefix = %{logType}
-a.sinks.lake.hdfs.fileSuffix = .log
-a.sinks.lake.hdfs.fileType = DataStream
-a.sinks.lake.hdfs.batchSize = 10000
-a.sinks.lake.hdfs.rollInterval = 0
-a.sinks.lake.hdfs.rollCount = 0
-a.sinks.lake.hdfs.rollSize = 67108864
-a.sinks.lake.hdfs.idleTimeout = 100
-`;
+const BATCH_AGENT = spoolAgent({ spoolDir: 'spool', channel: CHANNEL === 'memory' ? 'memory' : 'file', rollSize: 67_108_864, idleTimeout: 100 });
 
 const TAIL_AGENT = `
 a.sources = tail

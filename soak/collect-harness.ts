@@ -13,15 +13,17 @@ import { writeStatusDay, statusFileName } from '../src/sim/index.ts';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/smartcar.js');
 
-export const SPOOL_AGENT = `
+/** The seed's batch flow (spooldir → four interceptors → channel → lake sink) as agent `a`. */
+export function spoolAgent(o: { spoolDir: string; channel: 'file' | 'memory'; rollSize: number; idleTimeout: number }): string {
+  return `
 a.sources = spool
 a.channels = ch
 a.sinks = lake
 a.sources.spool.type = spooldir
-a.sources.spool.spoolDir = spool/car-batch-log
+a.sources.spool.spoolDir = ${o.spoolDir}
 a.sources.spool.deletePolicy = immediate
 a.sources.spool.batchSize = 1000
-a.sources.spool.pollDelay = 50
+a.sources.spool.pollDelay = 20
 a.sources.spool.interceptors = ts type day filter
 a.sources.spool.interceptors.ts.type = timestamp
 a.sources.spool.interceptors.ts.preserveExisting = true
@@ -32,7 +34,7 @@ a.sources.spool.interceptors.day.type = com.wikibook.bigdata.smartcar.flume.Coll
 a.sources.spool.interceptors.filter.type = regex_filter
 a.sources.spool.interceptors.filter.regex = ^\\\\d{14}
 a.sources.spool.channels = ch
-a.channels.ch.type = file
+a.channels.ch.type = ${o.channel}
 a.channels.ch.capacity = 100000
 a.channels.ch.transactionCapacity = 10000
 a.sinks.lake.type = hdfs
@@ -44,9 +46,12 @@ a.sinks.lake.hdfs.fileType = DataStream
 a.sinks.lake.hdfs.batchSize = 10000
 a.sinks.lake.hdfs.rollInterval = 0
 a.sinks.lake.hdfs.rollCount = 0
-a.sinks.lake.hdfs.rollSize = 2000000
-a.sinks.lake.hdfs.idleTimeout = 1
+a.sinks.lake.hdfs.rollSize = ${o.rollSize}
+a.sinks.lake.hdfs.idleTimeout = ${o.idleTimeout}
 `;
+}
+
+export const SPOOL_AGENT = spoolAgent({ spoolDir: 'spool/car-batch-log', channel: 'file', rollSize: 2_000_000, idleTimeout: 1 });
 
 export interface SoakOptions {
   kills: number;

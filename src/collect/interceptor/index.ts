@@ -13,9 +13,9 @@ import os from 'node:os';
 import { z } from 'zod';
 import { localDate8, parseTimestamp14 } from '../../core/time.ts';
 import { registerComponent, type InterceptorFactory } from '../registry.ts';
+import { bool, regexSource } from '../props.ts';
 import type { CollectEvent, Interceptor } from '../types.ts';
 
-const bool = (def: boolean) => z.enum(['true', 'false']).default(def ? 'true' : 'false').transform((v) => v === 'true');
 
 /** Maps each distinct headers object to one replacement, so shared headers stay shared. */
 function mapHeaders(events: CollectEvent[], fn: (h: Record<string, string>) => Record<string, string>): CollectEvent[] {
@@ -104,14 +104,6 @@ export function compileBodyTest(source: string): (body: Buffer) => boolean {
   const re = new RegExp(source);
   return (b) => re.test(b.toString('utf8'));
 }
-
-const regexSource = z.string().superRefine((s, ctx) => {
-  try {
-    new RegExp(s);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` });
-  }
-});
 
 const filterSchema = z.object({
   regex: regexSource.default('.*').describe('Regular expression (JavaScript syntax) tested against the body; the seed\'s anchored digit prefix ^\\d{N} (or ^[0-9]{N}) is tested on the bytes, without decoding.'),

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { createBus, type Bus, type BusMessage, type BusProducer } from '../../bus/index.ts';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
 import type { Channel, CollectEvent, Sink } from '../types.ts';
-import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
+import { boundSinkMetrics, takeAndDeliver, type SinkMetrics } from './metrics.ts';
 
 const flag = (d: boolean) => z.union([z.boolean(), z.stringbool()]).default(d);
 const acks = z.union([z.literal('all'), z.coerce.number().int().refine((n) => n === 0 || n === 1 || n === -1, { message: 'acks must be 0, 1, -1 or all' })]);
@@ -106,15 +106,8 @@ export class KafkaSink implements Sink {
     return e.headers.key ?? null;
   }
 
-  async process(): Promise<number> {
-    const tx = this.channel.transaction();
-    try {
-      const events = tx.take(this.batchSize);
-      this.m.taken.inc(events.length);
-      if (!events.length) {
-        await tx.commit();
-        return 0;
-      }
+  process(): Promise<number> {
+    return takeAndDeliver(this.channel, this.batchSize, this.m, async (events) => {
       const byTopic = new Map<string, BusMessage[]>();
       const bad: CollectEvent[] = [];
       let bytes = 0;
@@ -151,16 +144,8 @@ export class KafkaSink implements Sink {
         this.ctx.deadLetters.write(this.name, `the '${this.cfg.topicHeader}' header is not a valid topic name`, bad);
         this.m.deadLetters.inc(bad.length);
       }
-      await tx.commit();
-      this.m.delivered.inc(events.length - bad.length);
-      this.m.bytes.inc(bytes);
-      this.m.batches.inc();
-      return events.length;
-    } catch (err) {
-      this.m.errors.inc();
-      await tx.rollback().catch(() => undefined);
-      throw err;
-    }
+      return { bytes, delivered: events.length - bad.length };
+    });
   }
 
   async stop(): Promise<void> {

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
 import type { Channel, Sink } from '../types.ts';
-import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
+import { boundSinkMetrics, takeAndDeliver, type SinkMetrics } from './metrics.ts';
 
 export const loggerSinkSchema = z.object({
   maxBytesToLog: z.coerce.number().int().min(0).default(16).describe('Bytes of the body logged; the rest is cut (the log shows the full length).'),
@@ -22,29 +22,16 @@ export class LoggerSink implements Sink {
 
   async start(): Promise<void> {}
 
-  async process(): Promise<number> {
-    const tx = this.channel.transaction();
-    try {
-      const events = tx.take(this.cfg.batchSize);
-      this.m.taken.inc(events.length);
+  process(): Promise<number> {
+    return takeAndDeliver(this.channel, this.cfg.batchSize, this.m, (events) => {
       let bytes = 0;
       for (const e of events) {
         const cut = e.body.length > this.cfg.maxBytesToLog;
         this.ctx.log.info({ sink: this.name, headers: e.headers, body: e.body.subarray(0, this.cfg.maxBytesToLog).toString('utf8') + (cut ? '…' : ''), bodyBytes: e.body.length }, 'event');
         bytes += e.body.length;
       }
-      await tx.commit();
-      if (events.length) {
-        this.m.delivered.inc(events.length);
-        this.m.bytes.inc(bytes);
-        this.m.batches.inc();
-      }
-      return events.length;
-    } catch (err) {
-      this.m.errors.inc();
-      await tx.rollback().catch(() => undefined);
-      throw err;
-    }
+      return { bytes, delivered: events.length };
+    });
   }
 
   async stop(): Promise<void> {}

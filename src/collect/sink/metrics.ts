@@ -1,5 +1,6 @@
-/** Prometheus metrics shared by every sink, labelled `agent` and `component` (the sink's name). */
+/** Prometheus metrics shared by every sink, labelled `agent` and `component` (the sink's name), and the take step they share. */
 import { counter, gauge } from '../../core/metrics.ts';
+import type { Channel, CollectEvent } from '../types.ts';
 
 const labels = ['agent', 'component'];
 
@@ -32,3 +33,31 @@ export function boundSinkMetrics(agent: string, component: string) {
 }
 
 export type SinkMetrics = ReturnType<typeof boundSinkMetrics>;
+
+/**
+ * The take step of a simple sink: take ≤ `max` events in one transaction, hand them to `deliver`, commit
+ * only after it resolved (counting what it reports), or roll back and rethrow. An empty take still
+ * commits (nothing to deliver). `deliver` returns the body bytes and how many events it delivered
+ * (the rest, if any, it set aside itself, e.g. as dead letters).
+ */
+export async function takeAndDeliver(channel: Channel, max: number, m: SinkMetrics, deliver: (events: CollectEvent[]) => Promise<{ bytes: number; delivered: number }> | { bytes: number; delivered: number }): Promise<number> {
+  const tx = channel.transaction();
+  try {
+    const events = tx.take(max);
+    m.taken.inc(events.length);
+    if (!events.length) {
+      await tx.commit();
+      return 0;
+    }
+    const { bytes, delivered } = await deliver(events);
+    await tx.commit();
+    m.delivered.inc(delivered);
+    m.bytes.inc(bytes);
+    m.batches.inc();
+    return events.length;
+  } catch (err) {
+    m.errors.inc();
+    await tx.rollback().catch(() => undefined);
+    throw err;
+  }
+}

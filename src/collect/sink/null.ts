@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
 import type { Channel, Sink } from '../types.ts';
-import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
+import { boundSinkMetrics, takeAndDeliver, type SinkMetrics } from './metrics.ts';
 
 export const nullSinkSchema = z.object({
   batchSize: z.coerce.number().int().positive().default(100).describe('Events per take transaction.'),
@@ -21,25 +21,12 @@ export class NullSink implements Sink {
 
   async start(): Promise<void> {}
 
-  async process(): Promise<number> {
-    const tx = this.channel.transaction();
-    try {
-      const events = tx.take(this.cfg.batchSize);
-      this.m.taken.inc(events.length);
-      await tx.commit();
-      if (events.length) {
-        let bytes = 0;
-        for (const e of events) bytes += e.body.length;
-        this.m.delivered.inc(events.length);
-        this.m.bytes.inc(bytes);
-        this.m.batches.inc();
-      }
-      return events.length;
-    } catch (err) {
-      this.m.errors.inc();
-      await tx.rollback().catch(() => undefined);
-      throw err;
-    }
+  process(): Promise<number> {
+    return takeAndDeliver(this.channel, this.cfg.batchSize, this.m, (events) => {
+      let bytes = 0;
+      for (const e of events) bytes += e.body.length;
+      return { bytes, delivered: events.length };
+    });
   }
 
   async stop(): Promise<void> {}

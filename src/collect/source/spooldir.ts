@@ -22,6 +22,7 @@ import { counter } from '../../core/metrics.ts';
 import { errorMessage } from '../../core/errors.ts';
 import { registerComponent, type ComponentContext, type SourceFactory } from '../registry.ts';
 import { resolvePath } from '../config.ts';
+import { bool, int, Napper, regexSource } from '../props.ts';
 import type { CollectEvent, Source } from '../types.ts';
 import { openLineReader, toEvents } from './lines.ts';
 import { StoppedError } from './stopped.ts';
@@ -32,11 +33,7 @@ import { StoppedError } from './stopped.ts';
  */
 const READ_AHEAD = 8;
 
-const bool = (def: boolean) => z.enum(['true', 'false']).default(def ? 'true' : 'false').transform((v) => v === 'true');
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
-const regex = (def: string) => z.string().default(def).superRefine((s, ctx) => {
-  try { new RegExp(s); } catch (err) { ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(err as Error).message}` }); }
-});
+const regex = (def: string) => regexSource.default(def);
 
 export const spoolSchema = z.object({
   spoolDir: z.string().min(1).describe('Directory to watch; a relative path resolves against the data directory (--data). Created if missing.'),
@@ -82,7 +79,7 @@ const metrics = {
 
 export class SpoolDirSource implements Source {
   private stopped = false;
-  private wake: (() => void) | undefined;
+  private readonly nap = new Napper();
   private loop: Promise<void> | undefined;
   private readonly dir: string;
   private readonly labels: { agent: string; component: string };
@@ -109,15 +106,8 @@ export class SpoolDirSource implements Source {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.nap.wake();
     await this.loop;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
-      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
-    });
   }
 
   /** Candidate files, in consume order. */
@@ -168,7 +158,7 @@ export class SpoolDirSource implements Source {
     while (!this.stopped) {
       const files = this.candidates();
       if (files.length === 0) {
-        await this.sleep(this.cfg.pollDelay);
+        await this.nap.sleep(this.cfg.pollDelay);
         continue;
       }
       // A file interrupted by a crash goes first, from where its last committed batch ended.

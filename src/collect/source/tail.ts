@@ -31,12 +31,11 @@ import { counter } from '../../core/metrics.ts';
 import { errorMessage } from '../../core/errors.ts';
 import { registerComponent, type ComponentContext, type SourceFactory } from '../registry.ts';
 import { resolvePath } from '../config.ts';
+import { bool, int, Napper } from '../props.ts';
 import type { CollectEvent, Source } from '../types.ts';
 import { openLineReader, toEvents, type LineReader } from './lines.ts';
 import { StoppedError } from './stopped.ts';
 
-const bool = (def: boolean) => z.enum(['true', 'false']).default(def ? 'true' : 'false').transform((v) => v === 'true');
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 
 const metrics = {
   lines: counter('smartcar_collect_source_events_received_total', 'Lines read by a source (before interceptors)', ['agent', 'component']),
@@ -66,7 +65,7 @@ interface TailOptions {
 /** Follows files by name and delivers their lines (see the file comment). */
 export class TailSource implements Source {
   private stopped = false;
-  private wake: (() => void) | undefined;
+  private readonly nap = new Napper();
   private loop: Promise<void> | undefined;
   private watchers: fs.FSWatcher[] = [];
   private readonly positions: Record<string, FilePos> = {};
@@ -93,7 +92,7 @@ export class TailSource implements Source {
       fs.mkdirSync(path.dirname(f.path), { recursive: true });
       try {
         // A hint only: polling every pollMs is what guarantees progress.
-        const w = fs.watch(path.dirname(f.path), () => this.wake?.());
+        const w = fs.watch(path.dirname(f.path), () => this.nap.wake());
         w.on('error', () => {});
         this.watchers.push(w);
       } catch {
@@ -108,15 +107,8 @@ export class TailSource implements Source {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const w of this.watchers) w.close();
-    this.wake?.();
+    this.nap.wake();
     await this.loop;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
-      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
-    });
   }
 
   private marker(): string {
@@ -131,7 +123,7 @@ export class TailSource implements Source {
         if (this.stopped) break;
         if (await f.step()) progressed = true;
       }
-      if (!progressed) await this.sleep(this.opts.pollMs);
+      if (!progressed) await this.nap.sleep(this.opts.pollMs);
     }
     for (const f of followers) f.close();
   }
@@ -169,6 +161,17 @@ export class TailSource implements Source {
     metrics.errors.inc(this.labels);
     this.ctx.log.warn({ source: this.name, file, err: errorMessage(err) }, 'tail read failed; retrying');
   }
+}
+
+/** The file now under a name, opened (so it stays the same file whatever happens to the name), or nothing. */
+function openIfExists(file: string): { fd: number | undefined; st: fs.Stats | undefined } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return { fd: undefined, st: undefined };
+  }
+  return { fd, st: fs.fstatSync(fd) };
 }
 
 /** One followed file name. */
@@ -323,13 +326,7 @@ class Follower {
    * Returns false when the name does not exist (the siblings are drained all the same).
    */
   private async switchToCurrent(after: number): Promise<boolean> {
-    let fd: number | undefined;
-    try {
-      fd = fs.openSync(this.file, 'r');
-    } catch {
-      fd = undefined;
-    }
-    const cur = fd === undefined ? undefined : fs.fstatSync(fd);
+    const { fd, st: cur } = openIfExists(this.file);
     this.close();
     try {
       await this.drainBetween(after, cur);
@@ -348,13 +345,7 @@ class Follower {
     const saved = this.src.savedPosition(this.file);
     if (!saved) return;
     const same = (s: fs.Stats) => s.ino === saved.ino && (saved.birth === undefined || s.birthtimeMs === saved.birth);
-    let fd: number | undefined;
-    try {
-      fd = fs.openSync(this.file, 'r');
-    } catch {
-      fd = undefined;
-    }
-    const cur = fd === undefined ? undefined : fs.fstatSync(fd);
+    const { fd, st: cur } = openIfExists(this.file);
     if (fd !== undefined && cur && same(cur)) {
       if (cur.size < saved.pos) {
         this.src.rotated(this.file, 'file shorter than the saved position (truncated while stopped); reading from the start');
