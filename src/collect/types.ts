@@ -48,6 +48,18 @@ export interface Marker {
   value: string;
 }
 
+export interface CommitOptions {
+  /**
+   * Take commits only. Resolve once the commit is written — it survives a crash of the process — and let
+   * the next fsync of the channel (another commit's, or the checkpoint's) make it survive power loss too;
+   * until then the taken events stay hidden from other takers. Losing such a commit to a power cut only
+   * means its events are delivered again, so it is for sinks that make redelivery harmless: the lake sink
+   * cuts its files back to its last durable marker, which keeps the lake exactly-once. Channels without
+   * a log treat it as a plain commit.
+   */
+  lazy?: boolean;
+}
+
 /**
  * A channel transaction. Either put or take (not both) in one transaction, as in Flume.
  * `commit` makes puts visible to takers (and durable, for the file channel) or removes taken events for
@@ -59,7 +71,7 @@ export interface ChannelTransaction {
   /** Takes up to `max` events that are committed and not taken by another open transaction. */
   take(max: number): CollectEvent[];
   /** Commits; with a marker, the marker is committed in the same atomic step (see Marker). */
-  commit(marker?: Marker): Promise<void>;
+  commit(marker?: Marker, opts?: CommitOptions): Promise<void>;
   rollback(): Promise<void>;
 }
 

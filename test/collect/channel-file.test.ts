@@ -88,6 +88,35 @@ describe('file channel restarts', () => {
     expect(again.size()).toBe(16);
   });
 
+  it('a lazy take commit resolves before its fsync, hides its events, applies at the next sync, and survives a restart', async () => {
+    const dir = newDir('lazy');
+    const ch = await openChannel(dir, { checkpointOnClose: false });
+    await put(ch, 0, 10);
+    const syncs = ch.syncFigures().syncs;
+    const t = ch.transaction();
+    t.take(4);
+    await t.commit({ owner: 'sink', value: 'took-4' }, { lazy: true });
+    // Written, not yet synced: no new fdatasync ran, the marker is not applied yet, and the events are
+    // not offered to another taker.
+    expect(ch.syncFigures().syncs).toBe(syncs);
+    expect(ch.marker('sink')).toBeUndefined();
+    const other = ch.transaction();
+    expect(bodies(other.take(2))).toEqual(['e4', 'e5']);
+    await other.rollback();
+    // The next sync (here: the next put's) applies it.
+    await put(ch, 10, 12);
+    expect(ch.marker('sink')).toBe('took-4');
+    expect(ch.size()).toBe(8);
+    // A lazy take that never got its own sync is still in the log: a restart replays it.
+    const t2 = ch.transaction();
+    t2.take(2);
+    await t2.commit({ owner: 'sink', value: 'took-6' }, { lazy: true });
+    await stopChannel(ch);
+    const again = await openChannel(dir);
+    expect(await contents(again)).toEqual(range(6, 12));
+    expect(again.marker('sink')).toBe('took-6');
+  });
+
   it('replays the log written after the last checkpoint (no checkpoint on close)', async () => {
     const dir = newDir('tail');
     const ch = await openChannel(dir, { checkpointOnClose: false });

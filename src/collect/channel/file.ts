@@ -5,7 +5,8 @@
  *
  * How: a write-ahead log (format and group commit in wal.ts) plus a checkpoint.
  * - put commit  → one put record (the whole batch and the marker), fdatasync, then visible to takers;
- * - take commit → one take record (the removed seq ranges and the marker), fdatasync, then gone for good;
+ * - take commit → one take record (the removed seq ranges and the marker), fdatasync, then gone for good
+ *   (a lazy take commit resolves once written and is applied at the next fdatasync: CommitOptions);
  * - rollback    → nothing is written (a rolled-back take returns its events to the head in memory);
  * - checkpoint  → every `checkpointInterval` ms and on stop (format below). It lists, for every event
  *   still live (in the queue or in an open take), the put record holding it, plus the markers and the log
@@ -419,11 +420,18 @@ export class FileChannel extends QueuedChannel {
     this.writeSeq += n;
     const end: Position = { fileId: at.fileId, offset: at.offset + rec.length };
     this.inflight++;
-    return writer.whenDurable(at.no, () => {
+    const durable = writer.whenDurable(at.no, () => {
       this.appliedPos = end;
       this.appliedSeq = firstSeq + n;
       apply(req.kind === 'put' ? { events: req.events, firstSeq, fileId: at.fileId, offset: at.offset } : undefined);
     }).finally(() => { this.inflight--; });
+    if (req.kind === 'take' && req.lazy) {
+      // Written (safe from a process crash); applied, in order, when the next fsync makes it durable. A
+      // failed fsync poisons the log: every later commit is refused and a restart replays it.
+      durable.catch((err: Error) => this.log?.error({ err, channel: this.name }, `channel ${this.name}: a lazy take commit did not reach the disk: ${err.message}`));
+      return Promise.resolve();
+    }
+    return durable;
   }
 
   /** Bytes appended to the log since start. */

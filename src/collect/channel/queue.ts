@@ -17,7 +17,7 @@
  * - Commits are applied (made visible / removed for good) by `persist`'s `apply` callback, called in
  *   commit order; waiters are woken there, never by polling.
  */
-import { ChannelFullError, type Channel, type ChannelTransaction, type CollectEvent, type Marker } from '../types.ts';
+import { ChannelFullError, type Channel, type ChannelTransaction, type CollectEvent, type CommitOptions, type Marker } from '../types.ts';
 
 /** One committed put batch, as the channel keeps it. `ref` locates its log record (file channel). */
 export interface StoredBatch {
@@ -62,6 +62,8 @@ export interface PersistRequest {
   events: CollectEvent[];
   ranges: SeqRange[];
   marker: Marker | undefined;
+  /** Take only: resolve once written; `apply` still runs in order once the record is durable (CommitOptions). */
+  lazy?: boolean;
 }
 
 export interface Waiter {
@@ -344,7 +346,7 @@ export abstract class QueuedChannel implements Channel {
   }
 
   /** @internal */
-  async _commitTake(tx: QueueTransaction, marker: Marker | undefined): Promise<void> {
+  async _commitTake(tx: QueueTransaction, marker: Marker | undefined, lazy: boolean): Promise<void> {
     this.assertRunning();
     if (tx.takeCount === 0 && !marker) {
       // An empty poll of an empty channel: nothing to make durable (no log record, no fsync).
@@ -352,7 +354,7 @@ export abstract class QueuedChannel implements Channel {
       return;
     }
     const ranges = piecesToRanges(tx.takenPieces);
-    await this.persist({ kind: 'take', events: [], ranges, marker }, () => {
+    await this.persist({ kind: 'take', events: [], ranges, marker, lazy }, () => {
       this.takenOpen -= tx.takeCount;
       this.openTakes.delete(tx);
       if (this.tracksBytes) this.releaseBytes(tx.takenBytes());
@@ -438,11 +440,11 @@ class QueueTransaction implements ChannelTransaction {
     return b;
   }
 
-  async commit(marker?: Marker): Promise<void> {
+  async commit(marker?: Marker, opts?: CommitOptions): Promise<void> {
     if (this.status !== 'open') throw new ChannelStateError(`channel ${this.ch.name}: cannot commit a transaction that is ${this.status}`);
     this.status = 'committing';
     try {
-      if (this.mode === 'take') await this.ch._commitTake(this, marker);
+      if (this.mode === 'take') await this.ch._commitTake(this, marker, opts?.lazy ?? false);
       else if (this.putCount > 0 || marker) {
         const events = this.staged.length === 1 ? this.staged[0] : this.staged.flat();
         await this.ch._commitPut(events, marker);

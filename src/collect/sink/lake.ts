@@ -272,7 +272,9 @@ export class LakeSink implements Sink {
       }
       marker = this.markerValue();
       try {
-        await tx.commit({ owner: this.name, value: marker });
+        // Lazy: the files' bytes are already on disk; if a power cut loses this take record, recovery cuts
+        // the files back to the previous durable marker and the events come again — still exactly once.
+        await tx.commit({ owner: this.name, value: marker }, { lazy: true });
       } catch (err) {
         // A commit may fail after it landed (e.g. an fsync error reported late): the marker is the truth —
         // when this batch changed it (a batch of dead letters only leaves it as it was: then roll back).
