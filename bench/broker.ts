@@ -9,30 +9,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createBus } from '../src/bus/index.ts';
+import { brokerProcess } from './support.ts';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const BATCH = 5000;
 const INFLIGHT = 8;
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/smartcar.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-broker-'));
 const value = Buffer.alloc(100, 'x');
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const log = (s: string) => process.stdout.write(s + '\n');
 
-async function brokerProcess(): Promise<{ addr: string; stop(): Promise<void> }> {
-  const p = spawn(process.execPath, [BIN, 'broker', '--port', '0', '--data', path.join(dir, 'broker'), '--partitions', '4'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
-  const addr = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    p.stdout!.on('data', (c: Buffer) => { out += c; const m = /listening (\S+:\d+)/.exec(out); if (m) resolve(m[1]); });
-    p.once('exit', (code) => reject(new Error(`broker exited ${code}`)));
-  });
-  return { addr, stop: () => new Promise((r) => { p.once('exit', () => r()); p.kill('SIGTERM'); }) };
-}
-
 async function smartcar(): Promise<{ produce: number; consume: number; native: number | string }> {
-  const b = await brokerProcess();
+  const b = await brokerProcess(path.join(dir, 'broker'));
   const bus = createBus({ brokers: [b.addr], clientId: 'bench' });
   await bus.createTopic('bench', 4);
   const producer = await bus.producer({ acks: -1 });

@@ -14,17 +14,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { Agent, createDeadLetters, fromProperties } from '../src/collect/index.ts';
 import { writeStatusDay, statusFileName, driverLines } from '../src/sim/index.ts';
 import { parseDate8 } from '../src/core/time.ts';
 import { spoolAgent } from '../soak/collect-harness.ts';
+import { brokerProcess } from './support.ts';
 
 const CARS = Number(process.env.BENCH_CARS ?? 100);
 const DRIVING = Number(process.env.BENCH_DRIVING ?? 2_000_000);
 const CHANNEL = process.env.BENCH_CHANNEL ?? 'file';
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/smartcar.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-collect-'));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const log = (s: string) => process.stdout.write(s + '\n');
@@ -129,16 +128,6 @@ async function batchFlow(): Promise<void> {
   }
   const best = { base: Math.min(...times.map((t) => t.base)), ours: Math.min(...times.map((t) => t.ours)), floor: Math.min(...times.map((t) => t.floor)) };
   log(`  best: baseline ${best.base.toFixed(2)} s, floor ${best.floor.toFixed(2)} s, agent ${best.ours.toFixed(2)} s → ratio agent/grep ${(best.ours / best.base).toFixed(2)} (target ≤ 3), agent/floor ${(best.ours / best.floor).toFixed(2)}`);
-}
-
-async function brokerProcess(data: string): Promise<{ addr: string; stop(): Promise<void> }> {
-  const p = spawn(process.execPath, [BIN, 'broker', '--port', '0', '--data', data, '--partitions', '4'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
-  const addr = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    p.stdout!.on('data', (c: Buffer) => { out += c; const m = /listening (\S+:\d+)/.exec(out); if (m) resolve(m[1]); });
-    p.once('exit', (code) => reject(new Error(`broker exited ${code}`)));
-  });
-  return { addr, stop: () => new Promise((r) => { p.once('exit', () => r()); p.kill('SIGTERM'); }) };
 }
 
 async function tailFlow(): Promise<void> {

@@ -9,28 +9,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { createBus, type BusMessage, type ProducerOptions } from '../src/bus/index.ts';
+import { brokerProcess } from './support.ts';
 
 const N = Number(process.env.BENCH_RECORDS ?? 2_000_000);
 const BATCH = 1000;
 const INFLIGHT = 8;
 const CARS = 100;
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/smartcar.js');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-producer-'));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const log = (s: string) => process.stdout.write(s + '\n');
-
-async function brokerProcess(): Promise<{ addr: string; stop(): Promise<void> }> {
-  const p = spawn(process.execPath, [BIN, 'broker', '--port', '0', '--data', path.join(dir, 'broker'), '--partitions', '4'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
-  const addr = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    p.stdout!.on('data', (c: Buffer) => { out += c; const m = /listening (\S+:\d+)/.exec(out); if (m) resolve(m[1]); });
-    p.once('exit', (code) => reject(new Error(`broker exited ${code}`)));
-  });
-  return { addr, stop: () => new Promise((r) => { p.once('exit', () => r()); p.kill('SIGTERM'); }) };
-}
 
 /** Driving-log-like lines, as the tail source hands them over: `time,car,…`, key = the car. */
 function lines(from: number, n: number): BusMessage[] {
@@ -69,7 +57,7 @@ async function run(addr: string, label: string, po: ProducerOptions, topic: stri
 
 log(`bench:producer — ${fmt(N)} driving-log lines (35 bytes, ${CARS} cars as keys), batches of ${BATCH}, ${INFLIGHT} in flight, acks=1, broker in its own process, ${os.cpus().length} CPUs`);
 log(`  sample line: ${String(lines(0, 1)[0].value)}`);
-const b = await brokerProcess();
+const b = await brokerProcess(path.join(dir, 'broker'));
 try {
   const results = [];
   if (process.env.BENCH_CLIENTS !== 'native') results.push(await run(b.addr, 'kafkajs producer (baseline)', { client: 'kafkajs', acks: 1 }, 'bench-kafkajs'));

@@ -11,7 +11,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createBus } from '../src/bus/index.ts';
 import { openTableStore } from '../src/table/index.ts';
@@ -21,9 +20,8 @@ import { TOPIC } from '../src/core/records.ts';
 import { localCivilNowMs, parseDate8 } from '../src/core/time.ts';
 import { startTopology } from '../src/stream/index.ts';
 import { SHIPPED_RULES } from '../src/stream/run.ts';
-import { fileURLToPath } from 'node:url';
+import { brokerProcess } from './support.ts';
 
-const SMARTCAR_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/smartcar.js');
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const PG_RECORDS = Number(process.env.BENCH_PG_RECORDS ?? RECORDS);
@@ -36,20 +34,6 @@ const MAX_BYTES = process.env.BENCH_MAX_BYTES ? Number(process.env.BENCH_MAX_BYT
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-stream-'));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
-async function startBrokerProcess(): Promise<{ addr: string; stop(): Promise<void> }> {
-  const p = spawn(process.execPath, [SMARTCAR_BIN, 'broker', '--port', '0', '--data', path.join(tmp, 'broker'), '--partitions', '4'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
-  const addr = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    p.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const m = /listening\s+(\S+:\d+)/.exec(buf);
-      if (m) resolve(m[1]);
-    });
-    p.once('exit', (code) => reject(new Error(`broker exited ${code}`)));
-  });
-  return { addr, stop: () => new Promise((r) => { p.once('exit', () => r()); p.kill('SIGTERM'); }) };
-}
 
 async function produceAll(brokers: string[], topic: string, n: number): Promise<void> {
   const bus = createBus({ brokers, clientId: 'bench-producer' });
@@ -166,7 +150,7 @@ async function latency(brokers: string[]): Promise<{ p50: number; p99: number; m
   return { p50: q(0.5), p99: q(0.99), max: samples[samples.length - 1] ?? NaN, samples: samples.length, loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6 };
 }
 
-const broker = await startBrokerProcess();
+const broker = await brokerProcess(path.join(tmp, 'broker'));
 const brokers = [broker.addr];
 process.stdout.write(`bench:stream — ${fmt(RECORDS)} driving records, ${CARS} cars, broker ${broker.addr} (own process), ${os.cpus().length} CPUs\n`);
 try {

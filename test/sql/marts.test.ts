@@ -7,6 +7,7 @@ import { writeMaster, writeStatusDay, driverLines } from '../../src/sim/index.ts
 import { openTableStore, ensureDriverTable, drivingRecordCells } from '../../src/table/index.ts';
 import { DRIVER_TABLE, driverRowKey, parseCarStatus, parseDrivingRecord } from '../../src/core/records.ts';
 import { formatTimestamp14, parseDate8 } from '../../src/core/time.ts';
+import { expectedEmergency } from '../support/emergency.ts';
 
 const DAY = '20240105';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-marts-'));
@@ -53,28 +54,6 @@ beforeAll(async () => {
   // An in-progress file the catalog must not read.
   fs.writeFileSync(path.join(statusDir, 'car-batch-log.2.log.tmp'), statusLine('Y0001', 0, { engine: 'C' }) + `,${DAY}\n`);
 });
-
-/** SEED §6 emergency rules, straight over the raw lines. */
-function expectedEmergency(lines: string[]): string[] {
-  const per = new Map<string, { tires: number[][]; light: boolean; engine: boolean; brake: boolean; battery: number[] }>();
-  for (const line of lines) {
-    const p = parseCarStatus(line);
-    if (!p.ok) continue;
-    const r = p.record;
-    const c = per.get(r.carNumber) ?? { tires: [[], [], [], []], light: false, engine: false, brake: false, battery: [] };
-    r.tires.forEach((t, i) => c.tires[i].push(t));
-    c.light ||= r.lights.includes(2);
-    c.engine ||= r.engine === 'C';
-    c.brake ||= r.brake === 'C';
-    c.battery.push(r.battery);
-    per.set(r.carNumber, c);
-  }
-  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return [...per].flatMap(([car, c]) => {
-    const checks = [c.tires.some((t) => avg(t) < 80) ? 'Tire Check' : '', c.light ? 'Light Check' : '', c.engine ? 'Engine Check' : '', c.brake ? 'Brake Check' : '', avg(c.battery) < 30 ? 'Battery Check' : ''];
-    return checks.some(Boolean) ? [[car, ...checks].join('|')] : [];
-  }).sort();
-}
 
 describe('emergency-check mart', () => {
   it('equals the SEED §6 rules computed over the raw lines, including late sticky failures, cars absent from the master and minors', async () => {
