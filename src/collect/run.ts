@@ -1,7 +1,7 @@
 /** `smartcar agent`: loads an agent definition, runs it until Ctrl-C/SIGTERM, publishes status and metrics. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadRootConfig } from '../core/config.ts';
+import { loadRootConfigWithFlags } from '../core/config.ts';
 import { dataPaths } from '../core/paths.ts';
 import { onShutdown } from '../core/shutdown.ts';
 import { createLogger } from '../core/log.ts';
@@ -30,9 +30,7 @@ export function formatStatus(components: ComponentStatus[]): string {
 }
 
 export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
-  const cfg = loadRootConfig(o.config);
-  if (o.data) cfg.dataDir = o.data;
-  if (o.kafka) cfg.kafka = o.kafka;
+  const cfg = loadRootConfigWithFlags(o);
   const file = statusFile(cfg.dataDir, o.name);
   if (o.status) {
     if (!fs.existsSync(file)) throw new UserError(`no status for agent ${o.name} under ${cfg.dataDir}: is it running (smartcar agent -n ${o.name} -f …)?`);

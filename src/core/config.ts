@@ -55,3 +55,22 @@ export function loadRootConfig(file?: string, env: NodeJS.ProcessEnv = process.e
   if (!parsed.success) throw new UserError(describeIssues(candidate ?? 'environment', parsed.error));
   return parsed.data;
 }
+
+/** CLI flags every command may pass; a flag given overrides the file and the environment. */
+export interface ConfigFlags {
+  config?: string;
+  data?: string;
+  kafka?: string;
+  redis?: string;
+  postgres?: string;
+}
+
+/** The root config (file < environment) with the command's flags applied on top. */
+export function loadRootConfigWithFlags(o: ConfigFlags): RootConfig {
+  const cfg = loadRootConfig(o.config);
+  if (o.data) cfg.dataDir = o.data;
+  if (o.kafka) cfg.kafka = o.kafka;
+  if (o.redis) cfg.redis = o.redis;
+  if (o.postgres) cfg.postgres = o.postgres;
+  return cfg;
+}

@@ -22,11 +22,10 @@ Examples:
       if (!/^\d{8}$/.test(o.date)) throw new UserError(`--date must be yyyyMMdd, got '${o.date}'`);
       const interval = Number(o.interval);
       if (!(interval > 0)) throw new UserError('--interval must be a positive number of seconds');
-      const { loadRootConfig } = await import('../core/config.ts');
+      const { loadRootConfigWithFlags } = await import('../core/config.ts');
       const { dataPaths } = await import('../core/paths.ts');
       const { openHotStore } = await import('./index.ts');
-      const cfg = loadRootConfig(undefined);
-      if (o.data) cfg.dataDir = o.data;
+      const cfg = loadRootConfigWithFlags({ data: o.data });
       const url = o.redis ?? cfg.redis;
       const hot = await openHotStore(url ? { kind: 'redis', url } : { kind: 'embedded', path: dataPaths(cfg.dataDir).hot });
       const print = async () => {

@@ -1,26 +1,7 @@
 import { Command, Option } from 'commander';
-import { UserError } from '../core/errors.ts';
+import { MAX_CARS } from '../core/records.ts';
+import { date8, int, positive, rate } from '../cli/options.ts';
 
-const int = (name: string, lo: number, hi: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < lo || n > hi) throw new UserError(`${name} must be an integer ${lo}..${hi}, got '${v}'`);
-  return n;
-};
-const positive = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new UserError(`${name} must be a positive number, got '${v}'`);
-  return n;
-};
-const rate = (v: string) => {
-  const n = Number(v);
-  if (!(n >= 0 && n <= 1)) throw new UserError(`--garbage must be a rate between 0 and 1, got '${v}'`);
-  return n;
-};
-const date8 = (v: string) => {
-  if (!/^\d{8}$/.test(v)) throw new UserError(`--date must be yyyyMMdd, got '${v}'`);
-  return v;
-};
-const MAX_CARS = 26 * 9999;
 
 /** `smartcar up`, `smartcar status`, and `smartcar sim` (the simulator as `up` runs it). */
 export function register(program: Command): void {

@@ -35,8 +35,8 @@ export interface SimState {
   statusDays: string[];
 }
 
-export interface SimOptions {
-  data: string;
+/** What the simulated fleet looks like (`smartcar sim` and `smartcar up` take the same flags). */
+export interface FleetOptions {
   cars: number;
   speedup: number;
   seed?: number;
@@ -44,6 +44,10 @@ export interface SimOptions {
   date?: string;
   garbage?: number;
   statusCars?: number;
+}
+
+export interface SimOptions extends FleetOptions {
+  data: string;
   /** No status day files. */
   noStatus?: boolean;
   signal?: AbortSignal;

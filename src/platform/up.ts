@@ -10,7 +10,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { loadRootConfig } from '../core/config.ts';
+import { loadRootConfigWithFlags, type ConfigFlags } from '../core/config.ts';
 import { dataPaths } from '../core/paths.ts';
 import { UserError, errorMessage } from '../core/errors.ts';
 import { metricsText } from '../core/metrics.ts';
@@ -20,20 +20,10 @@ import { agentFileExists, platformComponents, SHIPPED_AGENT_FILE } from './compo
 import { acquireLock, type PlatformLock } from './lock.ts';
 import { httpGet, mergeMetrics } from './scrape.ts';
 import { Supervisor, type ComponentState, type SupervisorEvent } from './supervisor.ts';
+import type { FleetOptions } from './sim.ts';
 
-export interface UpOptions {
-  config?: string;
-  data?: string;
-  cars: number;
-  speedup: number;
-  seed?: number;
-  date?: string;
-  garbage?: number;
-  statusCars?: number;
+export interface UpOptions extends FleetOptions, ConfigFlags {
   sim: boolean;
-  kafka?: string;
-  redis?: string;
-  postgres?: string;
   port: number;
   brokerPort?: number;
   /** Restart backoff (tests shorten it). */
@@ -149,11 +139,7 @@ function eventLine(e: SupervisorEvent): string | undefined {
 }
 
 export async function runUp(o: UpOptions): Promise<void> {
-  const cfg = loadRootConfig(o.config);
-  if (o.data) cfg.dataDir = o.data;
-  if (o.kafka) cfg.kafka = o.kafka;
-  if (o.redis) cfg.redis = o.redis;
-  if (o.postgres) cfg.postgres = o.postgres;
+  const cfg = loadRootConfigWithFlags(o);
   const paths = dataPaths(cfg.dataDir);
 
   const lock: PlatformLock = acquireLock(paths.state, (dead, killed) => {

@@ -1,21 +1,7 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../core/errors.ts';
 import { MAX_CARS } from '../core/records.ts';
-
-const int = (name: string, lo: number, hi: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < lo || n > hi) throw new UserError(`${name} must be an integer ${lo}..${hi}, got '${v}'`);
-  return n;
-};
-const rate = (v: string) => {
-  const n = Number(v);
-  if (!(n >= 0 && n <= 1)) throw new UserError(`--garbage must be a rate between 0 and 1, got '${v}'`);
-  return n;
-};
-const date8 = (v: string) => {
-  if (!/^\d{8}$/.test(v)) throw new UserError(`--date must be yyyyMMdd, got '${v}'`);
-  return v;
-};
+import { date8, int, rate } from '../cli/options.ts';
 
 const seedOption = () => new Option('--seed <n>', 'same seed → byte-identical output (default: random, printed)').argParser(int('--seed', 0, 2 ** 31 - 1));
 const garbageOption = () => new Option('--garbage <rate>', 'inject malformed lines at this rate per record (e.g. 0.01)').argParser(rate);

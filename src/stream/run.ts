@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRootConfig } from '../core/config.ts';
+import { loadRootConfigWithFlags } from '../core/config.ts';
 import { dataPaths } from '../core/paths.ts';
 import { onShutdown } from '../core/shutdown.ts';
 import { createLogger } from '../core/log.ts';
@@ -62,11 +62,7 @@ export async function serveStreamStatus(members: Topology[], port: number): Prom
 }
 
 export async function runStreamCommand(o: StreamCommandOptions): Promise<void> {
-  const cfg = loadRootConfig(o.config);
-  if (o.data) cfg.dataDir = o.data;
-  if (o.kafka) cfg.kafka = o.kafka;
-  if (o.redis) cfg.redis = o.redis;
-  if (o.postgres) cfg.postgres = o.postgres;
+  const cfg = loadRootConfigWithFlags(o);
   const paths = dataPaths(cfg.dataDir);
   const rulesDir = path.resolve(o.rules ?? paths.rules);
   if (!o.rules) seedRules(rulesDir);

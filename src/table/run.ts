@@ -1,13 +1,12 @@
 /** Shared plumbing of the `smartcar table` commands. */
-import { loadRootConfig } from '../core/config.ts';
+import { loadRootConfigWithFlags } from '../core/config.ts';
 import { dataPaths } from '../core/paths.ts';
 import { UserError } from '../core/errors.ts';
 import { openTableStore } from './index.ts';
 import type { Row, TableStore } from './types.ts';
 
 export async function withStore(o: { data?: string; config?: string }, fn: (s: TableStore) => Promise<void>): Promise<void> {
-  const cfg = loadRootConfig(o.config);
-  if (o.data) cfg.dataDir = o.data;
+  const cfg = loadRootConfigWithFlags(o);
   const store = await openTableStore(cfg.postgres ? { kind: 'postgres', url: cfg.postgres } : { kind: 'lmdb', path: dataPaths(cfg.dataDir).table });
   try {
     await fn(store);
