@@ -39,6 +39,7 @@ const m = {
   dead: counter('smartcar_stream_dead_letters_total', 'Records that did not parse, sent to the dead-letter topic'),
   alerts: counter('smartcar_stream_alerts_total', 'Overspeed alerts published to the hot store'),
   late: gauge('smartcar_stream_cep_late_events', 'Events dropped by CEP as later than the allowed lateness'),
+  duplicates: counter('smartcar_stream_cep_duplicates_total', 'Records of a car and time already fed to CEP (a redelivery), not counted twice'),
   lag: gauge('smartcar_stream_consumer_lag', 'Records behind the end of the partition', ['partition']),
   tableLatency: histogram('smartcar_stream_append_to_table_seconds', 'Bus append → table write', [], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
   alertLatency: histogram('smartcar_stream_window_close_to_hot_seconds', 'CEP window close → hot-store write', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
@@ -114,6 +115,32 @@ interface PartitionState {
   maxEventTime: number;
   watermark: number;
   lastInput: number;
+  /** Per car, the event times fed to CEP that may still sit in an open window (see isRedelivery). */
+  seen: Map<string, number[]>;
+}
+
+/**
+ * The collection agent's Kafka sink is at-least-once: after a crash it may send a batch again. The table
+ * absorbs that (same row key), but CEP would count the record twice in its window's average. A car sends
+ * one record per timestamp, so a record whose car and event time were already fed to CEP is a redelivery:
+ * it is skipped there. Times older than the first still-open window are forgotten (CEP drops such records
+ * as late anyway), so the memory is a window's worth of times per car.
+ */
+function isRedelivery(st: PartitionState, car: string, t: number): boolean {
+  let times = st.seen.get(car);
+  if (!times) {
+    st.seen.set(car, (times = []));
+  } else {
+    for (let i = times.length - 1; i >= 0; i--) if (times[i] === t) return true;
+    if (times.length >= 64) {
+      const open = st.engine.pendingWindowStart() ?? st.watermark;
+      const keep = times.filter((x) => x >= open);
+      times.length = 0;
+      times.push(...keep.slice(-63));
+    }
+  }
+  times.push(t);
+  return false;
 }
 
 /**
@@ -182,7 +209,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     const engine = new CepEngine({ clock: 'event', allowedLatenessMs: lateness });
     const st: PartitionState = {
       partition, engine, outputs: [], offsets: [], eventTimes: [], head: 0, nextOffset: null,
-      maxEventTime: -Infinity, watermark: -Infinity, lastInput: Date.now(),
+      maxEventTime: -Infinity, watermark: -Infinity, lastInput: Date.now(), seen: new Map(),
       watcher: { close() {} },
     };
     engine.onOutput((out) => st.outputs.push({ out, closedAt: performance.now() }));
@@ -286,6 +313,10 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       eventTimes.push(r.eventTime);
       rows.push({ row: driverRowKey(r.date, r.carNumber), cells: drivingRecordCells(r) });
       if (rec.timestamp < oldestAppend) oldestAppend = rec.timestamp;
+      if (isRedelivery(st, r.carNumber, r.eventTime)) {
+        m.duplicates.inc();
+        continue;
+      }
       engine.send('DrivingRecord', r as unknown as Record<string, unknown>, r.eventTime);
       if (r.eventTime > maxEventTime) maxEventTime = r.eventTime;
     }
