@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { LakeSink, lakeSinkSchema } from '../src/collect/sink/index.ts';
 import type { ComponentContext } from '../src/collect/registry.ts';
+import { EventBatch } from '../src/collect/batch.ts';
 import type { Channel, ChannelTransaction, CollectEvent, DeadLetters } from '../src/collect/types.ts';
 
 const N = Number(process.env.BENCH_EVENTS ?? 2_160_000);
@@ -46,13 +47,18 @@ class ArrayChannel implements Channel {
   async stop() {}
   transaction(): ChannelTransaction {
     let took = 0;
+    const take = (max: number) => {
+      const got = this.events.slice(this.pos, this.pos + max);
+      this.pos += got.length;
+      took = got.length;
+      return got;
+    };
     return {
       put: () => { throw new Error('read-only'); },
-      take: (max) => {
-        const got = this.events.slice(this.pos, this.pos + max);
-        this.pos += got.length;
-        took = got.length;
-        return got;
+      take,
+      takeBatches: (max) => {
+        const got = take(max);
+        return got.length ? [EventBatch.fromEvents(got)] : [];
       },
       commit: async (m) => { if (m) this.markers.set(m.owner, m.value); },
       rollback: async () => { this.pos -= took; },

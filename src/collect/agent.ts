@@ -17,6 +17,7 @@ import { createLogger, type Logger } from '../core/log.ts';
 import { errorMessage } from '../core/errors.ts';
 import { AgentConfigError, validateComponent, type AgentDefinition } from './config.ts';
 import type { ChannelFactory, ComponentContext, InterceptorFactory, SinkFactory, SourceFactory } from './registry.ts';
+import { EventBatch } from './batch.ts';
 import { ChannelFullError, type Channel, type CollectEvent, type DeadLetters, type Interceptor, type Sink, type Source } from './types.ts';
 import { StoppedError } from './source/stopped.ts';
 
@@ -156,12 +157,13 @@ export class Agent {
    * it refuses every later commit (the file channel is poisoned until restart), so a marker can never be
    * durable ahead of an earlier batch.
    */
-  private deliver(sourceName: string, src: RunningSource, events: CollectEvent[], marker: string): Promise<void> {
-    let batch = events;
+  private deliver(sourceName: string, src: RunningSource, events: CollectEvent[] | EventBatch, marker: string): Promise<void> {
+    let batch = events instanceof EventBatch ? events : EventBatch.fromEvents(events);
     for (const { name, i } of src.interceptors) {
-      const before = batch.length;
-      batch = i.intercept(batch);
-      if (batch.length < before) metrics.dropped.inc({ agent: this.def.name, component: name }, before - batch.length);
+      const before = batch.count;
+      // The batch form where the interceptor has one; else one object per event and back.
+      batch = i.interceptBatch ? i.interceptBatch(batch) : EventBatch.fromEvents(i.intercept(batch.events()));
+      if (batch.count < before) metrics.dropped.inc({ agent: this.def.name, component: name }, before - batch.count);
     }
     const prevIssued = src.issued;
     const prevDone = src.last;
@@ -175,7 +177,7 @@ export class Agent {
     return done;
   }
 
-  private async commitBatch(sourceName: string, src: RunningSource, batch: CollectEvent[], marker: string, issued: () => void): Promise<void> {
+  private async commitBatch(sourceName: string, src: RunningSource, batch: EventBatch, marker: string, issued: () => void): Promise<void> {
     const labels = { agent: this.def.name, component: sourceName };
     // The first channel last: the source resumes from the first channel's marker, so a crash between two
     // channels' commits repeats the batch in the others instead of losing it there.
@@ -189,7 +191,7 @@ export class Agent {
         let tx: ReturnType<Channel['transaction']> | undefined;
         try {
           tx = channel.transaction();
-          if (batch.length) tx.put(batch);
+          if (batch.count) tx.put(batch);
           const committing = tx.commit({ owner: sourceName, value: marker });
           issued();
           await committing;
@@ -198,7 +200,7 @@ export class Agent {
           await tx?.rollback().catch(() => {});
           metrics.putRetries.inc(labels);
           if (err instanceof ChannelFullError) {
-            await channel.waitForSpace(batch.length, 1000);
+            await channel.waitForSpace(batch.count, 1000);
             continue;
           }
           this.log.error({ source: sourceName, channel: channel.name, err: errorMessage(err), retryInMs: backoff }, 'put into channel failed; retrying the same batch');
@@ -208,7 +210,7 @@ export class Agent {
       }
     }
     issued();
-    metrics.accepted.inc(labels, batch.length);
+    metrics.accepted.inc(labels, batch.count);
   }
 
   async start(): Promise<void> {

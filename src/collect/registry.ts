@@ -56,7 +56,7 @@ export interface SourceFactory<C = Record<string, unknown>> extends DynamicKeys 
    * committed with `marker` (the position after this batch). It resolves once committed, and rejects
    * (after rolling back) when the channel is full or failing — the source then retries the same batch.
    */
-  create(config: C, deliver: (events: import('./types.ts').CollectEvent[], marker: string) => Promise<void>, ctx: ComponentContext & {
+  create(config: C, deliver: (events: import('./types.ts').CollectEvent[] | import('./batch.ts').EventBatch, marker: string) => Promise<void>, ctx: ComponentContext & {
     /** The last committed marker of this source (its resume position), if any. */
     resume: string | undefined;
   }): Source;

@@ -12,8 +12,10 @@
  *   destinations make this exactly-once where they can, e.g. the lake sink's roll/rename protocol).
  *
  * Everything is batch-shaped (Flume's `Interceptor.intercept(List<Event>)`, `Channel` transactions of
- * many events): per-event work is one object and a Buffer slice, never a string copy on the hot path.
+ * many events). On the hot path a batch is an `EventBatch` (batch.ts): one buffer and offsets, no object
+ * per event; `CollectEvent[]` is the simple form for custom components, converted at the boundary.
  */
+import type { EventBatch } from './batch.ts';
 
 /** One event: headers and a body (one line, without its newline). */
 export interface CollectEvent {
@@ -67,9 +69,11 @@ export interface CommitOptions {
  */
 export interface ChannelTransaction {
   /** Stages events; throws ChannelFullError when they would not fit (nothing staged then). */
-  put(events: CollectEvent[]): void;
+  put(events: CollectEvent[] | EventBatch): void;
   /** Takes up to `max` events that are committed and not taken by another open transaction. */
   take(max: number): CollectEvent[];
+  /** As `take`, as batches (views of the stored ones, in order): no object per event. */
+  takeBatches(max: number): EventBatch[];
   /** Commits; with a marker, the marker is committed in the same atomic step (see Marker). */
   commit(marker?: Marker, opts?: CommitOptions): Promise<void>;
   rollback(): Promise<void>;
@@ -95,6 +99,8 @@ export interface Channel {
 /** Flume's Interceptor: sees every batch a source reads, before the channel. May drop events. */
 export interface Interceptor {
   intercept(events: CollectEvent[]): CollectEvent[];
+  /** The same on a batch (the built-ins have it); without it the agent converts to events and back. */
+  interceptBatch?(batch: EventBatch): EventBatch;
   close?(): void;
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findComponent, type SourceFactory } from '../../src/collect/registry.ts';
 import type { CollectEvent, Source } from '../../src/collect/types.ts';
+import { asEvents, type EventBatch } from '../../src/collect/batch.ts';
 import { tailTarget } from '../../src/collect/source/tail.ts';
 import { createLogger } from '../../src/core/log.ts';
 import '../../src/collect/source/spooldir.ts';
@@ -29,8 +30,8 @@ const waitFor = async (cond: () => boolean, ms = 10_000) => {
 function run(type: string, props: Record<string, string>, dataDir: string, resume?: string) {
   const got: { lines: string[]; markers: string[]; dead: string[] } = { lines: [], markers: [], dead: [] };
   const f = findComponent('source', type) as SourceFactory<unknown>;
-  const deliver = async (events: CollectEvent[], marker: string) => {
-    for (const e of events) got.lines.push(e.body.toString());
+  const deliver = async (batch: CollectEvent[] | EventBatch, marker: string) => {
+    for (const e of asEvents(batch)) got.lines.push(e.body.toString());
     got.markers.push(marker);
   };
   const src: Source = f.create(f.schema.parse(props), deliver, {
@@ -85,7 +86,7 @@ describe('spooldir source', () => {
     let marker = '';
     const src1 = f.create(f.schema.parse({ spoolDir: 'spool', batchSize: '700', pollDelay: '20', deletePolicy: 'immediate' }), async (events, m) => {
       if (allow-- <= 0) { await new Promise((r) => setTimeout(r, 50)); throw new Error('crash: not committed'); }
-      accepted.push(...events.map((e) => e.body.toString()));
+      accepted.push(...asEvents(events).map((e) => e.body.toString()));
       marker = m;
     }, { agent: 'a', name: 'src', dataDir: d, lakeRoot: '', stateDir: '', brokers: [], deadLetters: { write() {} }, log: createLogger('test'), resume: undefined });
     void first;
@@ -112,7 +113,7 @@ describe('spooldir source', () => {
     const dead: string[] = [];
     let appended = false;
     const src = f.create(f.schema.parse({ spoolDir: 'spool', batchSize: '100', pollDelay: '20', deletePolicy: 'immediate' }), async (events) => {
-      got.push(...events.map((e) => e.body.toString()));
+      got.push(...asEvents(events).map((e) => e.body.toString()));
       if (!appended) { appended = true; fs.appendFileSync(bad, 'late line\n'); }
     }, { agent: 'a', name: 'src', dataDir: d, lakeRoot: '', stateDir: '', brokers: [], deadLetters: { write: (_c, r) => dead.push(r) }, log: createLogger('test'), resume: undefined });
     await src.start();
@@ -243,7 +244,7 @@ describe('tail sources (exec tail -F, TAILDIR)', () => {
     const f = findComponent('source', 'TAILDIR') as SourceFactory<unknown>;
     const got: { body: string; h: Record<string, string> }[] = [];
     const src = f.create(f.schema.parse({ filegroups: 'g', 'filegroups.g': path.join(d, '.*\\.log'), 'headers.g.kind': 'drv', skipToEnd: 'true', pollDelay: '20' }), async (events) => {
-      got.push(...events.map((e) => ({ body: e.body.toString(), h: e.headers })));
+      got.push(...asEvents(events).map((e) => ({ body: e.body.toString(), h: e.headers })));
     }, { agent: 'a', name: 't', dataDir: d, lakeRoot: '', stateDir: '', brokers: [], deadLetters: { write() {} }, log: createLogger('test'), resume: undefined });
     await src.start();
     await new Promise((r) => setTimeout(r, 100));

@@ -42,11 +42,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Logger } from '../../core/log.ts';
-import type { ChannelTransaction, CollectEvent } from '../types.ts';
+import type { EventBatch } from '../batch.ts';
+import type { ChannelTransaction } from '../types.ts';
 import { ChannelStateError, QueuedChannel, type Piece, type PersistRequest, type StoredBatch } from './queue.ts';
 import {
-  FILE_HEADER, FILE_MAGIC, LogCorruptError, LogScanner, LogWriter, PUT, decodePut, decodeTake, encodePut, encodeTake,
-  fsyncDir, logFileName, parseLogFileName, readFully, readRecord, writeFully,
+  FILE_HEADER, FILE_MAGIC, LogCorruptError, LogScanner, LogWriter, decodePut, decodeTake, encodePut, encodeTake,
+  fsyncDir, isPut, logFileName, parseLogFileName, readFully, readRecord, writeFully,
 } from './wal.ts';
 
 export interface FileChannelOptions {
@@ -277,12 +278,12 @@ export class FileChannel extends QueuedChannel {
           const r = readRecord(f.fd, p.offset, f.size);
           const where = this.where(p.fileId, p.offset);
           if (!r.ok) throw new LogCorruptError(`channel ${this.name}: the checkpoint lists events in the record at ${where}, which is bad: ${r.reason}`);
-          if (r.rec.type !== PUT) throw new LogCorruptError(`channel ${this.name}: the checkpoint lists events in ${where}, which is not a put record`);
-          const { events } = decodePut(r.rec.payload, where);
+          if (!isPut(r.rec.type)) throw new LogCorruptError(`channel ${this.name}: the checkpoint lists events in ${where}, which is not a put record`);
+          const { events } = decodePut(r.rec.type, r.rec.payload, where);
           cached = { fileId: p.fileId, offset: p.offset, batch: { events, firstSeq: p.firstSeq, fileId: p.fileId, offset: p.offset } };
         }
-        if (p.end > cached.batch.events.length || p.start >= p.end) {
-          throw new LogCorruptError(`channel ${this.name}: the checkpoint lists events ${p.start}..${p.end} of ${this.where(p.fileId, p.offset)}, which holds ${cached.batch.events.length}`);
+        if (p.end > cached.batch.events.count || p.start >= p.end) {
+          throw new LogCorruptError(`channel ${this.name}: the checkpoint lists events ${p.start}..${p.end} of ${this.where(p.fileId, p.offset)}, which holds ${cached.batch.events.count}`);
         }
         this.pieces.push({ batch: cached.batch, start: p.start, end: p.end });
         this.available += p.end - p.start;
@@ -358,10 +359,10 @@ export class FileChannel extends QueuedChannel {
 
   private applyRecord(type: number, payload: Buffer, fileId: number, offset: number): void {
     const where = this.where(fileId, offset);
-    if (type === PUT) {
-      const { marker, events } = decodePut(payload, where);
-      if (events.length > 0) this.appendBatch({ events, firstSeq: this.writeSeq, fileId, offset });
-      this.writeSeq += events.length;
+    if (isPut(type)) {
+      const { marker, events } = decodePut(type, payload, where);
+      if (events.count > 0) this.appendBatch({ events, firstSeq: this.writeSeq, fileId, offset });
+      this.writeSeq += events.count;
       if (marker) this.markers.set(marker.owner, marker.value);
     } else {
       const { marker, ranges } = decodeTake(payload, where);
@@ -378,7 +379,7 @@ export class FileChannel extends QueuedChannel {
 
   // ---- commits ----
 
-  protected override checkPut(_events: CollectEvent[]): void {
+  protected override checkPut(_events: EventBatch): void {
     if (!this.writer) return;
     if (this.writer.failure) throw this.writer.failure;
     const now = Date.now();
@@ -416,7 +417,7 @@ export class FileChannel extends QueuedChannel {
       return Promise.reject(err as Error);
     }
     const firstSeq = this.writeSeq;
-    const n = req.kind === 'put' ? req.events.length : 0;
+    const n = req.kind === 'put' ? req.events.count : 0;
     this.writeSeq += n;
     const end: Position = { fileId: at.fileId, offset: at.offset + rec.length };
     this.inflight++;

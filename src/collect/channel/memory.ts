@@ -8,7 +8,8 @@
  * share of byteCapacity kept for headers, so bodies may use the rest), `keep-alive` (accepted, ignored:
  * puts never block here, the source waits with `waitForSpace`).
  */
-import { ChannelFullError, type CollectEvent } from '../types.ts';
+import type { EventBatch } from '../batch.ts';
+import { ChannelFullError } from '../types.ts';
 import { QueuedChannel, type PersistRequest, type StoredBatch } from './queue.ts';
 
 export interface MemoryChannelOptions {
@@ -47,10 +48,9 @@ export class MemoryChannel extends QueuedChannel {
     return this.bodyBytes;
   }
 
-  protected override reserveBytes(events: CollectEvent[]): number {
+  protected override reserveBytes(events: EventBatch): number {
     if (this.bodyByteLimit === Infinity) return 0;
-    let b = 0;
-    for (const e of events) b += e.body.length;
+    const b = events.bytes();
     if (this.bodyBytes + b > this.bodyByteLimit) {
       const err = new ChannelFullError(this.name, this.capacity);
       err.message = `channel ${this.name} is full: ${this.bodyBytes} + ${b} body bytes exceed byteCapacity less its `
@@ -68,7 +68,7 @@ export class MemoryChannel extends QueuedChannel {
   protected persist(req: PersistRequest, apply: (batch: StoredBatch | undefined) => void): Promise<void> {
     if (req.kind === 'put') {
       const batch: StoredBatch = { events: req.events, firstSeq: this.nextSeq, fileId: -1, offset: -1 };
-      this.nextSeq += req.events.length;
+      this.nextSeq += req.events.count;
       apply(batch);
     } else apply(undefined);
     return Promise.resolve();

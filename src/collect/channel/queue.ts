@@ -17,18 +17,19 @@
  * - Commits are applied (made visible / removed for good) by `persist`'s `apply` callback, called in
  *   commit order; waiters are woken there, never by polling.
  */
+import { EventBatch } from '../batch.ts';
 import { ChannelFullError, type Channel, type ChannelTransaction, type CollectEvent, type CommitOptions, type Marker } from '../types.ts';
 
 /** One committed put batch, as the channel keeps it. `ref` locates its log record (file channel). */
 export interface StoredBatch {
-  events: CollectEvent[];
+  events: EventBatch;
   firstSeq: number;
   /** File id and byte offset of the put record holding the batch (-1 for the memory channel). */
   fileId: number;
   offset: number;
 }
 
-/** Events `batch.events[start..end)`, seqs `batch.firstSeq + start ..`. */
+/** Events [start, end) of `batch.events`, seqs `batch.firstSeq + start ..`. */
 export interface Piece {
   batch: StoredBatch;
   start: number;
@@ -59,7 +60,8 @@ export class ChannelStateError extends Error {
 /** What a durable channel is asked to do on commit. `apply` must be called in commit order. */
 export interface PersistRequest {
   kind: 'put' | 'take';
-  events: CollectEvent[];
+  /** Put only: the batch (empty for a take). */
+  events: EventBatch;
   ranges: SeqRange[];
   marker: Marker | undefined;
   /** Take only: resolve once written; `apply` still runs in order once the record is durable (CommitOptions). */
@@ -117,10 +119,10 @@ export abstract class QueuedChannel implements Channel {
   protected abstract persist(req: PersistRequest, apply: (batch: StoredBatch | undefined) => void): Promise<void>;
 
   /** Extra checks before a put is staged (the file channel checks free disk space). Throws to refuse. */
-  protected checkPut(_events: CollectEvent[]): void {}
+  protected checkPut(_events: EventBatch): void {}
 
   /** Hook: bytes reserved / released by puts (memory channel's byteCapacity). */
-  protected reserveBytes(_events: CollectEvent[]): number { return 0; }
+  protected reserveBytes(_events: EventBatch): number { return 0; }
   protected releaseBytes(_bytes: number): void {}
 
   transaction(): ChannelTransaction {
@@ -185,13 +187,13 @@ export abstract class QueuedChannel implements Channel {
 
   /** Appends a committed batch at the tail (its seqs follow every seq in the queue). */
   protected appendBatch(batch: StoredBatch): void {
-    if (batch.events.length === 0) return;
-    this.pieces.push({ batch, start: 0, end: batch.events.length });
-    this.available += batch.events.length;
+    if (batch.events.count === 0) return;
+    this.pieces.push({ batch, start: 0, end: batch.events.count });
+    this.available += batch.events.count;
   }
 
   /** Removes up to `max` events from the head; returns the pieces (in order). */
-  protected takeHead(max: number, out: CollectEvent[]): Piece[] {
+  protected takeHead(max: number, out: EventBatch[]): Piece[] {
     const taken: Piece[] = [];
     let want = max;
     while (want > 0 && this.head < this.pieces.length) {
@@ -199,14 +201,14 @@ export abstract class QueuedChannel implements Channel {
       const n = p.end - p.start;
       const events = p.batch.events;
       if (n <= want) {
-        for (let i = p.start; i < p.end; i++) out.push(events[i]);
+        out.push(events.slice(p.start, p.end));
         taken.push(p);
         this.pieces[this.head] = undefined as unknown as Piece;
         this.head++;
         want -= n;
       } else {
         const end = p.start + want;
-        for (let i = p.start; i < end; i++) out.push(events[i]);
+        out.push(events.slice(p.start, end));
         taken.push({ batch: p.batch, start: p.start, end });
         p.start = end;
         want = 0;
@@ -307,9 +309,9 @@ export abstract class QueuedChannel implements Channel {
   }
 
   /** @internal */
-  _reservePut(events: CollectEvent[], already: number): number {
+  _reservePut(events: EventBatch, already: number): number {
     this.checkPut(events);
-    const n = events.length;
+    const n = events.count;
     if (already + n > this.transactionCapacity) throw new TransactionCapacityError(this.name, 'put', already + n, this.transactionCapacity);
     if (this.remaining() < n) throw new ChannelFullError(this.name, this.capacity);
     const bytes = this.reserveBytes(events);
@@ -325,20 +327,19 @@ export abstract class QueuedChannel implements Channel {
   }
 
   /** @internal */
-  _take(max: number, already: number, out: CollectEvent[]): Piece[] {
+  _take(max: number, already: number, out: EventBatch[]): Piece[] {
     if (already + max > this.transactionCapacity) throw new TransactionCapacityError(this.name, 'take', already + max, this.transactionCapacity);
-    const before = out.length;
     const pieces = this.takeHead(max, out);
-    this.takenOpen += out.length - before;
+    for (const p of pieces) this.takenOpen += p.end - p.start;
     return pieces;
   }
 
   /** @internal */
-  async _commitPut(events: CollectEvent[], marker: Marker | undefined): Promise<void> {
+  async _commitPut(events: EventBatch, marker: Marker | undefined): Promise<void> {
     this.assertRunning();
     await this.persist({ kind: 'put', events, ranges: [], marker }, (batch) => {
       // The room moves from the reservation to the queue (body bytes stay counted until taken).
-      this.reserved -= events.length;
+      this.reserved -= events.count;
       if (batch) this.appendBatch(batch);
       if (marker) this.markers.set(marker.owner, marker.value);
       this.wakeAll();
@@ -354,7 +355,7 @@ export abstract class QueuedChannel implements Channel {
       return;
     }
     const ranges = piecesToRanges(tx.takenPieces);
-    await this.persist({ kind: 'take', events: [], ranges, marker, lazy }, () => {
+    await this.persist({ kind: 'take', events: NO_EVENTS, ranges, marker, lazy }, () => {
       this.takenOpen -= tx.takeCount;
       this.openTakes.delete(tx);
       if (this.tracksBytes) this.releaseBytes(tx.takenBytes());
@@ -382,6 +383,8 @@ export abstract class QueuedChannel implements Channel {
   }
 }
 
+const NO_EVENTS = EventBatch.empty();
+
 /** Merges pieces (sorted by seq) into contiguous seq runs. */
 export function piecesToRanges(pieces: Piece[]): SeqRange[] {
   const out: SeqRange[] = [];
@@ -398,7 +401,7 @@ export function piecesToRanges(pieces: Piece[]): SeqRange[] {
 class QueueTransaction implements ChannelTransaction {
   private mode: 'none' | 'put' | 'take' = 'none';
   private status: 'open' | 'committing' | 'failed' | 'done' | 'rolled back' = 'open';
-  private staged: CollectEvent[][] = [];
+  private staged: EventBatch[] = [];
   private putCount = 0;
   private putBytes = 0;
   takenPieces: Piece[] = [];
@@ -413,30 +416,38 @@ class QueueTransaction implements ChannelTransaction {
     }
   }
 
-  put(events: CollectEvent[]): void {
+  put(events: CollectEvent[] | EventBatch): void {
     this.use('put');
-    this.putBytes += this.ch._reservePut(events, this.putCount);
+    // An array is copied into a batch: the caller may reuse its array (and its bodies' memory) after put().
+    const batch = events instanceof EventBatch ? events : EventBatch.fromEvents(events);
+    this.putBytes += this.ch._reservePut(batch, this.putCount);
     this.mode = 'put';
-    // Copy the array (not the events): the caller may reuse its batch array after put().
-    this.staged.push(events.slice());
-    this.putCount += events.length;
+    this.staged.push(batch);
+    this.putCount += batch.count;
   }
 
   take(max: number): CollectEvent[] {
+    const batches = this.takeBatches(max);
+    return batches.length === 1 ? batches[0].events() : batches.flatMap((b) => b.events());
+  }
+
+  takeBatches(max: number): EventBatch[] {
     this.use('take');
-    const out: CollectEvent[] = [];
+    const out: EventBatch[] = [];
     if (max <= 0) return out;
     const pieces = this.ch._take(max, this.takeCount, out);
     if (this.mode !== 'take') this.ch._openTake(this);
     this.mode = 'take';
-    for (const p of pieces) this.takenPieces.push(p);
-    this.takeCount += out.length;
+    for (const p of pieces) {
+      this.takenPieces.push(p);
+      this.takeCount += p.end - p.start;
+    }
     return out;
   }
 
   takenBytes(): number {
     let b = 0;
-    for (const p of this.takenPieces) for (let i = p.start; i < p.end; i++) b += p.batch.events[i].body.length;
+    for (const p of this.takenPieces) b += p.batch.events.bytes(p.start, p.end);
     return b;
   }
 
@@ -446,7 +457,7 @@ class QueueTransaction implements ChannelTransaction {
     try {
       if (this.mode === 'take') await this.ch._commitTake(this, marker, opts?.lazy ?? false);
       else if (this.putCount > 0 || marker) {
-        const events = this.staged.length === 1 ? this.staged[0] : this.staged.flat();
+        const events = this.staged.length === 1 ? this.staged[0] : EventBatch.fromEvents(this.staged.flatMap((b) => b.events()));
         await this.ch._commitPut(events, marker);
       }
       this.status = 'done';

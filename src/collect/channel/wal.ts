@@ -8,9 +8,14 @@
  *   file-header  := "SCWAL001" file-id:u32                  12 bytes
  *   record       := type:u8 length:u32 crc:u32 payload[length]
  *                   crc = CRC-32 (zlib) of the type and length bytes, then of the payload
- *   type         := 1 (put) | 2 (take)
- *   put payload  := marker event-count:u32 header-set-count:u32 header-set{header-set-count} event{event-count}
+ *   type         := 3 (put) | 2 (take) | 1 (put, version 1: still replayed, no longer written)
+ *   put payload  := marker event-count:u32 header-set-count:u32 header-set{header-set-count}
+ *                   (0x00 | 0x01 header-set-index:u32{event-count})        0x00: every event has set 0
+ *                   starts:u32{event-count} ends:u32{event-count} data-len:u32 data[data-len]
+ *                   body i = data[starts[i], ends[i]) — the batch's bytes as one block (batch.ts), so a put
+ *                   costs one copy of the bytes, not a field per event
  *   header-set   := pair-count:u16 (key-len:u16 key value-len:u32 value){pair-count}      UTF-8 strings
+ *   v1 payload   := marker event-count:u32 header-set-count:u32 header-set{header-set-count} event{event-count}
  *   event        := header-set-index:u32 body-len:u32 body[body-len]
  *   take payload := marker range-count:u32 (first-seq:u48 count:u32){range-count}
  *   marker       := 0x00 | 0x01 owner-len:u16 owner value-len:u32 value
@@ -32,15 +37,22 @@
  * until the agent restarts and replays.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { EventBatch, type Headers } from '../batch.ts';
 import type { CollectEvent, Marker } from '../types.ts';
 import type { SeqRange } from './queue.ts';
 
 export const FILE_MAGIC = Buffer.from('SCWAL001', 'latin1');
 export const FILE_HEADER = 12;
 export const RECORD_HEADER = 9;
-export const PUT = 1;
+/** Version 1 put records (one length-prefixed body per event): replayed, no longer written. */
+export const PUT_V1 = 1;
+export const PUT = 3;
+const isPut = (type: number) => type === PUT || type === PUT_V1;
+/** Offsets are copied as whole Uint32Arrays where the host is little-endian (the log's byte order). */
+const LE = os.endianness() === 'LE';
 const PREALLOCATE = 8 << 20;
 const ZEROS = Buffer.alloc(1 << 20);
 export const TAKE = 2;
@@ -85,8 +97,90 @@ function finishRecord(buf: Buffer, type: number): Buffer {
   return buf;
 }
 
-/** Encodes a put record (header included): the whole batch, shared header objects once, the marker. */
-export function encodePut(events: CollectEvent[], marker: Marker | undefined): Buffer {
+function headerSetSize(h: Headers): number {
+  let size = 2;
+  for (const k in h) size += 6 + Buffer.byteLength(k) + Buffer.byteLength(String(h[k]));
+  return size;
+}
+
+function writeHeaderSet(buf: Buffer, off: number, h: Headers): number {
+  const countAt = off;
+  off += 2;
+  let pairs = 0;
+  for (const k in h) {
+    const kl = buf.write(k, off + 2);
+    buf.writeUInt16LE(kl, off); off += 2 + kl;
+    const vl = buf.write(String(h[k]), off + 4);
+    buf.writeUInt32LE(vl, off); off += 4 + vl;
+    pairs++;
+  }
+  buf.writeUInt16LE(pairs, countAt);
+  return off;
+}
+
+function writeU32s(buf: Buffer, off: number, a: Uint32Array, n: number): number {
+  if (LE) buf.set(new Uint8Array(a.buffer, a.byteOffset, n * 4), off);
+  else for (let i = 0; i < n; i++) buf.writeUInt32LE(a[i], off + i * 4);
+  return off + n * 4;
+}
+
+/**
+ * Encodes a put record (header included): the marker, the distinct header objects once, the offsets and
+ * the batch's bytes from its first body to its last (with the newline after it, if any).
+ */
+export function encodePut(batch: EventBatch, marker: Marker | undefined): Buffer {
+  const n = batch.count;
+  const { data, starts, ends } = batch;
+  let lo = n ? starts[0] : 0;
+  let hi = lo;
+  for (let i = 0; i < n; i++) {
+    if (starts[i] < lo) lo = starts[i];
+    if (ends[i] > hi) hi = ends[i];
+  }
+  if (hi < data.length && data[hi] === 10) hi++;
+  const rel = new Uint32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    rel[i] = starts[i] - lo;
+    rel[n + i] = ends[i] - lo;
+  }
+  // Header sets: one when shared, else the distinct objects in first-use order.
+  let sets: Headers[];
+  let index: Uint32Array | undefined;
+  if (batch.sharedHeaders) sets = [batch.headers as Headers];
+  else {
+    sets = [];
+    index = new Uint32Array(n);
+    const seen = new Map<Headers, number>();
+    const per = batch.headers as readonly Headers[];
+    for (let i = 0; i < n; i++) {
+      let idx = seen.get(per[i]);
+      if (idx === undefined) {
+        idx = sets.length;
+        sets.push(per[i]);
+        seen.set(per[i], idx);
+      }
+      index[i] = idx;
+    }
+  }
+  let size = RECORD_HEADER + markerSize(marker) + 8 + 1 + (index ? 4 * n : 0) + 8 * n + 4 + (hi - lo);
+  for (const h of sets) size += headerSetSize(h);
+  const buf = Buffer.allocUnsafe(size);
+  let off = writeMarker(buf, RECORD_HEADER, marker);
+  buf.writeUInt32LE(n, off);
+  buf.writeUInt32LE(sets.length, off + 4);
+  off += 8;
+  for (const h of sets) off = writeHeaderSet(buf, off, h);
+  buf[off++] = index ? 1 : 0;
+  if (index) off = writeU32s(buf, off, index, n);
+  off = writeU32s(buf, off, rel, 2 * n);
+  buf.writeUInt32LE(hi - lo, off);
+  off += 4;
+  off += data.copy(buf, off, lo, hi);
+  return finishRecord(buf, PUT);
+}
+
+/** Encodes a version 1 put record. Not used by the channel any more; kept to test that old logs replay. */
+export function encodePutV1(events: CollectEvent[], marker: Marker | undefined): Buffer {
   const n = events.length;
   const setIndex = new Uint32Array(n);
   const sets: Record<string, string>[] = [];
@@ -137,7 +231,7 @@ export function encodePut(events: CollectEvent[], marker: Marker | undefined): B
     off += 8;
     off += body.copy(buf, off);
   }
-  return finishRecord(buf, PUT);
+  return finishRecord(buf, PUT_V1);
 }
 
 export function encodeTake(ranges: SeqRange[], marker: Marker | undefined): Buffer {
@@ -165,6 +259,15 @@ class PayloadReader {
   u48(): number { this.need(6); const v = this.buf.readUIntLE(this.off, 6); this.off += 6; return v; }
   str(n: number): string { this.need(n); const s = this.buf.toString('utf8', this.off, this.off + n); this.off += n; return s; }
   bytes(n: number): Buffer { this.need(n); const b = this.buf.subarray(this.off, this.off + n); this.off += n; return b; }
+  headerSet(): Headers {
+    const pairs = this.u16();
+    const h: Headers = {};
+    for (let p = 0; p < pairs; p++) {
+      const k = this.str(this.u16());
+      h[k] = this.str(this.u32());
+    }
+    return h;
+  }
   marker(): Marker | undefined {
     const has = this.u8();
     if (has === 0) return undefined;
@@ -174,30 +277,66 @@ class PayloadReader {
   }
 }
 
-/** Decodes a put payload. Bodies are slices of `payload` (which the caller owns for their lifetime). */
-export function decodePut(payload: Buffer, where: string): { marker: Marker | undefined; events: CollectEvent[] } {
+/** Decodes a put payload of record `type`. Bodies are views of `payload` (which the caller owns for their lifetime). */
+export function decodePut(type: number, payload: Buffer, where: string): { marker: Marker | undefined; events: EventBatch } {
+  return type === PUT_V1 ? decodePutV1(payload, where) : decodePutBatch(payload, where);
+}
+
+function readU32s(r: PayloadReader, n: number): Uint32Array {
+  const bytes = r.bytes(n * 4);
+  const a = new Uint32Array(n);
+  if (LE) new Uint8Array(a.buffer).set(bytes);
+  else for (let i = 0; i < n; i++) a[i] = bytes.readUInt32LE(i * 4);
+  return a;
+}
+
+function decodePutBatch(payload: Buffer, where: string): { marker: Marker | undefined; events: EventBatch } {
   const r = new PayloadReader(payload, where);
   const marker = r.marker();
   const n = r.u32();
   const setCount = r.u32();
-  const sets: Record<string, string>[] = new Array(setCount);
-  for (let s = 0; s < setCount; s++) {
-    const pairs = r.u16();
-    const h: Record<string, string> = {};
-    for (let p = 0; p < pairs; p++) {
-      const k = r.str(r.u16());
-      h[k] = r.str(r.u32());
+  // Counts are checked against the payload before anything is allocated from them.
+  r.need(n * 8);
+  const sets: Headers[] = [];
+  for (let s = 0; s < setCount; s++) sets.push(r.headerSet());
+  const mode = r.u8();
+  let headers: Headers | Headers[];
+  if (mode === 0) {
+    if (setCount !== 1) throw new LogCorruptError(`${where}: shared headers need exactly one header set, found ${setCount}`);
+    headers = sets[0];
+  } else if (mode === 1) {
+    const index = readU32s(r, n);
+    headers = new Array<Headers>(n);
+    for (let i = 0; i < n; i++) {
+      if (index[i] >= setCount) throw new LogCorruptError(`${where}: event ${i} names header set ${index[i]} of ${setCount}`);
+      headers[i] = sets[index[i]];
     }
-    sets[s] = h;
+  } else throw new LogCorruptError(`${where}: bad header index mode ${mode}`);
+  const starts = readU32s(r, n);
+  const ends = readU32s(r, n);
+  const data = r.bytes(r.u32());
+  for (let i = 0; i < n; i++) {
+    if (starts[i] > ends[i] || ends[i] > data.length) throw new LogCorruptError(`${where}: event ${i} spans ${starts[i]}..${ends[i]} of ${data.length} data bytes`);
   }
-  const events: CollectEvent[] = new Array(n);
+  if (r.off !== payload.length) throw new LogCorruptError(`${where}: ${payload.length - r.off} stray bytes after the events`);
+  return { marker, events: new EventBatch(data, starts, ends, n, headers) };
+}
+
+function decodePutV1(payload: Buffer, where: string): { marker: Marker | undefined; events: EventBatch } {
+  const r = new PayloadReader(payload, where);
+  const marker = r.marker();
+  const n = r.u32();
+  const setCount = r.u32();
+  const sets: Headers[] = [];
+  for (let s = 0; s < setCount; s++) sets.push(r.headerSet());
+  const events: CollectEvent[] = [];
   for (let i = 0; i < n; i++) {
     const idx = r.u32();
     if (idx >= setCount) throw new LogCorruptError(`${where}: event ${i} names header set ${idx} of ${setCount}`);
-    events[i] = { headers: sets[idx], body: r.bytes(r.u32()) };
+    events.push({ headers: sets[idx], body: r.bytes(r.u32()) });
   }
   if (r.off !== payload.length) throw new LogCorruptError(`${where}: ${payload.length - r.off} stray bytes after the events`);
-  return { marker, events };
+  return { marker, events: EventBatch.fromEvents(events) };
 }
 
 export function decodeTake(payload: Buffer, where: string): { marker: Marker | undefined; ranges: SeqRange[] } {
@@ -247,7 +386,7 @@ export function readRecord(fd: number, offset: number, fileSize: number): ReadRe
   if (readFully(fd, head, offset) < RECORD_HEADER) return { ok: false, reason: 'short read of the record header' };
   const type = head[0];
   const length = head.readUInt32LE(1);
-  if (type !== PUT && type !== TAKE) return { ok: false, reason: `unknown record type ${type}` };
+  if (!isPut(type) && type !== TAKE) return { ok: false, reason: `unknown record type ${type}` };
   if (offset + RECORD_HEADER + length > fileSize) return { ok: false, reason: `record of ${length} bytes runs past the end of the file` };
   const whole = Buffer.allocUnsafe(RECORD_HEADER + length);
   head.copy(whole, 0);
@@ -275,7 +414,7 @@ export class LogScanner {
     if (w < 0 || w + RECORD_HEADER > this.window.length) { this.fill(offset, RECORD_HEADER); w = 0; }
     const type = this.window[w];
     const length = this.window.readUInt32LE(w + 1);
-    if (type !== PUT && type !== TAKE) return { ok: false, reason: `unknown record type ${type}` };
+    if (!isPut(type) && type !== TAKE) return { ok: false, reason: `unknown record type ${type}` };
     if (offset + RECORD_HEADER + length > size) return { ok: false, reason: `record of ${length} bytes runs past the end of the file` };
     if (w + RECORD_HEADER + length > this.window.length) { this.fill(offset, RECORD_HEADER + length); w = 0; }
     const crc = this.window.readUInt32LE(w + 5);
@@ -479,4 +618,4 @@ export class LogWriter {
   }
 }
 
-export { fsyncDir, readFully, writeFully };
+export { fsyncDir, isPut, readFully, writeFully };

@@ -1,9 +1,10 @@
 /**
  * Built-in interceptors (Flume's, plus the seed's collect-day interceptor). Each sees a whole batch.
  *
- * Headers are shared between events of a batch when a source or interceptor sets the same values on
- * all of them; interceptors here keep it so (one replacement object per distinct input object), which
- * lets the file channel encode a batch's headers once.
+ * Each has both forms: `interceptBatch` on an EventBatch (what the agent uses: no object per event) and
+ * `intercept` on events. Headers are shared between events of a batch when a source or interceptor sets
+ * the same values on all of them; interceptors here keep it so (one replacement object per distinct input
+ * object), which lets the file channel encode a batch's headers once.
  *
  * Custom interceptors register like the built-ins:
  *   registerComponent({ kind: 'interceptor', type: 'my_tag', aliases: [], schema: z.object({…}),
@@ -14,6 +15,7 @@ import { z } from 'zod';
 import { localDate8, parseTimestamp14 } from '../../core/time.ts';
 import { registerComponent, type InterceptorFactory } from '../registry.ts';
 import { bool, regexSource } from '../props.ts';
+import { EventBatch, type Headers } from '../batch.ts';
 import type { CollectEvent, Interceptor } from '../types.ts';
 
 
@@ -31,6 +33,33 @@ function mapHeaders(events: CollectEvent[], fn: (h: Record<string, string>) => R
   return events;
 }
 
+/** mapHeaders for a batch: one call for shared headers, one per distinct object otherwise. */
+function mapBatchHeaders(batch: EventBatch, fn: (h: Headers) => Headers): EventBatch {
+  if (batch.sharedHeaders) {
+    const h = batch.headers as Headers;
+    const out = fn(h);
+    return out === h ? batch : batch.withHeaders(out);
+  }
+  let lastIn: Headers | undefined;
+  let lastOut: Headers | undefined;
+  const per = (batch.headers as readonly Headers[]).map((h) => {
+    if (h !== lastIn) {
+      lastIn = h;
+      lastOut = fn(h);
+    }
+    return lastOut!;
+  });
+  return batch.withHeaders(per);
+}
+
+/** An interceptor that only rewrites headers, in both forms. */
+function headerInterceptor(fn: () => (h: Headers) => Headers): Interceptor {
+  return {
+    intercept: (events) => mapHeaders(events, fn()),
+    interceptBatch: (batch) => mapBatchHeaders(batch, fn()),
+  };
+}
+
 // ── timestamp ────────────────────────────────────────────────────────────────────────────────────
 const timestampSchema = z.object({
   preserveExisting: bool(false).describe('Keep the header when an event already has it.'),
@@ -39,11 +68,9 @@ const timestampSchema = z.object({
 registerComponent({
   kind: 'interceptor', type: 'timestamp', aliases: ['org.apache.flume.interceptor.TimestampInterceptor$Builder'],
   schema: timestampSchema,
-  create: (cfg: z.infer<typeof timestampSchema>): Interceptor => ({
-    intercept(events) {
-      const now = String(Date.now());
-      return mapHeaders(events, (h) => (cfg.preserveExisting && h[cfg.headerName] !== undefined ? h : { ...h, [cfg.headerName]: now }));
-    },
+  create: (cfg: z.infer<typeof timestampSchema>): Interceptor => headerInterceptor(() => {
+    const now = String(Date.now());
+    return (h) => (cfg.preserveExisting && h[cfg.headerName] !== undefined ? h : { ...h, [cfg.headerName]: now });
   }),
 } satisfies InterceptorFactory<z.infer<typeof timestampSchema>>);
 
@@ -56,9 +83,7 @@ const staticSchema = z.object({
 registerComponent({
   kind: 'interceptor', type: 'static', aliases: ['org.apache.flume.interceptor.StaticInterceptor$Builder'],
   schema: staticSchema,
-  create: (cfg: z.infer<typeof staticSchema>): Interceptor => ({
-    intercept: (events) => mapHeaders(events, (h) => (cfg.preserveExisting && h[cfg.key] !== undefined ? h : { ...h, [cfg.key]: cfg.value })),
-  }),
+  create: (cfg: z.infer<typeof staticSchema>): Interceptor => headerInterceptor(() => (h) => (cfg.preserveExisting && h[cfg.key] !== undefined ? h : { ...h, [cfg.key]: cfg.value })),
 } satisfies InterceptorFactory<z.infer<typeof staticSchema>>);
 
 // ── host ─────────────────────────────────────────────────────────────────────────────────────────
@@ -79,7 +104,7 @@ registerComponent({
   schema: hostSchema,
   create: (cfg: z.infer<typeof hostSchema>): Interceptor => {
     const host = hostValue(cfg.useIP);
-    return { intercept: (events) => mapHeaders(events, (h) => (cfg.preserveExisting && h[cfg.hostHeader] !== undefined ? h : { ...h, [cfg.hostHeader]: host })) };
+    return headerInterceptor(() => (h) => (cfg.preserveExisting && h[cfg.hostHeader] !== undefined ? h : { ...h, [cfg.hostHeader]: host }));
   },
 } satisfies InterceptorFactory<z.infer<typeof hostSchema>>);
 
@@ -89,20 +114,29 @@ registerComponent({
  * so the hot path never decodes a body to a string; any other regex runs on the decoded body.
  */
 export function compileBodyTest(source: string): (body: Buffer) => boolean {
+  const test = compileRangeTest(source);
+  return (b) => test(b, 0, b.length);
+}
+
+/** A test of the body `data[start, end)`; `bytewise`: it runs on the bytes, without decoding. */
+export type RangeTest = ((data: Buffer, start: number, end: number) => boolean) & { bytewise: boolean };
+
+/** compileBodyTest on the body `data[start, end)`, without a view of it. */
+export function compileRangeTest(source: string): RangeTest {
   const m = /^\^(?:\\d|\[0-9\])\{(\d+)\}$/.exec(source);
   if (m) {
     const n = Number(m[1]);
-    return (b) => {
-      if (b.length < n) return false;
-      for (let i = 0; i < n; i++) {
-        const c = b[i];
+    return Object.assign((d: Buffer, start: number, end: number) => {
+      if (end - start < n) return false;
+      for (let i = start; i < start + n; i++) {
+        const c = d[i];
         if (c < 48 || c > 57) return false;
       }
       return true;
-    };
+    }, { bytewise: true });
   }
   const re = new RegExp(source);
-  return (b) => re.test(b.toString('utf8'));
+  return Object.assign((d: Buffer, start: number, end: number) => re.test(d.toString('utf8', start, end)), { bytewise: false });
 }
 
 const filterSchema = z.object({
@@ -114,8 +148,13 @@ registerComponent({
   schema: filterSchema,
   create: (cfg: z.infer<typeof filterSchema>): Interceptor => {
     const test = compileBodyTest(cfg.regex);
+    const testRange = compileRangeTest(cfg.regex);
     const keep = !cfg.excludeEvents;
     return {
+      interceptBatch(batch) {
+        const { data, starts, ends } = batch;
+        return batch.filter((i) => testRange(data, starts[i], ends[i]) === keep);
+      },
       intercept(events) {
         let w = 0;
         for (let i = 0; i < events.length; i++) if (test(events[i].body) === keep) events[w++] = events[i];
@@ -174,6 +213,50 @@ registerComponent({
   kind: 'interceptor', type: 'collect_day', aliases: ['com.wikibook.bigdata.smartcar.flume.CollectDayInterceptor$Builder', 'collect-day'],
   schema: collectDaySchema,
   create: (cfg: z.infer<typeof collectDaySchema>): Interceptor => ({
+    interceptBatch(batch) {
+      // One buffer: each body, the suffix and a newline (so sinks write runs of lines as they are).
+      const suffix = Buffer.from(cfg.separator + localDate8());
+      const sl = suffix.length;
+      const { data, starts: s, ends: e, count: n } = batch;
+      let total = 0;
+      for (let i = 0; i < n; i++) total += e[i] - s[i] + sl + 1;
+      const out = Buffer.allocUnsafe(total);
+      const starts = new Uint32Array(n);
+      const ends = new Uint32Array(n);
+      // Where each body goes; whether each lands at or after its place in `data` relative to the first
+      // (true for lines as a file holds them: each gains the suffix and keeps one newline).
+      const base = n ? s[0] : 0;
+      let forward = true;
+      let pos = 0;
+      for (let i = 0; i < n; i++) {
+        if (s[i] - base > pos || (i > 0 && s[i] < e[i - 1])) forward = false;
+        starts[i] = pos;
+        pos += e[i] - s[i] + sl;
+        ends[i] = pos;
+        pos++;
+      }
+      // The suffix and the newline after the body that ends (with its suffix) at `end`.
+      const put = (end: number) => {
+        for (let k = 0, at = end - sl; k < sl; k++) out[at++] = suffix[k];
+        out[end] = 10;
+      };
+      if (forward) {
+        // One copy of the whole run, then each body moved up to its place, last first (copyWithin is a
+        // memmove: no view object per line, unlike Buffer#copy).
+        data.copy(out, 0, base, e[n - 1]);
+        for (let i = n - 1; i >= 0; i--) {
+          const from = s[i] - base;
+          if (from !== starts[i]) out.copyWithin(starts[i], from, from + e[i] - s[i]);
+          put(ends[i]);
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          data.copy(out, starts[i], s[i], e[i]);
+          put(ends[i]);
+        }
+      }
+      return new EventBatch(out, starts, ends, n, batch.headers);
+    },
     intercept(events) {
       const suffix = Buffer.from(cfg.separator + localDate8());
       let total = 0;

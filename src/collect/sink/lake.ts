@@ -40,6 +40,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { z } from 'zod';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
+import type { EventBatch, Headers } from '../batch.ts';
 import type { Channel, CollectEvent, Sink } from '../types.ts';
 import { MissingTimestampError, PathTemplate, type RoundUnit } from './escape.ts';
 import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
@@ -120,7 +121,8 @@ interface OpenFile {
   full: boolean;
 }
 
-interface Bucket { key: string; dir: string; dirAbs: string; prefix: string; events: CollectEvent[] }
+/** A batch's events for one bucket, as runs of the taken batches (in order). */
+interface Bucket { key: string; dir: string; dirAbs: string; prefix: string; parts: EventBatch[] }
 
 export interface RecoveryReport { renamed: string[]; truncated: string[]; deleted: string[]; missing: string[] }
 
@@ -252,16 +254,17 @@ export class LakeSink implements Sink {
       throw err;
     }
     const tx = this.channel.transaction();
-    let events: CollectEvent[] = [];
+    let count = 0;
     let marker: string | undefined;
     try {
-      events = tx.take(this.cfg['hdfs.batchSize']);
-      this.m.taken.inc(events.length);
-      if (events.length === 0) {
+      const taken = tx.takeBatches(this.cfg['hdfs.batchSize']);
+      for (const b of taken) count += b.count;
+      this.m.taken.inc(count);
+      if (count === 0) {
         await tx.commit();
         return 0;
       }
-      const { buckets, dead } = this.route(events, now);
+      const { buckets, dead } = this.route(taken, now);
       const touched = new Set<OpenFile>();
       let bytes = 0;
       for (const b of buckets.values()) bytes += await this.writeBucket(b, now, touched);
@@ -282,7 +285,7 @@ export class LakeSink implements Sink {
       }
       this.lastMarker = marker;
       for (const f of touched) f.committed = f.length;
-      this.m.delivered.inc(events.length);
+      this.m.delivered.inc(count);
       this.m.bytes.inc(bytes);
       this.m.batches.inc();
     } catch (err) {
@@ -306,62 +309,77 @@ export class LakeSink implements Sink {
       this.m.errors.inc();
       this.ctx.log.error({ sink: this.name, err: (err as Error).message }, 'closing a rolled lake file failed; the sink will recover before its next batch');
     }
-    return events.length;
+    return count;
   }
 
-  /** Groups a batch by bucket; events that cannot be placed are returned as dead letters by reason. */
-  private route(events: CollectEvent[], now: number): { buckets: Map<string, Bucket>; dead: Map<string, CollectEvent[]> } {
+  /**
+   * Groups the taken batches by bucket; events that cannot be placed are returned as dead letters by
+   * reason. Sources and interceptors share one headers object across a batch's events: each distinct
+   * object is routed once (the same headers always expand to the same bucket within a batch's clock), and
+   * a run of events with the same object goes to its bucket as one slice.
+   */
+  private route(batches: EventBatch[], now: number): { buckets: Map<string, Bucket>; dead: Map<string, CollectEvent[]> } {
     const buckets = new Map<string, Bucket>();
     const dead = new Map<string, CollectEvent[]>();
     const constDir = this.pathT.constant ? this.pathT.expand({}, now) : undefined;
     const constPrefix = this.prefixT.constant ? this.prefixT.expand({}, now) : undefined;
-    const reject = (reason: string, e: CollectEvent) => {
-      const l = dead.get(reason);
-      if (l) l.push(e);
-      else dead.set(reason, [e]);
+    let lastHeaders: Headers | undefined;
+    let lastPlace: Bucket | string = '';
+    const place = (h: Headers): Bucket | string => {
+      if (h === lastHeaders) return lastPlace;
+      lastHeaders = h;
+      lastPlace = this.bucketFor(h, now, constDir, constPrefix, buckets);
+      return lastPlace;
     };
-    // Sources and interceptors share one headers object across a batch's events: route each distinct
-    // object once (the same headers always expand to the same bucket within a batch's clock).
-    let lastHeaders: Record<string, string> | undefined;
-    let lastBucket: Bucket | undefined;
-    for (const e of events) {
-      if (e.headers === lastHeaders && lastBucket) {
-        lastBucket.events.push(e);
+    const add = (batch: EventBatch, from: number, to: number) => {
+      const where = place(batch.headersAt(from));
+      if (typeof where !== 'string') where.parts.push(batch.slice(from, to));
+      else {
+        const l = dead.get(where);
+        const events = batch.events(from, to);
+        if (l) for (const e of events) l.push(e);
+        else dead.set(where, events);
+      }
+    };
+    for (const batch of batches) {
+      if (batch.sharedHeaders) {
+        add(batch, 0, batch.count);
         continue;
       }
-      lastHeaders = undefined;
-      let dir: string;
-      let prefix: string;
-      try {
-        dir = constDir ?? this.pathT.expand(e.headers, now);
-        prefix = constPrefix ?? this.prefixT.expand(e.headers, now);
-      } catch (err) {
-        if (err instanceof MissingTimestampError) {
-          reject(err.message, e);
-          continue;
+      let from = 0;
+      for (let i = 1; i <= batch.count; i++) {
+        if (i === batch.count || batch.headersAt(i) !== batch.headersAt(from)) {
+          add(batch, from, i);
+          from = i;
         }
-        throw err;
       }
-      const key = constPrefix !== undefined ? dir : `${dir}\0${prefix}`;
-      let b = buckets.get(key);
-      if (!b) {
-        const dirAbs = this.resolveDir(dir);
-        if (dirAbs === null) {
-          reject(`the path '${dir}' (from hdfs.path '${this.cfg['hdfs.path']}' and the event's headers) leads outside the lake root`, e);
-          continue;
-        }
-        if (prefix.includes('/') || prefix.includes('\\') || prefix === '' || prefix === '.' || prefix === '..') {
-          reject(`the file prefix '${prefix}' (from hdfs.filePrefix '${this.cfg['hdfs.filePrefix']}') is empty or contains a path separator`, e);
-          continue;
-        }
-        b = { key, dir: path.relative(this.lakeRoot, dirAbs), dirAbs, prefix, events: [] };
-        buckets.set(key, b);
-      }
-      b.events.push(e);
-      lastHeaders = e.headers;
-      lastBucket = b;
     }
     return { buckets, dead };
+  }
+
+  /** The bucket of events with headers `h`, or why they cannot be placed. */
+  private bucketFor(h: Headers, now: number, constDir: string | undefined, constPrefix: string | undefined, buckets: Map<string, Bucket>): Bucket | string {
+    let dir: string;
+    let prefix: string;
+    try {
+      dir = constDir ?? this.pathT.expand(h, now);
+      prefix = constPrefix ?? this.prefixT.expand(h, now);
+    } catch (err) {
+      if (err instanceof MissingTimestampError) return err.message;
+      throw err;
+    }
+    const key = constPrefix !== undefined ? dir : `${dir}\0${prefix}`;
+    let b = buckets.get(key);
+    if (!b) {
+      const dirAbs = this.resolveDir(dir);
+      if (dirAbs === null) return `the path '${dir}' (from hdfs.path '${this.cfg['hdfs.path']}' and the event's headers) leads outside the lake root`;
+      if (prefix.includes('/') || prefix.includes('\\') || prefix === '' || prefix === '.' || prefix === '..') {
+        return `the file prefix '${prefix}' (from hdfs.filePrefix '${this.cfg['hdfs.filePrefix']}') is empty or contains a path separator`;
+      }
+      b = { key, dir: path.relative(this.lakeRoot, dirAbs), dirAbs, prefix, parts: [] };
+      buckets.set(key, b);
+    }
+    return b;
   }
 
   private resolveDir(dir: string): string | null {
@@ -375,43 +393,54 @@ export class LakeSink implements Sink {
     return abs;
   }
 
-  /** Writes a bucket's events: one buffer per file, splitting where a file reaches its roll size/count. */
+  /**
+   * Writes a bucket's events, splitting where a file reaches its roll size/count: one write per file, of
+   * the runs of lines as they lie in the batches (no copy; EventBatch.lineRuns), or one gzip member.
+   */
   private async writeBucket(b: Bucket, now: number, touched: Set<OpenFile>): Promise<number> {
     const rollCount = this.cfg['hdfs.rollCount'];
     const rollSize = this.cfg['hdfs.rollSize'];
     const nl = this.cfg['serializer.appendNewline'] ? 1 : 0;
-    const evs = b.events;
+    const pieces = new Map<OpenFile, Buffer[]>();
     let written = 0;
-    let i = 0;
-    while (i < evs.length) {
-      const f = this.current.get(b.key) ?? await this.openFile(b, now);
-      let j = i;
-      let size = 0;
-      while (j < evs.length) {
-        size += evs[j].body.length + nl;
-        f.events++;
-        j++;
-        if ((rollCount > 0 && f.events >= rollCount) || (rollSize > 0 && f.rawBytes + size >= rollSize)) {
+    for (const part of b.parts) {
+      let i = 0;
+      while (i < part.count) {
+        const f = this.current.get(b.key) ?? await this.openFile(b, now);
+        let j = part.count;
+        let size = part.bytes(i, j) + nl * (j - i);
+        if ((rollCount > 0 && f.events + (j - i) >= rollCount) || (rollSize > 0 && f.rawBytes + size >= rollSize)) {
+          // This file fills up within the part: find the event that reaches the roll condition.
+          j = i;
+          size = 0;
+          while (j < part.count) {
+            size += part.bodyLength(j) + nl;
+            j++;
+            if ((rollCount > 0 && f.events + (j - i) >= rollCount) || (rollSize > 0 && f.rawBytes + size >= rollSize)) break;
+          }
           f.full = true;
           this.current.delete(b.key);
-          break;
         }
+        f.events += j - i;
+        f.rawBytes += size;
+        let list = pieces.get(f);
+        if (!list) pieces.set(f, (list = []));
+        if (nl) part.lineRuns(i, j, list);
+        else for (let k = i; k < j; k++) list.push(part.body(k));
+        written += size;
+        i = j;
       }
-      f.rawBytes += size;
-      let buf = Buffer.allocUnsafe(size);
-      let off = 0;
-      for (let k = i; k < j; k++) {
-        const body = evs[k].body;
-        off += body.copy(buf, off);
-        if (nl) buf[off++] = 0x0a;
-      }
-      if (this.ext) buf = await gzip(buf);
-      await f.fh.write(buf, 0, buf.length, f.length);
-      f.length += buf.length;
+    }
+    for (const [f, list] of pieces) {
+      let bytes: number;
+      if (this.ext) {
+        const buf = await gzip(Buffer.concat(list));
+        await writeAll(f.fh, [buf], f.length);
+        bytes = buf.length;
+      } else bytes = await writeAll(f.fh, list, f.length);
+      f.length += bytes;
       f.lastWrite = now;
       touched.add(f);
-      written += size;
-      i = j;
     }
     return written;
   }
@@ -590,6 +619,31 @@ export class LakeSink implements Sink {
     if (report.renamed.length || report.deleted.length || report.truncated.length) this.ctx.log.info({ sink: this.name, ...report }, 'lake sink recovered its in-use files');
     return report;
   }
+}
+
+/** Writes the buffers back to back at `position` (writev, continued after a short write); returns the bytes. */
+async function writeAll(fh: fsp.FileHandle, list: Buffer[], position: number): Promise<number> {
+  let total = 0;
+  for (const b of list) total += b.length;
+  let done = 0;
+  let bufs = list;
+  while (done < total) {
+    const { bytesWritten } = await fh.writev(bufs, position + done);
+    if (bytesWritten <= 0) throw new Error(`short write to a lake file (${done} of ${total} bytes)`);
+    done += bytesWritten;
+    if (done < total) {
+      // Drop what was written from the front of the list.
+      let skip = bytesWritten;
+      const rest: Buffer[] = [];
+      for (const b of bufs) {
+        if (skip >= b.length) { skip -= b.length; continue; }
+        rest.push(skip ? b.subarray(skip) : b);
+        skip = 0;
+      }
+      bufs = rest;
+    }
+  }
+  return total;
 }
 
 async function fsyncDir(dir: string): Promise<void> {

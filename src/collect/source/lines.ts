@@ -1,10 +1,14 @@
 /**
  * Line splitting over file chunks, shared by the spooling-directory and tail sources.
  *
- * Bodies are slices of the chunk buffer (no copy, no string); a line without its newline at the end of
- * a chunk is carried into the next read. `\r\n` endings lose their `\r`, as Flume's LineDeserializer does.
+ * A read returns the lines as offsets into the chunk buffer (no copy, no object per line), ready to be
+ * an EventBatch whose bodies sit in the file's own layout, each followed by its newline. A batch never
+ * spans two chunks (a read stops at the end of a chunk when it has lines); a line without its newline at
+ * the end of a chunk is carried into the next chunk. `\r\n` endings lose their `\r`, as Flume's
+ * LineDeserializer does.
  */
 import fs from 'node:fs';
+import { EventBatch, type Headers } from '../batch.ts';
 import type { CollectEvent } from '../types.ts';
 
 export const CHUNK = 4 << 20;
@@ -13,13 +17,22 @@ export interface LineReader {
   /** Byte offset in the file of the first byte not yet returned as part of a complete line. */
   readonly offset: number;
   /**
-   * Reads whatever is available up to `maxLines` complete lines. Returns the lines (each with the file
-   * offset just past its newline) — an empty array at EOF. `tooLong` lines are reported separately.
+   * Reads up to `maxLines` complete lines of what is available (fewer at the end of a chunk) — none at
+   * EOF. `tooLong` lines (their first 1 KB) are reported separately. `eof`: the read reached the end of
+   * the file (only what `pending()` returns is left).
    */
-  read(maxLines: number): { lines: Buffer[]; ends: number[]; tooLong: Buffer[] };
+  read(maxLines: number): { lines: LineBlock; tooLong: Buffer[]; eof: boolean };
   /** The incomplete last line (no newline yet), if any. */
   pending(): Buffer;
   close(): void;
+}
+
+/** Lines `data[starts[i], ends[i])`, i < count, without their line ends. */
+export interface LineBlock {
+  data: Buffer;
+  starts: Uint32Array;
+  ends: Uint32Array;
+  count: number;
 }
 
 export function openLineReader(fd: number, startOffset: number, maxLineLength: number, closeFd = true): LineReader {
@@ -33,9 +46,11 @@ export function openLineReader(fd: number, startOffset: number, maxLineLength: n
       return fileOffset;
     },
     read(maxLines) {
-      const lines: Buffer[] = [];
-      const ends: number[] = [];
+      const starts = new Uint32Array(maxLines);
+      const ends = new Uint32Array(maxLines);
+      let n = 0;
       const tooLong: Buffer[] = [];
+      const done = (eof = false) => ({ lines: { data: buf, starts, ends, count: n }, tooLong, eof });
       for (;;) {
         if (skipping) {
           // Inside an over-long line: drop bytes up to its newline.
@@ -50,20 +65,21 @@ export function openLineReader(fd: number, startOffset: number, maxLineLength: n
           }
         }
         let nl = skipping ? -1 : buf.indexOf(10, start);
-        while (nl !== -1 && lines.length < maxLines) {
+        while (nl !== -1 && n < maxLines) {
           let end = nl;
           if (end > start && buf[end - 1] === 13) end--;
-          const line = buf.subarray(start, end);
           fileOffset += nl + 1 - start;
-          start = nl + 1;
-          if (line.length > maxLineLength) tooLong.push(line.subarray(0, 1024));
+          if (end - start > maxLineLength) tooLong.push(buf.subarray(start, Math.min(end, start + 1024)));
           else {
-            lines.push(line);
-            ends.push(fileOffset);
+            starts[n] = start;
+            ends[n] = end;
+            n++;
           }
+          start = nl + 1;
           nl = buf.indexOf(10, start);
         }
-        if (lines.length >= maxLines) return { lines, ends, tooLong };
+        // A batch never spans two chunks: with lines in hand, return rather than read on.
+        if (n > 0) return done();
         let rest = buf.length - start;
         if (!skipping && rest > maxLineLength) {
           // No newline within the longest allowed line: dead-letter its head and skip the rest of it.
@@ -76,11 +92,11 @@ export function openLineReader(fd: number, startOffset: number, maxLineLength: n
         // Need more bytes: keep the partial tail, read the next chunk behind it.
         const next = Buffer.allocUnsafe(Math.max(CHUNK, rest * 2));
         buf.copy(next, 0, start);
-        const n = fs.readSync(fd, next, rest, next.length - rest, readPos);
-        readPos += n;
-        buf = next.subarray(0, rest + n);
+        const got = fs.readSync(fd, next, rest, next.length - rest, readPos);
+        readPos += got;
+        buf = next.subarray(0, rest + got);
         start = 0;
-        if (n === 0) return { lines, ends, tooLong };
+        if (got === 0) return done(true);
       }
     },
     pending() {
@@ -91,6 +107,16 @@ export function openLineReader(fd: number, startOffset: number, maxLineLength: n
     },
   };
   return r;
+}
+
+/**
+ * A block's lines as a batch sharing `headers`; `last` (a final line without its newline, copied by the
+ * caller) is appended when given.
+ */
+export function linesBatch(block: LineBlock, headers: Headers, last?: Buffer): EventBatch {
+  const batch = new EventBatch(block.data, block.starts, block.ends, block.count, headers);
+  if (!last || last.length === 0) return batch;
+  return EventBatch.fromEvents([...batch.events(), { headers, body: last }]);
 }
 
 /** Events from lines, all sharing one headers object. */

@@ -23,8 +23,9 @@ import { errorMessage } from '../../core/errors.ts';
 import { registerComponent, type ComponentContext, type SourceFactory } from '../registry.ts';
 import { resolvePath } from '../config.ts';
 import { bool, int, Napper, regexSource } from '../props.ts';
-import type { CollectEvent, Source } from '../types.ts';
-import { openLineReader, toEvents } from './lines.ts';
+import type { EventBatch } from '../batch.ts';
+import type { Source } from '../types.ts';
+import { linesBatch, openLineReader, toEvents } from './lines.ts';
 import { StoppedError } from './stopped.ts';
 
 /**
@@ -86,7 +87,7 @@ export class SpoolDirSource implements Source {
 
   constructor(
     private readonly cfg: SpoolConfig,
-    private readonly deliver: (events: CollectEvent[], marker: string) => Promise<void>,
+    private readonly deliver: (events: EventBatch, marker: string) => Promise<void>,
     private readonly ctx: ComponentContext & { resume: string | undefined },
   ) {
     this.dir = resolvePath(ctx.dataDir, cfg.spoolDir);
@@ -200,15 +201,17 @@ export class SpoolDirSource implements Source {
     try {
       for (;;) {
         const before = reader.offset;
-        let { lines, tooLong } = reader.read(this.cfg.batchSize);
+        const read = reader.read(this.cfg.batchSize);
+        let tooLong = read.tooLong;
         let end = reader.offset;
-        if (lines.length === 0 && tooLong.length === 0) {
+        let batch = linesBatch(read.lines, headers);
+        if (batch.count === 0 && tooLong.length === 0) {
           // EOF: a last line without a newline is still a line in a complete file.
           const tail = reader.pending();
           if (tail.length === 0) break;
-          lines = [Buffer.from(tail)];
           end += tail.length;
-          if (lines[0].length > this.cfg['deserializer.maxLineLength']) { tooLong = lines; lines = []; }
+          if (tail.length > this.cfg['deserializer.maxLineLength']) tooLong = [tail.subarray(0, 1024)];
+          else batch = linesBatch(read.lines, headers, Buffer.from(tail));
         }
         const now = fs.fstatSync(fd);
         if (now.size !== st.size || now.mtimeMs !== st.mtimeMs) {
@@ -220,11 +223,11 @@ export class SpoolDirSource implements Source {
           this.ctx.deadLetters.write(this.name, `line longer than deserializer.maxLineLength (${this.cfg['deserializer.maxLineLength']}) in ${file}`, toEvents(tooLong, headers));
         }
         marker.offset = end;
-        metrics.lines.inc(this.labels, lines.length);
+        metrics.lines.inc(this.labels, batch.count);
         metrics.bytes.inc(this.labels, end - before);
         // deliver() retries until committed and rejects only when the agent stops. READ_AHEAD batches in flight:
         // the next one is read and intercepted while the previous one commits (the agent keeps them in order).
-        const d = this.deliver(toEvents(lines, headers), JSON.stringify(marker));
+        const d = this.deliver(batch, JSON.stringify(marker));
         d.catch(() => {});
         inflight.push(d);
         if (inflight.length >= READ_AHEAD) await inflight.shift();

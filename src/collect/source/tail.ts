@@ -32,8 +32,9 @@ import { errorMessage } from '../../core/errors.ts';
 import { registerComponent, type ComponentContext, type SourceFactory } from '../registry.ts';
 import { resolvePath } from '../config.ts';
 import { bool, int, Napper } from '../props.ts';
+import { EventBatch } from '../batch.ts';
 import type { CollectEvent, Source } from '../types.ts';
-import { openLineReader, toEvents, type LineReader } from './lines.ts';
+import { linesBatch, openLineReader, toEvents, type LineReader } from './lines.ts';
 import { StoppedError } from './stopped.ts';
 
 
@@ -45,7 +46,7 @@ const metrics = {
   errors: counter('smartcar_collect_source_errors_total', 'Source errors (retried)', ['agent', 'component']),
 };
 
-type Deliver = (events: CollectEvent[], marker: string) => Promise<void>;
+type Deliver = (events: CollectEvent[] | EventBatch, marker: string) => Promise<void>;
 type Ctx = ComponentContext & { resume: string | undefined };
 
 /** A followed file's identity (inode + birth time, since inodes are reused) and committed position. */
@@ -129,15 +130,15 @@ export class TailSource implements Source {
   }
 
   /** Called by followers: delivers lines and moves the committed position of `file`. */
-  async emit(file: string, lines: Buffer[], headers: Record<string, string>, ino: number, pos: number, bytes: number, tooLong: Buffer[], birth: number): Promise<void> {
+  async emit(file: string, lines: EventBatch, headers: Record<string, string>, ino: number, pos: number, bytes: number, tooLong: Buffer[], birth: number): Promise<void> {
     if (tooLong.length) {
       metrics.tooLong.inc(this.labels, tooLong.length);
       this.ctx.deadLetters.write(this.name, `line longer than ${this.opts.maxLineLength} bytes in ${file}`, toEvents(tooLong, headers));
     }
     this.positions[file] = { ino, pos, birth };
-    metrics.lines.inc(this.labels, lines.length);
+    metrics.lines.inc(this.labels, lines.count);
     metrics.bytes.inc(this.labels, bytes);
-    await this.deliver(toEvents(lines, headers), this.marker());
+    await this.deliver(lines, this.marker());
   }
 
   savedPosition(file: string): FilePos | undefined {
@@ -257,7 +258,7 @@ class Follower {
    * by its identity instead of skipping it.
    */
   private async commitPosition(): Promise<void> {
-    await this.src.emit(this.file, [], this.headers, this.ino, this.reader!.offset, 0, [], this.birth);
+    await this.src.emit(this.file, EventBatch.empty(this.headers), this.headers, this.ino, this.reader!.offset, 0, [], this.birth);
   }
 
   /** Delivers complete lines available now; with `final`, also the unterminated last line. */
@@ -266,16 +267,18 @@ class Follower {
     let any = false;
     for (;;) {
       const before = r.offset;
-      const { lines, tooLong } = r.read(this.src.options.batchSize);
+      const read = r.read(this.src.options.batchSize);
+      const tooLong = read.tooLong;
       let pos = r.offset;
-      if (final && lines.length < this.src.options.batchSize) {
+      let lines = linesBatch(read.lines, this.headers);
+      if (final && read.eof) {
         const tail = r.pending();
         if (tail.length) {
-          lines.push(Buffer.from(tail));
+          lines = linesBatch(read.lines, this.headers, Buffer.from(tail));
           pos += tail.length;
         }
       }
-      if (lines.length === 0 && tooLong.length === 0) return any;
+      if (lines.count === 0 && tooLong.length === 0) return any;
       await this.src.emit(this.file, lines, this.headers, this.ino, pos, pos - before, tooLong, this.birth);
       any = true;
       if (final && pos > r.offset) return any;

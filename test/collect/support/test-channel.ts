@@ -16,6 +16,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { FileDeadLetters } from '../../../src/collect/deadletter.ts';
 import type { ComponentContext } from '../../../src/collect/registry.ts';
+import { asEvents, EventBatch } from '../../../src/collect/batch.ts';
 import { ChannelFullError, type Channel, type ChannelTransaction, type CollectEvent, type Marker } from '../../../src/collect/types.ts';
 
 interface Persisted { markers: Record<string, string>; events: { headers: Record<string, string>; body: string }[] }
@@ -56,20 +57,26 @@ export class TestChannel implements Channel {
     const check = () => {
       if (done) throw new Error('transaction already committed or rolled back');
     };
+    const take = (max: number): CollectEvent[] => {
+      check();
+      if (staged.length) throw new Error('a transaction either puts or takes');
+      const got = this.events.splice(0, max);
+      for (const e of got) taken.push(e);
+      this.inFlight.add(taken);
+      return got;
+    };
     return {
-      put: (events) => {
+      put: (batch) => {
         check();
+        const events = asEvents(batch);
         if (taken.length) throw new Error('a transaction either puts or takes');
         if (this.events.length + staged.length + events.length > this.capacity) throw new ChannelFullError(this.name, this.capacity);
         staged.push(...events);
       },
-      take: (max) => {
-        check();
-        if (staged.length) throw new Error('a transaction either puts or takes');
-        const got = this.events.splice(0, max);
-        for (const e of got) taken.push(e);
-        this.inFlight.add(taken);
-        return got;
+      take,
+      takeBatches: (max) => {
+        const got = take(max);
+        return got.length ? [EventBatch.fromEvents(got)] : [];
       },
       commit: async (marker?: Marker) => {
         check();
