@@ -223,7 +223,7 @@ describe('file channel log files', () => {
 
   it('rolls log files past maxFileSize and deletes those whose events are all taken once a checkpoint ran', async () => {
     const dir = newDir('roll');
-    const ch = await openChannel(dir, { maxFileSize: 4096 });
+    const ch = await openChannel(dir, { maxFileSize: 2048 });
     for (let i = 0; i < 40; i++) await put(ch, i * 50, (i + 1) * 50);
     const many = ch.files();
     expect(many.length).toBeGreaterThan(5);

@@ -47,7 +47,7 @@ import type { ChannelTransaction } from '../types.ts';
 import { ChannelStateError, QueuedChannel, type Piece, type PersistRequest, type StoredBatch } from './queue.ts';
 import {
   FILE_HEADER, FILE_MAGIC, LogCorruptError, LogScanner, LogWriter, decodePut, decodeTake, encodePut, encodeTake,
-  fsyncDir, isPut, logFileName, parseLogFileName, readFully, readRecord, writeFully,
+  fsyncDir, isPut, logFileName, recordBytes, type EncodedRecord, parseLogFileName, readFully, readRecord, writeFully,
 } from './wal.ts';
 
 export interface FileChannelOptions {
@@ -401,16 +401,17 @@ export class FileChannel extends QueuedChannel {
   protected persist(req: PersistRequest, apply: (batch: StoredBatch | undefined) => void): Promise<void> {
     const writer = this.writer;
     if (!writer) return Promise.reject(new ChannelStateError(`channel ${this.name} is not started`));
-    let rec: Buffer;
+    let rec: EncodedRecord;
     try {
       rec = req.kind === 'put' ? encodePut(req.events, req.marker) : encodeTake(req.ranges, req.marker);
-      if (rec.length > this.maxFileSize - FILE_HEADER) {
-        throw new Error(`channel ${this.name}: a batch of ${rec.length} bytes does not fit in maxFileSize ${this.maxFileSize}; raise maxFileSize or lower the batch size`);
+      const bytes = recordBytes(rec);
+      if (bytes > this.maxFileSize - FILE_HEADER) {
+        throw new Error(`channel ${this.name}: a batch of ${bytes} bytes does not fit in maxFileSize ${this.maxFileSize}; raise maxFileSize or lower the batch size`);
       }
     } catch (err) {
       return Promise.reject(err as Error);
     }
-    let at: { fileId: number; offset: number; no: number };
+    let at: { fileId: number; offset: number; no: number; length: number };
     try {
       at = writer.append(rec);
     } catch (err) {
@@ -419,7 +420,7 @@ export class FileChannel extends QueuedChannel {
     const firstSeq = this.writeSeq;
     const n = req.kind === 'put' ? req.events.count : 0;
     this.writeSeq += n;
-    const end: Position = { fileId: at.fileId, offset: at.offset + rec.length };
+    const end: Position = { fileId: at.fileId, offset: at.offset + at.length };
     this.inflight++;
     const durable = writer.whenDurable(at.no, () => {
       this.appliedPos = end;
