@@ -33,6 +33,8 @@ function mapHeaders(events: CollectEvent[], fn: (h: Record<string, string>) => R
   return events;
 }
 
+const NL = Buffer.from('\n');
+
 /** mapHeaders for a batch: one call for shared headers, one per distinct object otherwise. */
 function mapBatchHeaders(batch: EventBatch, fn: (h: Headers) => Headers): EventBatch {
   if (batch.sharedHeaders) {
@@ -236,10 +238,8 @@ registerComponent({
         pos++;
       }
       // The suffix and the newline after the body that ends (with its suffix) at `end`.
-      const put = (end: number) => {
-        for (let k = 0, at = end - sl; k < sl; k++) out[at++] = suffix[k];
-        out[end] = 10;
-      };
+      const tail = Buffer.concat([suffix, NL]);
+      const put = (end: number) => out.set(tail, end - sl);
       if (forward) {
         // One copy of the whole run, then each body moved up to its place, last first (copyWithin is a
         // memmove: no view object per line, unlike Buffer#copy).
