@@ -121,6 +121,16 @@ function writeHeaderSet(buf: Buffer, off: number, h: Headers): number {
   return off;
 }
 
+/** The fields both put formats start with: marker, event count, the header sets. */
+function writePutStart(buf: Buffer, marker: Marker | undefined, n: number, sets: Headers[]): number {
+  let off = writeMarker(buf, RECORD_HEADER, marker);
+  buf.writeUInt32LE(n, off);
+  buf.writeUInt32LE(sets.length, off + 4);
+  off += 8;
+  for (const h of sets) off = writeHeaderSet(buf, off, h);
+  return off;
+}
+
 function writeU32s(buf: Buffer, off: number, a: Uint32Array, n: number): number {
   if (LE) buf.set(new Uint8Array(a.buffer, a.byteOffset, n * 4), off);
   else for (let i = 0; i < n; i++) buf.writeUInt32LE(a[i], off + i * 4);
@@ -187,11 +197,7 @@ export function encodePut(batch: EventBatch, marker: Marker | undefined): Encode
   let size = RECORD_HEADER + markerSize(marker) + 8 + 1 + (index ? 4 * n : 0) + 1 + (ordered ? 10 * n : 8 * n) + 4;
   for (const h of sets) size += headerSetSize(h);
   const buf = Buffer.allocUnsafe(size);
-  let off = writeMarker(buf, RECORD_HEADER, marker);
-  buf.writeUInt32LE(n, off);
-  buf.writeUInt32LE(sets.length, off + 4);
-  off += 8;
-  for (const h of sets) off = writeHeaderSet(buf, off, h);
+  let off = writePutStart(buf, marker, n, sets);
   buf[off++] = index ? 1 : 0;
   if (index) off = writeU32s(buf, off, index, n);
   if (ordered) {
@@ -241,8 +247,7 @@ export function encodePutV1(events: CollectEvent[], marker: Marker | undefined):
         idx = sets.length;
         sets.push(h);
         seen.set(h, idx);
-        size += 2;
-        for (const k in h) size += 6 + Buffer.byteLength(k) + Buffer.byteLength(String(h[k]));
+        size += headerSetSize(h);
       }
       last = h;
       lastIdx = idx;
@@ -251,23 +256,7 @@ export function encodePutV1(events: CollectEvent[], marker: Marker | undefined):
     size += e.body.length;
   }
   const buf = Buffer.allocUnsafe(size);
-  let off = writeMarker(buf, RECORD_HEADER, marker);
-  buf.writeUInt32LE(n, off);
-  buf.writeUInt32LE(sets.length, off + 4);
-  off += 8;
-  for (const h of sets) {
-    const countAt = off;
-    off += 2;
-    let pairs = 0;
-    for (const k in h) {
-      const kl = buf.write(k, off + 2);
-      buf.writeUInt16LE(kl, off); off += 2 + kl;
-      const vl = buf.write(String(h[k]), off + 4);
-      buf.writeUInt32LE(vl, off); off += 4 + vl;
-      pairs++;
-    }
-    buf.writeUInt16LE(pairs, countAt);
-  }
+  let off = writePutStart(buf, marker, n, sets);
   for (let i = 0; i < n; i++) {
     const body = events[i].body;
     buf.writeUInt32LE(setIndex[i], off);
