@@ -17,7 +17,7 @@ import { createLogger, type Logger } from '../core/log.ts';
 import { errorMessage } from '../core/errors.ts';
 import { AgentConfigError, validateComponent, type AgentDefinition } from './config.ts';
 import type { ChannelFactory, ComponentContext, InterceptorFactory, SinkFactory, SourceFactory } from './registry.ts';
-import { EventBatch } from './batch.ts';
+import { asBatch, EventBatch } from './batch.ts';
 import { ChannelFullError, type Channel, type CollectEvent, type DeadLetters, type Interceptor, type Sink, type Source } from './types.ts';
 import { StoppedError } from './source/stopped.ts';
 
@@ -158,7 +158,7 @@ export class Agent {
    * durable ahead of an earlier batch.
    */
   private deliver(sourceName: string, src: RunningSource, events: CollectEvent[] | EventBatch, marker: string): Promise<void> {
-    let batch = events instanceof EventBatch ? events : EventBatch.fromEvents(events);
+    let batch = asBatch(events);
     for (const { name, i } of src.interceptors) {
       const before = batch.count;
       // The batch form where the interceptor has one; else one object per event and back.

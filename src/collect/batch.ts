@@ -158,6 +158,23 @@ export class EventBatch {
   }
 }
 
+/** How many events the batches hold. */
+export function countOf(batches: readonly EventBatch[]): number {
+  let n = 0;
+  for (const b of batches) n += b.count;
+  return n;
+}
+
+/** The events of several batches, in order, in the simple form. */
+export function eventsOf(batches: readonly EventBatch[]): CollectEvent[] {
+  return batches.length === 1 ? batches[0].events() : batches.flatMap((b) => b.events());
+}
+
+/** Events in the batch form, whichever form they came in (an array is copied into one buffer). */
+export function asBatch(events: readonly CollectEvent[] | EventBatch): EventBatch {
+  return events instanceof EventBatch ? events : EventBatch.fromEvents(events);
+}
+
 /** Events in the simple form, whichever form they came in. */
 export function asEvents(events: readonly CollectEvent[] | EventBatch): CollectEvent[] {
   return events instanceof EventBatch ? events.events() : [...events];

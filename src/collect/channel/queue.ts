@@ -17,7 +17,7 @@
  * - Commits are applied (made visible / removed for good) by `persist`'s `apply` callback, called in
  *   commit order; waiters are woken there, never by polling.
  */
-import { EventBatch } from '../batch.ts';
+import { asBatch, EventBatch, eventsOf } from '../batch.ts';
 import { ChannelFullError, type Channel, type ChannelTransaction, type CollectEvent, type CommitOptions, type Marker } from '../types.ts';
 
 /** One committed put batch, as the channel keeps it. `ref` locates its log record (file channel). */
@@ -419,7 +419,7 @@ class QueueTransaction implements ChannelTransaction {
   put(events: CollectEvent[] | EventBatch): void {
     this.use('put');
     // An array is copied into a batch: the caller may reuse its array (and its bodies' memory) after put().
-    const batch = events instanceof EventBatch ? events : EventBatch.fromEvents(events);
+    const batch = asBatch(events);
     this.putBytes += this.ch._reservePut(batch, this.putCount);
     this.mode = 'put';
     this.staged.push(batch);
@@ -427,8 +427,7 @@ class QueueTransaction implements ChannelTransaction {
   }
 
   take(max: number): CollectEvent[] {
-    const batches = this.takeBatches(max);
-    return batches.length === 1 ? batches[0].events() : batches.flatMap((b) => b.events());
+    return eventsOf(this.takeBatches(max));
   }
 
   takeBatches(max: number): EventBatch[] {
@@ -457,7 +456,7 @@ class QueueTransaction implements ChannelTransaction {
     try {
       if (this.mode === 'take') await this.ch._commitTake(this, marker, opts?.lazy ?? false);
       else if (this.putCount > 0 || marker) {
-        const events = this.staged.length === 1 ? this.staged[0] : EventBatch.fromEvents(this.staged.flatMap((b) => b.events()));
+        const events = this.staged.length === 1 ? this.staged[0] : EventBatch.fromEvents(eventsOf(this.staged));
         await this.ch._commitPut(events, marker);
       }
       this.status = 'done';

@@ -73,10 +73,15 @@ export class LogCorruptError extends Error {
   }
 }
 
+/** CRC-32 of `data` continuing `crc`. Node 20's zlib.crc32 returns 0, not `crc`, for some empty views. */
+function crcOn(data: Buffer, crc: number): number {
+  return data.length ? zlib.crc32(data, crc) : crc;
+}
+
 function recordCrc(buf: Buffer, start: number, length: number): number {
   // Header bytes type+length, then payload: a torn length field fails the check too.
   const h = zlib.crc32(buf.subarray(start, start + 5));
-  return zlib.crc32(buf.subarray(start + RECORD_HEADER, start + RECORD_HEADER + length), h);
+  return crcOn(buf.subarray(start + RECORD_HEADER, start + RECORD_HEADER + length), h);
 }
 
 function markerSize(m: Marker | undefined): number {
@@ -93,11 +98,16 @@ function writeMarker(buf: Buffer, off: number, m: Marker | undefined): number {
   return off;
 }
 
-function finishRecord(buf: Buffer, type: number): Buffer {
-  buf[0] = type;
-  buf.writeUInt32LE(buf.length - RECORD_HEADER, 1);
-  buf.writeUInt32LE(recordCrc(buf, 0, buf.length - RECORD_HEADER), 5);
-  return buf;
+/**
+ * Fills in the record header of `head` (type, length, CRC) for a record made of `head` and then `body`
+ * (a put's data, written from its own buffer).
+ */
+function finishRecord(head: Buffer, type: number, body?: Buffer): Buffer {
+  head[0] = type;
+  head.writeUInt32LE(head.length - RECORD_HEADER + (body?.length ?? 0), 1);
+  const crc = recordCrc(head, 0, head.length - RECORD_HEADER);
+  head.writeUInt32LE(body ? crcOn(body, crc) : crc, 5);
+  return head;
 }
 
 function headerSetSize(h: Headers): number {
@@ -219,14 +229,8 @@ export function encodePut(batch: EventBatch, marker: Marker | undefined): Encode
   }
   buf.writeUInt32LE(hi - lo, off);
   off += 4;
-  const head = buf.subarray(0, off);
   const body = data.subarray(lo, hi);
-  head[0] = PUT;
-  head.writeUInt32LE(off - RECORD_HEADER + body.length, 1);
-  const crc = zlib.crc32(head.subarray(RECORD_HEADER), zlib.crc32(head.subarray(0, 5)));
-  // Node 20's zlib.crc32 returns 0, not the running value, for some empty views: skip an empty body.
-  head.writeUInt32LE(body.length ? zlib.crc32(body, crc) : crc, 5);
-  return [head, body];
+  return [finishRecord(buf.subarray(0, off), PUT, body), body];
 }
 
 /** Encodes a version 1 put record. Not used by the channel any more; kept to test that old logs replay. */

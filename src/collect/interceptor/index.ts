@@ -220,6 +220,7 @@ registerComponent({
       const suffix = Buffer.from(cfg.separator + localDate8());
       const sl = suffix.length;
       const { data, starts: s, ends: e, count: n } = batch;
+      if (n === 0) return batch;
       let total = 0;
       for (let i = 0; i < n; i++) total += e[i] - s[i] + sl + 1;
       const out = Buffer.allocUnsafe(total);
@@ -227,7 +228,7 @@ registerComponent({
       const ends = new Uint32Array(n);
       // Where each body goes; whether each lands at or after its place in `data` relative to the first
       // (true for lines as a file holds them: each gains the suffix and keeps one newline).
-      const base = n ? s[0] : 0;
+      const base = s[0];
       let forward = true;
       let pos = 0;
       for (let i = 0; i < n; i++) {

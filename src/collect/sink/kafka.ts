@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { createBus, type Bus, type BusMessage, type BusProducer } from '../../bus/index.ts';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
 import type { Channel, CollectEvent, Sink } from '../types.ts';
+import { eventsOf } from '../batch.ts';
 import { boundSinkMetrics, takeAndDeliver, type SinkMetrics } from './metrics.ts';
 
 const flag = (d: boolean) => z.union([z.boolean(), z.stringbool()]).default(d);
@@ -107,7 +108,8 @@ export class KafkaSink implements Sink {
   }
 
   process(): Promise<number> {
-    return takeAndDeliver(this.channel, this.batchSize, this.m, async (events) => {
+    return takeAndDeliver(this.channel, this.batchSize, this.m, async (batches) => {
+      const events = eventsOf(batches);
       const byTopic = new Map<string, BusMessage[]>();
       const bad: CollectEvent[] = [];
       let bytes = 0;

@@ -40,7 +40,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { z } from 'zod';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
-import type { EventBatch, Headers } from '../batch.ts';
+import { countOf, type EventBatch, type Headers } from '../batch.ts';
 import type { Channel, CollectEvent, Sink } from '../types.ts';
 import { MissingTimestampError, PathTemplate, type RoundUnit } from './escape.ts';
 import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
@@ -258,7 +258,7 @@ export class LakeSink implements Sink {
     let marker: string | undefined;
     try {
       const taken = tx.takeBatches(this.cfg['hdfs.batchSize']);
-      for (const b of taken) count += b.count;
+      count = countOf(taken);
       this.m.taken.inc(count);
       if (count === 0) {
         await tx.commit();
@@ -401,6 +401,9 @@ export class LakeSink implements Sink {
     const rollCount = this.cfg['hdfs.rollCount'];
     const rollSize = this.cfg['hdfs.rollSize'];
     const nl = this.cfg['serializer.appendNewline'] ? 1 : 0;
+    // Whether `f` reaches a roll condition once `events` more events of `size` bytes are in it.
+    const fills = (f: OpenFile, events: number, size: number) =>
+      (rollCount > 0 && f.events + events >= rollCount) || (rollSize > 0 && f.rawBytes + size >= rollSize);
     const pieces = new Map<OpenFile, Buffer[]>();
     let written = 0;
     for (const part of b.parts) {
@@ -409,14 +412,14 @@ export class LakeSink implements Sink {
         const f = this.current.get(b.key) ?? await this.openFile(b, now);
         let j = part.count;
         let size = part.bytes(i, j) + nl * (j - i);
-        if ((rollCount > 0 && f.events + (j - i) >= rollCount) || (rollSize > 0 && f.rawBytes + size >= rollSize)) {
+        if (fills(f, j - i, size)) {
           // This file fills up within the part: find the event that reaches the roll condition.
           j = i;
           size = 0;
           while (j < part.count) {
             size += part.bodyLength(j) + nl;
             j++;
-            if ((rollCount > 0 && f.events + (j - i) >= rollCount) || (rollSize > 0 && f.rawBytes + size >= rollSize)) break;
+            if (fills(f, j - i, size)) break;
           }
           f.full = true;
           this.current.delete(b.key);

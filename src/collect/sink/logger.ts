@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
 import type { Channel, Sink } from '../types.ts';
+import { eventsOf } from '../batch.ts';
 import { boundSinkMetrics, takeAndDeliver, type SinkMetrics } from './metrics.ts';
 
 export const loggerSinkSchema = z.object({
@@ -23,7 +24,8 @@ export class LoggerSink implements Sink {
   async start(): Promise<void> {}
 
   process(): Promise<number> {
-    return takeAndDeliver(this.channel, this.cfg.batchSize, this.m, (events) => {
+    return takeAndDeliver(this.channel, this.cfg.batchSize, this.m, (batches) => {
+      const events = eventsOf(batches);
       let bytes = 0;
       for (const e of events) {
         const cut = e.body.length > this.cfg.maxBytesToLog;

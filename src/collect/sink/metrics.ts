@@ -1,6 +1,7 @@
 /** Prometheus metrics shared by every sink, labelled `agent` and `component` (the sink's name), and the take step they share. */
 import { counter, gauge } from '../../core/metrics.ts';
-import type { Channel, CollectEvent } from '../types.ts';
+import { countOf, type EventBatch } from '../batch.ts';
+import type { Channel } from '../types.ts';
 
 const labels = ['agent', 'component'];
 
@@ -35,26 +36,28 @@ export function boundSinkMetrics(agent: string, component: string) {
 export type SinkMetrics = ReturnType<typeof boundSinkMetrics>;
 
 /**
- * The take step of a simple sink: take ≤ `max` events in one transaction, hand them to `deliver`, commit
+ * The take step of a simple sink: take ≤ `max` events in one transaction, hand them to `deliver` (as the
+ * channel's batches: `eventsOf` gives one object per event to a sink that needs them), commit
  * only after it resolved (counting what it reports), or roll back and rethrow. An empty take still
  * commits (nothing to deliver). `deliver` returns the body bytes and how many events it delivered
  * (the rest, if any, it set aside itself, e.g. as dead letters).
  */
-export async function takeAndDeliver(channel: Channel, max: number, m: SinkMetrics, deliver: (events: CollectEvent[]) => Promise<{ bytes: number; delivered: number }> | { bytes: number; delivered: number }): Promise<number> {
+export async function takeAndDeliver(channel: Channel, max: number, m: SinkMetrics, deliver: (batches: EventBatch[]) => Promise<{ bytes: number; delivered: number }> | { bytes: number; delivered: number }): Promise<number> {
   const tx = channel.transaction();
   try {
-    const events = tx.take(max);
-    m.taken.inc(events.length);
-    if (!events.length) {
+    const batches = tx.takeBatches(max);
+    const count = countOf(batches);
+    m.taken.inc(count);
+    if (!count) {
       await tx.commit();
       return 0;
     }
-    const { bytes, delivered } = await deliver(events);
+    const { bytes, delivered } = await deliver(batches);
     await tx.commit();
     m.delivered.inc(delivered);
     m.bytes.inc(bytes);
     m.batches.inc();
-    return events.length;
+    return count;
   } catch (err) {
     m.errors.inc();
     await tx.rollback().catch(() => undefined);

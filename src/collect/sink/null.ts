@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
 import type { Channel, Sink } from '../types.ts';
+import { countOf } from '../batch.ts';
 import { boundSinkMetrics, takeAndDeliver, type SinkMetrics } from './metrics.ts';
 
 export const nullSinkSchema = z.object({
@@ -22,10 +23,10 @@ export class NullSink implements Sink {
   async start(): Promise<void> {}
 
   process(): Promise<number> {
-    return takeAndDeliver(this.channel, this.cfg.batchSize, this.m, (events) => {
+    return takeAndDeliver(this.channel, this.cfg.batchSize, this.m, (batches) => {
       let bytes = 0;
-      for (const e of events) bytes += e.body.length;
-      return { bytes, delivered: events.length };
+      for (const b of batches) bytes += b.bytes();
+      return { bytes, delivered: countOf(batches) };
     });
   }
 
