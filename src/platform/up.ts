@@ -7,13 +7,12 @@
  *
  * Ctrl-C / SIGTERM stops the children in reverse start order and exits 0; a second one kills them all.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { loadRootConfigWithFlags, type ConfigFlags } from '../core/config.ts';
 import { dataPaths } from '../core/paths.ts';
 import { UserError, errorMessage } from '../core/errors.ts';
 import { metricsText } from '../core/metrics.ts';
+import { listen, Router, statusRoutes } from '../core/http.ts';
 import { onShutdown } from '../core/shutdown.ts';
 import { chooseBackends, describeBackend } from './backends.ts';
 import { agentFileExists, platformComponents, SHIPPED_AGENT_FILE } from './components.ts';
@@ -98,33 +97,14 @@ export interface PlatformServer {
   close(): Promise<void>;
 }
 
-export async function servePlatform(sup: Supervisor, data: string, port: number): Promise<PlatformServer> {
-  const server = http.createServer((req, res) => {
-    const url = (req.url ?? '/').split('?')[0];
-    const reply = (status: number, type: string, body: string) => {
-      res.writeHead(status, { 'content-type': type });
-      res.end(body);
-    };
-    const route = async () => {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'text/plain', 'method not allowed\n');
-      if (url === '/health') {
-        const h = await platformHealth(sup, data);
-        return reply(h.status === 'ok' ? 200 : 503, 'application/json', JSON.stringify(h) + '\n');
-      }
-      if (url === '/metrics') return reply(200, 'text/plain; version=0.0.4; charset=utf-8', await platformMetrics(sup));
-      reply(404, 'text/plain', 'not found: try /health or /metrics\n');
-    };
-    route().catch((err: unknown) => reply(500, 'text/plain', `error: ${errorMessage(err)}\n`));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new UserError(`port ${port} on 127.0.0.1 is in use; choose another with --port (0 = any free port)`) : err));
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
-  };
+/** The supervisor's routes: /health and /metrics now; the console mounts its own beside them. */
+export function platformRouter(sup: Supervisor, data: string): Router {
+  return statusRoutes(new Router(), () => platformHealth(sup, data), () => platformMetrics(sup));
+}
+
+export async function servePlatform(sup: Supervisor, data: string, port: number, router = platformRouter(sup, data)): Promise<PlatformServer> {
+  const s = await listen({ port, router, portFlag: '--port', ref: true });
+  return { port: s.port, close: () => s.close() };
 }
 
 function eventLine(e: SupervisorEvent): string | undefined {

@@ -9,7 +9,6 @@ import { createLogger } from '../core/log.ts';
 import { chooseBackends, describeBackend, openBus, openStores } from '../platform/backends.ts';
 import { startTopology, type Topology } from './topology.ts';
 import { serveStatus, type Health, type StatusServer } from '../core/http.ts';
-import { UserError } from '../core/errors.ts';
 
 const log = createLogger('stream');
 
@@ -44,9 +43,7 @@ export function streamHealth(members: Topology[]): Health {
 
 /** Binds /metrics and /health for the members (the array may still be filling: /health says `starting`). */
 export async function listenStreamStatus(members: Topology[], port: number): Promise<StatusServer> {
-  return serveStatus({ port, health: () => streamHealth(members) }).catch((err: NodeJS.ErrnoException) => {
-    throw new UserError(`--metrics-port ${port}: cannot listen on 127.0.0.1:${port} (${err.code ?? err.message}); choose another port, or 0 for a free one`);
-  });
+  return serveStatus({ port, health: () => streamHealth(members), portFlag: '--metrics-port' });
 }
 
 /** The one stdout line a supervisor parses: `metrics listening 127.0.0.1:<port>`. */

@@ -137,7 +137,7 @@ describe('stream metrics endpoint', () => {
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
     const port = (taken.address() as net.AddressInfo).port;
     try {
-      await expect(serveStreamStatus([], port)).rejects.toThrow(new RegExp(`--metrics-port ${port}: cannot listen .*EADDRINUSE.*or 0 for a free one`));
+      await expect(serveStreamStatus([], port)).rejects.toThrow(new RegExp(`port ${port} on 127.0.0.1 is in use; choose another with --metrics-port`));
     } finally {
       await new Promise<void>((r) => taken.close(() => r()));
     }
