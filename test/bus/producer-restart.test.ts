@@ -41,7 +41,15 @@ describe('the bus producer across a broker restart', () => {
       await Promise.all(inflight);
     })();
 
-    await new Promise((r) => setTimeout(r, 800));
+    // Stream until a good number of sends were acknowledged (however slow the machine), then kill.
+    const waitUntil = async (cond: () => boolean, ms: number, what: string) => {
+      const end = Date.now() + ms;
+      while (!cond()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await waitUntil(() => acked.size >= 500, 60_000, '500 acknowledged records');
     const before = acked.size;
     killedAt = Date.now();
     b.proc.kill('SIGKILL');
@@ -49,7 +57,8 @@ describe('the bus producer across a broker restart', () => {
     await new Promise((r) => setTimeout(r, 700));
     b = await brokerProcess(dataDir, b.port);
     restartedAt = Date.now();
-    await new Promise((r) => setTimeout(r, 1200));
+    // Then until several sends begun well after the restart have settled.
+    await waitUntil(() => sendsStarted.filter((x) => x.at > restartedAt + 300 && x.settled !== undefined).length >= 5, 60_000, 'sends after the restart');
     stop = true;
     await stream;
     await p.close();

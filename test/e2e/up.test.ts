@@ -151,7 +151,7 @@ async function checkDriving(): Promise<void> {
   }
 }
 
-const expectedEmergencyOfLake = (lines: string[]) => expectedEmergency(lines, { retryWithoutLastField: true });
+const expectedEmergencyOfLake = (lines: string[]) => expectedEmergency(lines, 'lake');
 
 function lakeStatusLines(): string[] {
   const dir = path.join(p.lakeCollect, 'car-batch-log');
