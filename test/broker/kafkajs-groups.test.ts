@@ -147,5 +147,5 @@ describe('durability with a real broker process ', () => {
     // Not before the victim's 6 s session expired: it was evicted, it did not leave.
     expect(Date.now() - killedAt).toBeGreaterThan(4000);
     await survivor.disconnect();
-  }, 90_000);
+  });
 });

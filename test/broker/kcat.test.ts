@@ -83,5 +83,5 @@ describe.skipIf(!hasKcat)('the broker with kcat (librdkafka)', () => {
       for (const [i, e] of ends.entries()) expect((await kcat(['-t', 'grouped', '-P', '-p', String(i)], `${e}\n`)).status).toBe(0);
     });
     expect(second.sort()).toEqual(['end-0', 'end-1', 'end-2', 'late-1', 'late-2']);
-  }, 60_000);
+  });
 });

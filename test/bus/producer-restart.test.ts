@@ -73,7 +73,12 @@ describe('the bus producer across a broker restart', () => {
     expect(after.length).toBeGreaterThan(0);
     expect(after.every((s) => s.ok), JSON.stringify(after.filter((s) => !s.ok))).toBe(true);
     // The failures are the sends in flight when the connection broke, with the reason said.
-    for (const s of sendsStarted.filter((x) => x.ok === false)) expect(s.err).toMatch(/connection to .* (closed|failed).*may or may not have been written/);
+    // Those begun during the outage may also run out of retries when the restart is slow (a loaded machine),
+    // and say so; nothing begun after the restart failed (checked above).
+    for (const s of sendsStarted.filter((x) => x.ok === false)) {
+      if (s.at < killedAt) expect(s.err).toMatch(/connection to .* (closed|failed).*may or may not have been written/);
+      else expect(s.err).toMatch(/connection to .* (closed|failed).*may or may not have been written|failed after \d+ retries .*no broker reachable/);
+    }
 
     const got = await readAll(bus, 'restart', acked.size);
     const present = new Set(got.map((r) => r.value.toString()));
