@@ -256,7 +256,7 @@ describe('smartcar up, end to end', () => {
     } finally {
       await cat.close();
     }
-  }, 280_000);
+  }, 900_000);
 });
 
 /**
@@ -310,5 +310,5 @@ describe.skipIf(!services)('smartcar up --redis --postgres, end to end', () => {
       await h.close();
       if (!process.env.SMARTCAR_E2E_KEEP) fs.rmSync(root2, { recursive: true, force: true });
     }
-  }, 400_000);
+  }, 600_000);
 });
