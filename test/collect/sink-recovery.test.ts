@@ -30,7 +30,7 @@ async function boot(root: string, props: Record<string, unknown> = {}, name = 'k
 }
 
 /** Waits for a condition; the deadline is generous (a child's start-up on a loaded 2-core machine included). */
-const until = async (cond: () => boolean, ms = 60_000) => {
+const until = async (cond: () => boolean, ms = 180_000) => {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`condition not reached in ${ms} ms`);
