@@ -108,7 +108,7 @@ describe('stream metrics endpoint', () => {
       await waitFor(async () => {
         last = metricSums((await get(`${base}/metrics`)).body);
         return last.get('smartcar_stream_consumer_lag') === 0 && last.get('smartcar_stream_alerts_total') === expectedAlerts;
-      }, 90_000, 'lag 0 and every alert');
+      }, 270_000, 'lag 0 and every alert');
       expect(last.get('smartcar_stream_records_consumed_total')).toBe(lines.length);
       expect(last.get('smartcar_stream_rows_stored_total')).toBe(expectedRowKeys(lines).size);
       expect(last.get('smartcar_stream_dead_letters_total')).toBe(2);

@@ -87,13 +87,13 @@ describe('driving topology against the embedded broker, LMDB and Redis', () => {
     const expected = expectedOverspeed(lines);
     const rows = expectedRowKeys(lines);
     try {
-      await waitFor(async () => (await table.count(DRIVER_TABLE)) === rows.size && topo.stats().deadLetters === 2, 60_000, 'all rows stored');
+      await waitFor(async () => (await table.count(DRIVER_TABLE)) === rows.size && topo.stats().deadLetters === 2, 180_000, 'all rows stored');
       expect(await rowKeys(table)).toEqual([...rows].sort());
       // Idle close: the last windows close once input stops.
       await waitFor(async () => {
         const got = await redisSets(redis, expected.keys());
         return [...expected].every(([d, s]) => got.get(d)?.size === s.size);
-      }, 30_000, 'alerts published');
+      }, 120_000, 'alerts published');
       expect(await redisSets(redis, [day, '20310106'])).toEqual(expected);
       const ttl = await redis.ttl(day);
       expect(ttl).toBeGreaterThan(604_800 - 60);
@@ -118,7 +118,7 @@ describe('driving topology against the embedded broker, LMDB and Redis', () => {
     const run = consumer.run(async (b) => {
       for (const r of b.records) reasons.push(r.headers.reason);
     });
-    await waitFor(() => reasons.length >= 2, 20_000, 'dead letters');
+    await waitFor(() => reasons.length >= 2, 120_000, 'dead letters');
     await consumer.stop();
     await run.catch(() => {});
     await dlqBus.close();
@@ -156,12 +156,12 @@ describe('redeliveries from the collection agent (its Kafka sink is at-least-onc
     const expected = expectedOverspeed(lines);
     try {
       const rows = expectedRowKeys(lines);
-      await waitFor(async () => (await table.count(DRIVER_TABLE)) === rows.size && topo.stats().consumed === sent.length, 60_000, 'all rows stored');
+      await waitFor(async () => (await table.count(DRIVER_TABLE)) === rows.size && topo.stats().consumed === sent.length, 180_000, 'all rows stored');
       expect(await rowKeys(table)).toEqual([...rows].sort());
       await waitFor(async () => {
         const got = await redisSets(redis, expected.keys());
         return [...expected].every(([d, s]) => got.get(d)?.size === s.size);
-      }, 30_000, 'alerts published');
+      }, 120_000, 'alerts published');
       await new Promise((r) => setTimeout(r, 1500));
       expect(await redisSets(redis, [day, '20310108'])).toEqual(expected);
     } finally {
@@ -214,21 +214,21 @@ describe('stream workers as real processes', () => {
     let procs = Array.from({ length: workers }, () => startWorker(dataDir, brokers, group, pgSchema));
     await produce([brokers], lines.slice(0, 2500));
     const tablePath = path.join(dataDir, 'table');
-    if (!pgSchema) await waitFor(() => fs.existsSync(tablePath), 30_000, 'table created');
+    if (!pgSchema) await waitFor(() => fs.existsSync(tablePath), 120_000, 'table created');
     const table = pgSchema ? await openTableStore({ kind: 'postgres', url: PG, schema: pgSchema }) : await openTableStore({ kind: 'lmdb', path: tablePath });
     try {
-      await waitFor(async () => (await table.count(DRIVER_TABLE).catch(() => 0)) > 500, 60_000, 'some rows stored');
+      await waitFor(async () => (await table.count(DRIVER_TABLE).catch(() => 0)) > 500, 180_000, 'some rows stored');
       procs[0].kill('SIGKILL');
       await exited(procs[0]);
       await produce([brokers], lines.slice(2500));
       procs = workers === 1 ? [startWorker(dataDir, brokers, group, pgSchema)] : procs.slice(1);
       const rows = expectedRowKeys(lines);
       const expected = expectedOverspeed(lines);
-      await waitFor(async () => (await table.count(DRIVER_TABLE)) === rows.size, 90_000, 'all rows stored after the kill');
+      await waitFor(async () => (await table.count(DRIVER_TABLE)) === rows.size, 270_000, 'all rows stored after the kill');
       await waitFor(async () => {
         const got = await redisSets(redis, [day, nextDay]);
         return [...expected].every(([d, s]) => got.get(d)?.size === s.size);
-      }, 45_000, 'alerts after the kill');
+      }, 135_000, 'alerts after the kill');
       expect(await redisSets(redis, [day, nextDay])).toEqual(expected);
       expect(await rowKeys(table)).toEqual([...rows].sort());
     } finally {
@@ -237,5 +237,5 @@ describe('stream workers as real processes', () => {
       if (pgSchema) await (table as unknown as { dropSchema(): Promise<void> }).dropSchema();
       await table.close();
     }
-  }, 180_000);
+  }, 600_000);
 });
