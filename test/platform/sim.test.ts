@@ -20,7 +20,7 @@ async function runUntil(data: string, args: string[], lines: number, signal: Nod
   const child = spawn(process.execPath, [SMARTCAR_BIN, 'sim', '--data', data, ...args], { stdio: 'ignore' });
   const exited = new Promise((r) => child.once('exit', r));
   const count = () => (fs.existsSync(log) ? fs.readFileSync(log, 'latin1').split('\n').length : 0);
-  await waitFor(() => count() > lines, 30_000, `${lines} lines in the driving log`);
+  await waitFor(() => count() > lines, 120_000, `${lines} lines in the driving log`);
   child.kill(signal);
   await exited;
 }

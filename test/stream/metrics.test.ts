@@ -92,7 +92,7 @@ describe('stream metrics endpoint', () => {
     proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     proc.stderr!.on('data', (c: Buffer) => (err += c.toString()));
     try {
-      await waitFor(() => /^metrics listening /m.test(out) || proc.exitCode !== null, 30_000, `the metrics line (stderr: ${err})`);
+      await waitFor(() => /^metrics listening /m.test(out) || proc.exitCode !== null, 120_000, `the metrics line (stderr: ${err})`);
       const at = /^metrics listening (127\.0\.0\.1:(\d+))$/m.exec(out);
       expect(at, `stdout: ${out}\nstderr: ${err}`).not.toBeNull();
       const base = `http://${at![1]}`;
