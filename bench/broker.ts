@@ -1,9 +1,12 @@
 /**
  * `npm run bench:broker` — 1,000,000 records of 100 bytes (BENCH_RECORDS) produced in batches to the
- * embedded broker (its own process, default durability: acks=-1, fsync before acknowledging) and
- * consumed back through a consumer group, with the project's bus (kafkajs). Side by side in the same
- * run: the same workload against NATS JetStream at 127.0.0.1:4222 (file storage, async publish with
- * acknowledgements, pull consumer), skipped with a note when it is not running.
+ * embedded broker (its own process, default durability: acks=-1, fsync before acknowledging) by two
+ * producers, each to its own topic: the bus's own producer (src/bus/producer.ts, what the project uses)
+ * and kafkajs's (`producer({ client: 'kafkajs' })`, the same workload through kafkajs 2.2); then the
+ * bus's topic consumed back through a consumer group (the bus consumes through kafkajs), and the same
+ * produce with kcat (librdkafka). Side by side in the same run: the same workload against NATS
+ * JetStream at 127.0.0.1:4222 (file storage, async publish with acknowledgements, pull consumer),
+ * skipped with a note when it is not running.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,23 +23,29 @@ const value = Buffer.alloc(100, 'x');
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const log = (s: string) => process.stdout.write(s + '\n');
 
-async function smartcar(): Promise<{ produce: number; consume: number; native: number | string }> {
-  const b = await brokerProcess(path.join(dir, 'broker'));
-  const bus = createBus({ brokers: [b.addr], clientId: 'bench' });
-  await bus.createTopic('bench', 4);
-  const producer = await bus.producer({ acks: -1 });
+async function produceWith(bus: ReturnType<typeof createBus>, client: 'bus' | 'kafkajs', topic: string): Promise<number> {
+  await bus.createTopic(topic, 4);
+  const producer = await bus.producer({ acks: -1, ...(client === 'kafkajs' ? { client: 'kafkajs' as const } : {}) });
   const batch = Array.from({ length: BATCH }, (_, i) => ({ key: `car-${i % 1000}`, value }));
-  let t0 = performance.now();
+  const t0 = performance.now();
   const inflight: Promise<void>[] = [];
   for (let sent = 0; sent < N; sent += BATCH) {
-    inflight.push(producer.send('bench', batch.slice(0, Math.min(BATCH, N - sent))));
+    inflight.push(producer.send(topic, batch.slice(0, Math.min(BATCH, N - sent))));
     if (inflight.length >= INFLIGHT) await inflight.shift();
   }
   await Promise.all(inflight);
-  const produce = N / ((performance.now() - t0) / 1000);
+  const rate = N / ((performance.now() - t0) / 1000);
   await producer.close();
+  return rate;
+}
+
+async function smartcar(): Promise<{ produce: number; produceKafkajs: number; consume: number; native: number | string }> {
+  const b = await brokerProcess(path.join(dir, 'broker'));
+  const bus = createBus({ brokers: [b.addr], clientId: 'bench' });
+  const produce = await produceWith(bus, 'bus', 'bench');
+  const produceKafkajs = await produceWith(bus, 'kafkajs', 'bench-kafkajs');
   let seen = 0;
-  t0 = performance.now();
+  const t0 = performance.now();
   const consumer = await bus.consumer({ groupId: 'bench-g', topics: ['bench'], maxBytesPerPartition: 8 * 1024 * 1024 });
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
@@ -48,7 +57,7 @@ async function smartcar(): Promise<{ produce: number; consume: number; native: n
   await bus.close();
   const native = await kcatProduce(b.addr);
   await b.stop();
-  return { produce, consume, native };
+  return { produce, produceKafkajs, consume, native };
 }
 
 /** The same produce with librdkafka (kcat, acks=all): the broker's capacity without kafkajs's client cost. */
@@ -109,9 +118,11 @@ async function jetstream(): Promise<{ produce: number; consume: number } | strin
 log(`bench:broker — ${fmt(N)} records of 100 bytes, batches of ${BATCH}, ${INFLIGHT} in flight, ${os.cpus().length} CPUs`);
 try {
   const s = await smartcar();
-  log(`  smartcar broker (kafkajs, acks=-1, fsync)   produce ${fmt(s.produce)} rec/s   consume (group) ${fmt(s.consume)} rec/s`);
-  log(`  smartcar broker (kcat/librdkafka, acks=all)  produce ${typeof s.native === 'string' ? `skipped (${s.native})` : `${fmt(s.native)} rec/s`}`);
-  const j = await jetstream();
+  log(`  smartcar broker ← bus's own producer (acks=-1, fsync)   produce ${fmt(s.produce)} rec/s`);
+  log(`  smartcar broker ← kafkajs 2.2 producer (acks=-1, fsync)  produce ${fmt(s.produceKafkajs)} rec/s   (own/kafkajs ${(s.produce / s.produceKafkajs).toFixed(2)}x)`);
+  log(`  smartcar broker → bus consumer group (kafkajs 2.2)       consume ${fmt(s.consume)} rec/s`);
+  log(`  smartcar broker ← kcat/librdkafka (acks=all)             produce ${typeof s.native === 'string' ? `skipped (${s.native})` : `${fmt(s.native)} rec/s`}`);
+  const j = await jetstream().catch((err: Error) => `JetStream failed: ${err.message}`);
   if (typeof j === 'string') log(`  NATS JetStream: skipped (${j})`);
   else {
     log(`  NATS JetStream (file storage, acked)        produce ${fmt(j.produce)} rec/s   consume (pull) ${fmt(j.consume)} rec/s`);

@@ -23,7 +23,7 @@ function setup(o: Opts): { dataDir: string; workflows: Map<string, Workflow>; po
 
 async function withTable<T>(dataDir: string, postgres: string | undefined, fn: (t?: TableStore) => Promise<T>): Promise<T> {
   const path = dataPaths(dataDir).table;
-  const table = postgres ? await openTableStore({ kind: 'postgres', url: postgres }) : fs.existsSync(path) ? await openTableStore({ kind: 'lmdb', path }) : undefined;
+  const table = postgres ? await openTableStore({ kind: 'postgres', url: postgres, schema: process.env.SMARTCAR_POSTGRES_SCHEMA }) : fs.existsSync(path) ? await openTableStore({ kind: 'lmdb', path }) : undefined;
   try {
     return await fn(table);
   } finally {

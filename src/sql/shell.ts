@@ -15,7 +15,7 @@ async function open(o: { data?: string; config?: string }): Promise<{ cat: Catal
   const dataDir = o.data ?? cfg.dataDir;
   const tablePath = dataPaths(dataDir).table;
   const table = cfg.postgres || fs.existsSync(tablePath)
-    ? await openTableStore(cfg.postgres ? { kind: 'postgres', url: cfg.postgres } : { kind: 'lmdb', path: tablePath })
+    ? await openTableStore(cfg.postgres ? { kind: 'postgres', url: cfg.postgres, schema: process.env.SMARTCAR_POSTGRES_SCHEMA } : { kind: 'lmdb', path: tablePath })
     : undefined;
   return { cat: await openCatalog({ dataDir, table }), table, dataDir };
 }

@@ -7,7 +7,7 @@ import type { Row, TableStore } from './types.ts';
 
 export async function withStore(o: { data?: string; config?: string }, fn: (s: TableStore) => Promise<void>): Promise<void> {
   const cfg = loadRootConfigWithFlags(o);
-  const store = await openTableStore(cfg.postgres ? { kind: 'postgres', url: cfg.postgres } : { kind: 'lmdb', path: dataPaths(cfg.dataDir).table });
+  const store = await openTableStore(cfg.postgres ? { kind: 'postgres', url: cfg.postgres, schema: process.env.SMARTCAR_POSTGRES_SCHEMA } : { kind: 'lmdb', path: dataPaths(cfg.dataDir).table });
   try {
     await fn(store);
   } finally {

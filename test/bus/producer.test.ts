@@ -2,12 +2,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Partitioners } from 'kafkajs';
 import { startBroker, type Broker } from '../../src/broker/index.ts';
 import { createBus, murmur2Partition, ProduceError, type Bus, type BusMessage } from '../../src/bus/index.ts';
 import { readAll } from './support.ts';
+import { needTool } from '../support/require.ts';
 
 let broker: Broker;
 let dataDir: string;
@@ -171,7 +172,7 @@ describe('the bus producer (native Kafka protocol) with the embedded broker', ()
   });
 });
 
-const hasKcat = spawnSync('kcat', ['-V']).status === 0;
+const hasKcat = needTool('kcat', ['-V'], 'the bus producer read back by librdkafka');
 describe.skipIf(!hasKcat)('the bus producer with kcat (librdkafka) reading', () => {
   it('kcat consumes every record, key, header and timestamp it produced', async () => {
     const topic = 'kcat-read';

@@ -153,8 +153,12 @@ describe('smartcar agent CLI', () => {
       const health = await fetch(`http://${addr}/health`);
       expect(health.status).toBe(200);
       expect(((await health.json()) as { components: { name: string }[] }).components.map((c: { name: string }) => c.name)).toEqual(['s', 'c', 'k']);
-      await new Promise((r) => setTimeout(r, 2100));
-      const st = cli('-n', 'a', '-f', file, '--status', '--data', data);
+      // The status file is rewritten every 2 s: poll --status until it shows the delivered events.
+      let st = cli('-n', 'a', '-f', file, '--status', '--data', data);
+      await waitFor(() => {
+        st = cli('-n', 'a', '-f', file, '--status', '--data', data);
+        return /sink\s+k\s+null\s+2\s+0/.test(st.stdout);
+      });
       expect(st.status).toBe(0);
       expect(st.stdout).toMatch(/agent a \(pid \d+, running\)/);
       expect(st.stdout).toMatch(/sink\s+k\s+null\s+2\s+0/);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { findComponent, type InterceptorFactory } from '../../src/collect/registry.ts';
 import { compileBodyTest, compileRangeTest } from '../../src/collect/interceptor/index.ts';
 import type { CollectEvent } from '../../src/collect/types.ts';
-import { localDate8 } from '../../src/core/time.ts';
+import { spawnSync } from 'node:child_process';
 import { createLogger } from '../../src/core/log.ts';
 
 const ctx = { agent: 'a', name: 'i', dataDir: '/tmp', lakeRoot: '/tmp/lake', stateDir: '/tmp/s', brokers: [], deadLetters: { write() {} }, log: createLogger('test') };
@@ -12,13 +12,18 @@ function make(type: string, props: Record<string, string> = {}) {
   const cfg = f.schema.parse(props);
   return f.create(cfg, ctx);
 }
+/** Expected values from the system's own tools (coreutils, iproute2), not from the code under test. */
+const sh = (cmd: string, ...args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout.trim();
 const ev = (body: string, headers: Record<string, string> = {}): CollectEvent => ({ headers, body: Buffer.from(body) });
 
 describe('interceptors', () => {
   it('timestamp sets the processing time, keeps an existing one with preserveExisting, and keeps shared headers shared', () => {
     const shared = {};
+    const t0 = Date.now();
     const out = make('timestamp', { preserveExisting: 'true' }).intercept([ev('a', shared), ev('b', shared), ev('c', { timestamp: '5' })]);
-    expect(Number(out[0].headers.timestamp)).toBeGreaterThan(Date.now() - 5000);
+    const t1 = Date.now();
+    expect(Number(out[0].headers.timestamp)).toBeGreaterThanOrEqual(t0);
+    expect(Number(out[0].headers.timestamp)).toBeLessThanOrEqual(t1);
     expect(out[0].headers).toBe(out[1].headers);
     expect(out[2].headers.timestamp).toBe('5');
     const replaced = make('timestamp').intercept([ev('c', { timestamp: '5' })]);
@@ -28,7 +33,10 @@ describe('interceptors', () => {
   it('static adds its header (logType = car-batch-log) and host adds the host', () => {
     const out = make('static', { key: 'logType', value: 'car-batch-log' }).intercept([ev('x')]);
     expect(out[0].headers).toEqual({ logType: 'car-batch-log' });
-    expect(make('host', { useIP: 'false' }).intercept([ev('x')])[0].headers.host).toBeTruthy();
+    expect(make('host', { useIP: 'false' }).intercept([ev('x')])[0].headers.host).toBe(sh('hostname'));
+    // useIP (the default): a non-loopback IPv4 address of this host as `ip` lists them, or 127.0.0.1 if none.
+    const ips = sh('ip', '-4', '-o', 'addr', 'show').split('\n').map((l) => /inet (\d+\.\d+\.\d+\.\d+)/.exec(l)?.[1]).filter((a): a is string => !!a && !a.startsWith('127.'));
+    expect(ips.length ? ips : ['127.0.0.1']).toContain(make('host').intercept([ev('x')])[0].headers.host);
   });
 
   it('regex_filter keeps only record lines with the seed regex, and excludes with excludeEvents', () => {
@@ -51,8 +59,13 @@ describe('interceptors', () => {
   });
 
   it('collect_day appends the processing date to every line', () => {
+    // The processing date as date(1) prints it in this machine's zone; read before and after (midnight).
+    const before = sh('date', '+%Y%m%d');
     const out = make('collect_day').intercept([ev('20240101000000,A0001'), ev('b')]);
-    expect(out.map((e) => e.body.toString())).toEqual([`20240101000000,A0001,${localDate8()}`, `b,${localDate8()}`]);
+    const after = sh('date', '+%Y%m%d');
+    expect(before).toMatch(/^\d{8}$/);
+    const got = out.map((e) => e.body.toString());
+    expect([before, after].map((d) => [`20240101000000,A0001,${d}`, `b,${d}`])).toContainEqual(got);
   });
 
   it('regex_extractor puts captured groups into headers (millis serializer for timestamps)', () => {

@@ -125,7 +125,7 @@ describe('kafka sink against the embedded broker', () => {
     expect(channel.size()).toBe(2);
     expect(channel.events.map((e) => e.body.toString())).toEqual(['a', 'b']);
     await sink.stop();
-  }, 120_000);
+  });
 
   it('parses Flume properties and refuses what it cannot honour', () => {
     expect(bodyField(Buffer.from('a,b,c'), 0)?.toString()).toBe('a');

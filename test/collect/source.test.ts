@@ -243,11 +243,16 @@ describe('tail sources (exec tail -F, TAILDIR)', () => {
     fs.writeFileSync(path.join(d, 'c.txt'), 'not matched\n');
     const f = findComponent('source', 'TAILDIR') as SourceFactory<unknown>;
     const got: { body: string; h: Record<string, string> }[] = [];
-    const src = f.create(f.schema.parse({ filegroups: 'g', 'filegroups.g': path.join(d, '.*\\.log'), 'headers.g.kind': 'drv', skipToEnd: 'true', pollDelay: '20' }), async (events) => {
+    let marker = '';
+    const src = f.create(f.schema.parse({ filegroups: 'g', 'filegroups.g': path.join(d, '.*\\.log'), 'headers.g.kind': 'drv', skipToEnd: 'true', pollDelay: '20' }), async (events, m) => {
       got.push(...asEvents(events).map((e) => ({ body: e.body.toString(), h: e.headers })));
+      marker = m;
     }, { agent: 'a', name: 't', dataDir: d, lakeRoot: '', stateDir: '', brokers: [], deadLetters: { write() {} }, log: createLogger('test'), resume: undefined });
     await src.start();
-    await new Promise((r) => setTimeout(r, 100));
+    // Append only once both files are open at their end: the follower commits each opening position.
+    const opened = () => { try { return Object.keys((JSON.parse(marker) as { files: object }).files).length === 2; } catch { return false; } };
+    await waitFor(opened);
+    expect(Object.values((JSON.parse(marker) as { files: Record<string, { pos: number }> }).files).map((p) => p.pos)).toEqual([6, 6]);
     fs.appendFileSync(path.join(d, 'a.log'), 'new-a\n');
     fs.appendFileSync(path.join(d, 'b.log'), 'new-b\n');
     await waitFor(() => got.length === 2);

@@ -20,7 +20,7 @@ async function runUntil(data: string, args: string[], lines: number, signal: Nod
   const child = spawn(process.execPath, [SMARTCAR_BIN, 'sim', '--data', data, ...args], { stdio: 'ignore' });
   const exited = new Promise((r) => child.once('exit', r));
   const count = () => (fs.existsSync(log) ? fs.readFileSync(log, 'latin1').split('\n').length : 0);
-  await waitFor(() => count() > lines, 30_000, `${lines} lines in the driving log`);
+  await waitFor(() => count() > lines, 120_000, `${lines} lines in the driving log`);
   child.kill(signal);
   await exited;
 }
@@ -50,7 +50,7 @@ describe('smartcar sim (the simulator under smartcar up)', () => {
     expect(torn.length).toBeLessThanOrEqual(3);
     expect(torn).toContain('20240301001500,C0001,1,');
     expect(reference.slice(0, j).filter((l) => !GOOD.test(l) && !l.startsWith('Driver')).length).toBeGreaterThan(50);
-  }, 120_000);
+  });
 
   it('writes one status day file into the spool per simulated day and remembers it across restarts', async () => {
     const data = path.join(root, 'status');
@@ -70,7 +70,7 @@ describe('smartcar sim (the simulator under smartcar up)', () => {
     await runUntil(data, args, 1, 'SIGTERM');
     expect(fs.existsSync(path.join(p.spool, files[0]))).toBe(false);
     expect(JSON.parse(fs.readFileSync(path.join(p.state, 'sim.json'), 'utf8')).statusDays).toEqual(['20240301', '20240302']);
-  }, 120_000);
+  });
 
   it('finds where to resume from the last well-formed line, skipping garbage after it', () => {
     const file = path.join(root, 'tail.log');

@@ -58,9 +58,9 @@ function supervisor(dir: string, events: SupervisorEvent[], base = 100, stableMs
   return new Supervisor({
     logDir: path.join(root, dir),
     backoffBaseMs: base,
-    backoffMaxMs: 5_000,
+    backoffMaxMs: Math.max(5_000, base),
     stableMs,
-    readyTimeoutMs: 10_000,
+    readyTimeoutMs: 60_000,
     command: { file: process.execPath, prefix: [CHILD] },
     onEvent: (e) => events.push(Object.assign(e, { at: Date.now() })),
   });
@@ -72,7 +72,7 @@ describe('supervisor', () => {
     const sup = supervisor('restart', events, 100);
     const stopFile = path.join(root, 'restart.stops');
     await sup.start([{ name: 'crasher', args: () => ['crash', 'crasher', stopFile] }]);
-    await waitFor(() => (sup.state('crasher')?.restarts ?? 0) >= 4, 20_000, 'four restarts');
+    await waitFor(() => (sup.state('crasher')?.restarts ?? 0) >= 4, 90_000, 'four restarts');
     await sup.stop();
     const delays = events.filter((e) => e.kind === 'restarting').map((e) => (e as { delayMs: number }).delayMs);
     expect(delays.slice(0, 4)).toEqual([100, 200, 400, 800]);
@@ -106,7 +106,9 @@ describe('supervisor', () => {
 describe('platform HTTP endpoint', () => {
   it('/health is 200 when every child is up, 503 while one is down, 200 again after its restart', async () => {
     const events: SupervisorEvent[] = [];
-    const sup = supervisor('health', events, 4000);
+    // A 30 s restart delay: the checks below (a fresh `smartcar status` process included) must all see
+    // the child down, and a loaded machine can take seconds to start a process.
+    const sup = supervisor('health', events, 30_000);
     const stopFile = path.join(root, 'health.stops');
     await sup.start([
       { name: 'a', args: () => ['serve', 'a', stopFile] },
@@ -122,7 +124,7 @@ describe('platform HTTP endpoint', () => {
 
       const pid = sup.state('b')!.pid!;
       process.kill(pid, 'SIGKILL');
-      await waitFor(() => sup.state('b')?.phase === 'restarting', 5000, 'b seen down');
+      await waitFor(() => sup.state('b')?.phase === 'restarting', 30_000, 'b seen down');
       const down = await httpGet(`127.0.0.1:${srv.port}`, '/health');
       expect(down.status).toBe(503);
       // smartcar status reads the same: the component down, exit 1.
@@ -137,7 +139,7 @@ describe('platform HTTP endpoint', () => {
       expect(d.components.b.lastExit.signal).toBe('SIGKILL');
       expect(d.components.a.phase).toBe('up');
 
-      await waitFor(() => sup.state('b')?.phase === 'up', 10_000, 'b restarted');
+      await waitFor(() => sup.state('b')?.phase === 'up', 90_000, 'b restarted');
       const again = await httpGet(`127.0.0.1:${srv.port}`, '/health');
       expect(again.status).toBe(200);
       expect(JSON.parse(again.body).components.b.restarts).toBe(1);

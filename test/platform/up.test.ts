@@ -44,7 +44,7 @@ describe('smartcar up: stopping', () => {
     expect(stops).toEqual(['scheduler', 'agent', 'stream', 'broker']);
     expect(u.children.every((pid) => !isAlive(pid))).toBe(true);
     expect(fs.existsSync(path.join(data, 'state', 'platform.lock'))).toBe(false);
-  }, 120_000);
+  });
 
   it('a second Ctrl-C forces: exit 130 at once, every child killed', async () => {
     const data = path.join(root, 'forced');
@@ -60,5 +60,5 @@ describe('smartcar up: stopping', () => {
     expect(u.out()).toContain('SIGINT again: forcing exit');
     expect(u.out()).not.toMatch(/broker stopped/);
     await waitFor(() => u.children.every((pid) => !isAlive(pid)), 10_000, 'the children to be gone');
-  }, 120_000);
+  });
 });

@@ -128,8 +128,11 @@ describe('real-time writer as a process', () => {
   it('stops cleanly on SIGTERM mid-stream, leaving only complete lines', async () => {
     const file = path.join(dir, 'live.log');
     const p = spawn(process.execPath, ['bin/smartcar.js', 'gen', 'driver', '--cars', '300', '--speedup', '200', '--seed', '3', '--out', file], { stdio: 'pipe' });
-    await new Promise((r) => setTimeout(r, 2500));
-    expect(fs.statSync(file).size).toBeGreaterThan(0);
+    // Mid-stream: wait until the file holds a few thousand bytes (more than the headers), however slow the start.
+    const deadline = Date.now() + 90_000;
+    while (!(fs.existsSync(file) && fs.statSync(file).size > 20_000) && p.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(fs.statSync(file).size).toBeGreaterThan(20_000);
+    expect(p.exitCode).toBeNull();
     const code = await new Promise<number | null>((resolve) => {
       p.once('exit', (c) => resolve(c));
       p.kill('SIGTERM');

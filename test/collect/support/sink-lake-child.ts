@@ -1,15 +1,22 @@
 /**
- * Child process for the lake sink's kill -9 test: the lake sink over a TestChannel persisted to a file
- * (a stand-in for the durable file channel, which another branch builds). Usage: sink-lake-child.ts <root> [gzip]
- * Prints "started" once recovered, "b <events>" after each batch, "done <events>" after draining and stopping.
+ * Child process for the lake sink's kill -9 test: the lake sink over the real file channel (write-ahead
+ * log + checkpoint in <root>/channel), with the lazy take commits the sink really makes: a take commit
+ * is written but not fsynced, so a kill can land between the write and the next fsync, or mid-write.
+ * Usage: sink-lake-child.ts <root> [gzip]
+ * Prints "started <recovery> size <events in the channel>" once recovered, "b <events>" after each batch,
+ * "done <events>" after draining and stopping.
  */
 import path from 'node:path';
+import { FileChannel } from '../../../src/collect/channel/file.ts';
 import { LakeSink, lakeSinkSchema } from '../../../src/collect/sink/index.ts';
-import { TestChannel, sinkContext } from './test-channel.ts';
+import { sinkContext } from './test-channel.ts';
 
 const root = process.argv[2];
 const gz = process.argv[3] === 'gzip' ? { 'hdfs.fileType': 'CompressedStream', 'hdfs.codeC': 'gzip' } : {};
-const channel = new TestChannel('c1', 10_000_000, path.join(root, 'channel.json'));
+const channel = new FileChannel('c1', {
+  checkpointDir: path.join(root, 'channel', 'checkpoint'), dataDir: path.join(root, 'channel', 'data'),
+  capacity: 10_000_000, checkpointInterval: 250, maxFileSize: 64 * 1024,
+});
 await channel.start();
 const cfg = lakeSinkSchema.parse({
   'hdfs.path': '/pilot-pjt/k/%{part}', 'hdfs.filePrefix': 'part', 'hdfs.fileSuffix': '.log', 'hdfs.batchSize': '25',
@@ -17,7 +24,7 @@ const cfg = lakeSinkSchema.parse({
 });
 const sink = new LakeSink(cfg, channel, sinkContext(root, 'k1'));
 await sink.start();
-process.stdout.write(`started ${JSON.stringify(sink.lastRecovery)}\n`);
+process.stdout.write(`started ${JSON.stringify(sink.lastRecovery)} size ${channel.size()}\n`);
 let total = 0;
 for (;;) {
   const n = await sink.process();
@@ -26,4 +33,5 @@ for (;;) {
   process.stdout.write(`b ${total}\n`);
 }
 await sink.stop();
+await channel.stop();
 process.stdout.write(`done ${total}\n`);
