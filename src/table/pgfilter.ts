@@ -14,6 +14,10 @@
 import type { ColumnFilter } from './types.ts';
 
 const isNum = (s: string) => s.trim() !== '' && Number.isFinite(Number(s));
+const isAscii = (s: string) => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+};
 const PLAIN_DECIMAL = '^-?[0-9]{1,15}([.][0-9]{1,15})?$';
 const LITERAL_PREFIX = /^\^[A-Za-z0-9 _:,/-]*$/;
 
@@ -31,6 +35,6 @@ export function filterSql(f: ColumnFilter, arg: (v: unknown) => string): string 
     if (!valueNumeric) return exists; // NaN on one side: JavaScript decides (only != can match)
     return `(CASE WHEN ${cell} ~ '${PLAIN_DECIMAL}' THEN ${cell}::float8 ${sqlOp} ${arg(Number(f.value))}::float8 ELSE ${exists} END)`;
   }
-  if (f.op === '=' || f.op === '!=' || /^[\x00-\x7f]*$/.test(f.value)) return `${cell} COLLATE "C" ${sqlOp} ${arg(f.value)}`;
+  if (f.op === '=' || f.op === '!=' || isAscii(f.value)) return `${cell} COLLATE "C" ${sqlOp} ${arg(f.value)}`;
   return exists;
 }
