@@ -1,6 +1,6 @@
 /**
  * Column filters (filter.ts) pushed into PostgreSQL's WHERE clause. A cell is
- * `cells -> 'family:qualifier' -> 0 ->> 1` (the newest version's value; NULL when the row lacks it).
+ * `cells ->> 'family:qualifier'` (the newest value; NULL when the row lacks the column).
  *
  * The SQL condition never rejects a row the JavaScript filter would keep; where the two languages
  * could differ it keeps the row, and the scan applies `matchesFilters` to what comes back:
@@ -23,7 +23,7 @@ const LITERAL_PREFIX = /^\^[A-Za-z0-9 _:,/-]*$/;
 
 /** SQL for one filter; `arg(v)` adds a parameter and returns its placeholder. */
 export function filterSql(f: ColumnFilter, arg: (v: unknown) => string): string {
-  const cell = `(cells -> ${arg(f.column)} -> 0 ->> 1)`;
+  const cell = `(cells ->> ${arg(f.column)})`;
   const exists = `${cell} IS NOT NULL`;
   if (f.op === '~') {
     if (LITERAL_PREFIX.test(f.value)) return `starts_with(${cell}, ${arg(f.value.slice(1))})`;
