@@ -8,7 +8,7 @@
  *    then PostgreSQL with one and with two workers of one group, each worker its own process
  *    (bench/stream-worker.ts; BENCH_PG_GROUPS=0 skips), timed over the middle 80 % of the rows stored
  *    (after every member joined) and over the whole run.
- *    BENCH_ONLY=pg skips the LMDB run.
+ *    BENCH_ONLY=pg skips the LMDB run; BENCH_ONLY=lmdb runs only the baseline and LMDB.
  * 2. Latency: 100 cars × 10 records/s (1,000 records/s) for BENCH_LATENCY_S seconds (default 60) in real
  *    time; p50/p99 of window close → hot-store (Redis) write.
  */
@@ -38,7 +38,9 @@ const REDIS_URL = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/14';
 /** Fetch size per partition for the pipeline's consumer (default: the topology's). */
 const MAX_BYTES = process.env.BENCH_MAX_BYTES ? Number(process.env.BENCH_MAX_BYTES) : undefined;
 
+/** BENCH_ONLY=pg skips the LMDB run, BENCH_ONLY=lmdb everything after it. */
 const ONLY = process.env.BENCH_ONLY;
+class SkipRest extends Error {}
 const PG_GROUPS = process.env.BENCH_PG_GROUPS !== '0';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-stream-'));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -212,6 +214,7 @@ try {
     const lmdb = await pipeline(brokers, TOPIC, RECORDS, 'lmdb');
     line('pipeline → LMDB + Redis', lmdb, base);
   }
+  if (ONLY === 'lmdb') throw new SkipRest();
   const pgTopic = PG_RECORDS === RECORDS ? TOPIC : 'bench-pg';
   if (pgTopic !== TOPIC) await produceAll(brokers, pgTopic, PG_RECORDS);
   try {
@@ -230,6 +233,8 @@ try {
     const l = await latency(brokers);
     process.stdout.write(`  latency @1,000 records/s for ${LATENCY_S}s: window close → Redis write p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(2)} ms (${l.samples} windows); event-loop delay p99 ${l.loopP99.toFixed(1)} ms, max ${l.loopMax.toFixed(1)} ms\n`);
   }
+} catch (err) {
+  if (!(err instanceof SkipRest)) throw err;
 } finally {
   await broker.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
