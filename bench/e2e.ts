@@ -13,6 +13,9 @@
  * run, the backlog does not grow over it (by more than two rounds plus 2 % of what was offered), and it
  * ends at most 5 s of records behind (alerts on time). The first fleet
  * that fails stops the ladder. Figures go to stdout; BENCHMARKS.md keeps them.
+ *
+ * BENCH_POSTGRES=<url> runs the stream's table store in PostgreSQL (`up --postgres <url>`, a schema of
+ * its own per fleet, dropped afterwards) instead of LMDB.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -26,13 +29,16 @@ const SMARTCAR_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 
 const FLEETS = (process.env.BENCH_FLEETS ?? '1000,5000,20000,50000,80000,120000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const SAMPLE_MS = 5000;
+const PG_URL = process.env.BENCH_POSTGRES;
+const pgSchema = (cars: number) => `bench_e2e_${process.pid}_${cars}`;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 interface Sample { t: number; written: number; stored: number; lag: number | undefined }
 
 async function startUp(data: string, cars: number): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [SMARTCAR_BIN, 'up', '--data', data, '--port', '0', '--broker-port', '0', '--cars', String(cars), '--speedup', '1', '--seed', '1', '--status-cars', '10'],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
+  const pgArgs = PG_URL ? ['--postgres', PG_URL] : [];
+  const child = spawn(process.execPath, [SMARTCAR_BIN, 'up', '--data', data, '--port', '0', '--broker-port', '0', '--cars', String(cars), '--speedup', '1', '--seed', '1', '--status-cars', '10', ...pgArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn', ...(PG_URL ? { SMARTCAR_POSTGRES_SCHEMA: pgSchema(cars) } : {}) } });
   let out = '';
   child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
   const port = await new Promise<number>((resolve, reject) => {
@@ -75,6 +81,13 @@ async function runFleet(cars: number): Promise<boolean> {
     child.kill('SIGTERM');
     await exited;
     fs.rmSync(data, { recursive: true, force: true });
+    if (PG_URL) {
+      const pg = await import('pg');
+      const c = new pg.default.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${pgSchema(cars)} CASCADE`);
+      await c.end();
+    }
   }
   const half = samples.slice(Math.floor(samples.length / 2));
   const a = half[0], b = half[half.length - 1];
@@ -96,7 +109,7 @@ async function runFleet(cars: number): Promise<boolean> {
   return ok;
 }
 
-process.stdout.write(`bench:e2e — smartcar up at speed-up 1, ${SECONDS} s per fleet, ${os.cpus().length} cores\n`);
+process.stdout.write(`bench:e2e — smartcar up at speed-up 1, ${SECONDS} s per fleet, ${os.cpus().length} cores, table store ${PG_URL ? 'PostgreSQL' : 'LMDB'}\n`);
 let best = 0;
 for (const cars of FLEETS) {
   if (!(await runFleet(cars))) break;

@@ -4,7 +4,11 @@
  * 1. Throughput: N driving records (default 1,000,000; BENCH_RECORDS) are produced to an embedded
  *    broker running as its own process, then replayed through the topology (parse → CEP → table +
  *    hot store). Baseline in the same run: draining the same topic through a consumer group that does
- *    nothing (the bus's own ceiling). Run for the LMDB table store and for PostgreSQL.
+ *    nothing (the bus's own ceiling). Run for the LMDB table store and for PostgreSQL (in this process);
+ *    then PostgreSQL with one and with two workers of one group, each worker its own process
+ *    (bench/stream-worker.ts; BENCH_PG_GROUPS=0 skips), timed over the middle 80 % of the rows stored
+ *    (after every member joined) and over the whole run.
+ *    BENCH_ONLY=pg skips the LMDB run; BENCH_ONLY=lmdb runs only the baseline and LMDB.
  * 2. Latency: 100 cars × 10 records/s (1,000 records/s) for BENCH_LATENCY_S seconds (default 60) in real
  *    time; p50/p99 of window close → hot-store (Redis) write.
  */
@@ -20,6 +24,8 @@ import { TOPIC } from '../src/core/records.ts';
 import { localCivilNowMs, parseDate8 } from '../src/core/time.ts';
 import { startTopology } from '../src/stream/index.ts';
 import { SHIPPED_RULES } from '../src/stream/run.ts';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { brokerProcess } from './support.ts';
 
 
@@ -28,10 +34,14 @@ const PG_RECORDS = Number(process.env.BENCH_PG_RECORDS ?? RECORDS);
 const LATENCY_S = Number(process.env.BENCH_LATENCY_S ?? 60);
 const CARS = 1000;
 const PG_URL = process.env.BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/9';
+const REDIS_URL = process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379/14';
 /** Fetch size per partition for the pipeline's consumer (default: the topology's). */
 const MAX_BYTES = process.env.BENCH_MAX_BYTES ? Number(process.env.BENCH_MAX_BYTES) : undefined;
 
+/** BENCH_ONLY=pg skips the LMDB run, BENCH_ONLY=lmdb everything after it. */
+const ONLY = process.env.BENCH_ONLY;
+class SkipRest extends Error {}
+const PG_GROUPS = process.env.BENCH_PG_GROUPS !== '0';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-stream-'));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -112,6 +122,47 @@ async function pipeline(brokers: string[], topic: string, n: number, table: 'lmd
   return { perSec: n / s, perCpuSec: n / cpu };
 }
 
+/**
+ * A group of `workers` stream processes on PostgreSQL draining `topic` (n records): the steady rate
+ * (rows stored between 10 % and 90 % of n, over that time) and the whole-run rate (go → all stored).
+ */
+async function pgGroup(brokers: string[], topic: string, n: number, workers: number): Promise<{ steady: number; whole: number }> {
+  const schema = `bench_stream_g${workers}_${process.pid}`;
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stream-worker.ts');
+  const group = `bench-pg-group${workers}-${topic}`;
+  const procs = Array.from({ length: workers }, () => fork(script, [brokers.join(','), topic, group, 'postgres', PG_URL, schema, REDIS_URL], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  await Promise.all(procs.map((p) => new Promise<void>((resolve, reject) => {
+    p.once('message', () => resolve());
+    p.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
+  })));
+  // Progress is the number of distinct rows in PostgreSQL (a worker's own count also counts rows
+  // written again after a rebalance), polled every 200 ms.
+  const pg = await import('pg');
+  const c = new pg.default.Client({ connectionString: PG_URL });
+  await c.connect();
+  let t10 = NaN, t90 = NaN;
+  const t0 = performance.now();
+  for (const p of procs) p.send('go');
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 200));
+    const total = Number((await c.query(`select count(*) from ${schema}."t_DriverCarInfo"`).catch(() => ({ rows: [{ count: 0 }] }))).rows[0].count);
+    const now = performance.now();
+    if (Number.isNaN(t10) && total >= 0.1 * n) t10 = now;
+    if (Number.isNaN(t90) && total >= 0.9 * n) t90 = now;
+    if (total >= n) break;
+  }
+  const tEnd = performance.now();
+  await Promise.all(procs.map((p) => new Promise<void>((resolve) => {
+    p.once('exit', () => resolve());
+    p.send('stop');
+  })));
+  const rows = Number((await c.query(`select count(*) from ${schema}."t_DriverCarInfo"`)).rows[0].count);
+  await c.query(`drop schema if exists ${schema} cascade`);
+  await c.end();
+  if (rows !== n) throw new Error(`group of ${workers}: ${rows} rows in PostgreSQL, expected ${n}`);
+  return { steady: (0.8 * n) / ((t90 - t10) / 1000), whole: n / ((tEnd - t0) / 1000) };
+}
+
 async function latency(brokers: string[]): Promise<{ p50: number; p99: number; max: number; samples: number; loopP99: number; loopMax: number }> {
   const topic = 'bench-latency';
   const bus = createBus({ brokers, clientId: 'bench-latency' });
@@ -159,13 +210,22 @@ try {
   const line = (label: string, r: Rate, vs?: Rate) =>
     process.stdout.write(`  ${label.padEnd(44)} ${fmt(r.perSec).padStart(9)} records/s${vs ? `  (${(r.perSec / vs.perSec).toFixed(2)}× the bare bus)` : ''}; ${fmt(r.perCpuSec)} records per CPU-second of this process\n`);
   line('baseline: bus drain (no processing)', base);
-  const lmdb = await pipeline(brokers, TOPIC, RECORDS, 'lmdb');
-  line('pipeline → LMDB + Redis', lmdb, base);
+  if (ONLY !== 'pg') {
+    const lmdb = await pipeline(brokers, TOPIC, RECORDS, 'lmdb');
+    line('pipeline → LMDB + Redis', lmdb, base);
+  }
+  if (ONLY === 'lmdb') throw new SkipRest();
   const pgTopic = PG_RECORDS === RECORDS ? TOPIC : 'bench-pg';
   if (pgTopic !== TOPIC) await produceAll(brokers, pgTopic, PG_RECORDS);
   try {
     const pg = await pipeline(brokers, pgTopic, PG_RECORDS, 'postgres');
     line(`pipeline → PostgreSQL + Redis (${fmt(PG_RECORDS)})`, pg, base);
+    if (PG_GROUPS) {
+      const one = await pgGroup(brokers, pgTopic, PG_RECORDS, 1);
+      const two = await pgGroup(brokers, pgTopic, PG_RECORDS, 2);
+      process.stdout.write(`  PostgreSQL, 1 worker process: steady ${fmt(one.steady)} records/s (${(one.steady / base.perSec).toFixed(2)}× the bare bus), whole run ${fmt(one.whole)}\n`);
+      process.stdout.write(`  PostgreSQL, 2 worker processes in one group: steady ${fmt(two.steady)} records/s (${(two.steady / one.steady).toFixed(2)}× one worker), whole run ${fmt(two.whole)} (${(two.whole / one.whole).toFixed(2)}×)\n`);
+    }
   } catch (err) {
     process.stdout.write(`  pipeline → PostgreSQL: skipped (${(err as Error).message})\n`);
   }
@@ -173,6 +233,8 @@ try {
     const l = await latency(brokers);
     process.stdout.write(`  latency @1,000 records/s for ${LATENCY_S}s: window close → Redis write p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms, max ${l.max.toFixed(2)} ms (${l.samples} windows); event-loop delay p99 ${l.loopP99.toFixed(1)} ms, max ${l.loopMax.toFixed(1)} ms\n`);
   }
+} catch (err) {
+  if (!(err instanceof SkipRest)) throw err;
 } finally {
   await broker.stop();
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -37,6 +37,9 @@ export class CepEngine {
   private timer?: NodeJS.Timeout;
   private seq = 0;
   private retired = { events: 0, late: 0, outputs: 0 };
+  /** Bumped whenever `byType` changes; `lastSent` caches `send`'s lookup for one type name. */
+  private version = 0;
+  private lastSent: { name: string; version: number; list: Statement[] | undefined } = { name: '', version: -1, list: undefined };
 
   constructor(opts: CepEngineOptions = {}) {
     this.clock = opts.clock ?? 'event';
@@ -122,6 +125,7 @@ export class CepEngine {
     this.statements.set(s.name, s);
     const key = s.type.toLowerCase();
     this.byType.set(key, [...(this.byType.get(key) ?? []), s]);
+    this.version++;
   }
 
   private remove(s: Statement, handedOver: boolean): void {
@@ -134,6 +138,7 @@ export class CepEngine {
     this.statements.delete(s.name);
     const key = s.type.toLowerCase();
     this.byType.set(key, (this.byType.get(key) ?? []).filter((x) => x !== s));
+    this.version++;
   }
 
   names(): string[] {
@@ -142,10 +147,17 @@ export class CepEngine {
 
   /** Sends one event. In event-time mode its time is `eventTimeMs`, else its `eventTime` property. */
   send(eventType: string, event: CepEvent, eventTimeMs?: number): void {
-    const type = this.types.get(eventType.toLowerCase());
-    if (!type) throw new Error(`unknown event type '${eventType}'`);
+    // The stream sends one type name for every event: its statements' list is looked up once per name
+    // (and again after a deploy or removal changes the lists).
+    let list: Statement[] | undefined;
+    if (eventType === this.lastSent.name && this.lastSent.version === this.version) list = this.lastSent.list;
+    else {
+      const type = this.types.get(eventType.toLowerCase());
+      if (!type) throw new Error(`unknown event type '${eventType}'`);
+      list = this.byType.get(type.name.toLowerCase());
+      this.lastSent = { name: eventType, version: this.version, list };
+    }
     const t = this.clock === 'wall' ? Date.now() : (eventTimeMs ?? (event.eventTime as number));
-    const list = this.byType.get(type.name.toLowerCase());
     if (!list) return;
     for (let i = 0; i < list.length; i++) list[i].accept(event, t);
   }

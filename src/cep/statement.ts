@@ -76,6 +76,8 @@ function toMs(v: unknown): number {
 }
 
 const truthy = (v: unknown) => v === true;
+/** Row-scope expressions (WHERE, GROUP BY) read no aggregators; one shared empty list, never written. */
+const NO_AGGS: Aggregator[] = Object.freeze([]) as unknown as Aggregator[];
 
 export class Statement {
   readonly name: string;
@@ -230,7 +232,7 @@ export class Statement {
   accept(ev: Rec, t: number): void {
     const ctx = this.ctx;
     ctx.ev = ev;
-    ctx.aggs = [];
+    ctx.aggs = NO_AGGS;
     if (this.where && !truthy(this.where(ctx))) return;
     const st = this.st;
     const ts = this.timeField ? toMs(ev[this.timeField]) : t;

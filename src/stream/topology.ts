@@ -298,6 +298,8 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     let oldestAppend = Infinity;
     const { offsets, eventTimes, engine } = st;
     let maxEventTime = st.maxEventTime;
+    // Row keys start with the reversed timestamp, which consecutive records mostly share.
+    let keyDate = '', keyHead = '';
     // One pass: parse, queue the row, feed CEP (its outputs wait in st.outputs for this batch's step).
     for (let k = 0; k < records.length; k++) {
       const rec = records[k];
@@ -311,7 +313,11 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       }
       const r = parsed.record;
       eventTimes.push(r.eventTime);
-      rows.push({ row: driverRowKey(r.date, r.carNumber), cells: drivingRecordCells(r) });
+      if (r.date !== keyDate) {
+        keyDate = r.date;
+        keyHead = driverRowKey(r.date, '');
+      }
+      rows.push({ row: keyHead + r.carNumber, cells: drivingRecordCells(r) });
       if (rec.timestamp < oldestAppend) oldestAppend = rec.timestamp;
       if (isRedelivery(st, r.carNumber, r.eventTime)) {
         m.duplicates.inc();

@@ -7,12 +7,19 @@ import type { Row, TableDescriptor } from './types.ts';
 
 export type StoredRow = Record<string, [number, string][]>;
 
+/** Per descriptor, the column names already found valid (a stream puts the same few names in every row). */
+const validColumns = new WeakMap<TableDescriptor, Set<string>>();
+
 export function checkColumns(desc: TableDescriptor, cells: Record<string, string>): void {
-  for (const col of Object.keys(cells)) {
+  let valid = validColumns.get(desc);
+  if (!valid) validColumns.set(desc, (valid = new Set()));
+  for (const col in cells) {
+    if (valid.has(col)) continue;
     const fam = col.slice(0, col.indexOf(':'));
     if (col.indexOf(':') < 1 || !desc.families.includes(fam)) {
       throw new UserError(`column '${col}' is not family:qualifier of a family of ${desc.name} (families: ${desc.families.join(', ')})`);
     }
+    if (valid.size < 10_000) valid.add(col);
   }
 }
 

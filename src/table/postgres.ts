@@ -1,17 +1,86 @@
 /**
- * The table store on PostgreSQL: one table per store table, `<schema>."t_<name>"(row text primary
- * key collate "C", cells jsonb)`, the same stored-row shape as LMDB (cells.ts), and a catalog table
- * `<schema>.smartcar_tables`. `collate "C"` gives HBase's byte order for ranges and scans.
+ * The table store on PostgreSQL: one table per store table and a catalog `<schema>.smartcar_tables`.
  *
- * putMany is one transaction of two round trips: read the batch's existing rows, merge versions in
- * JavaScript (the same code as LMDB), and upsert them all with one `unnest` statement.
- * Scans page through the key range 1,000 rows at a time; column filters apply as in every adapter.
+ *   <schema>."t_<name>" (row text COLLATE "C" PRIMARY KEY, ts float8, cells jsonb, hist jsonb)
+ *
+ * `cells` holds each column's newest value, `{"cf1:speed": "120", …}`. When `hist` is NULL (every row the
+ * stream writes) each column has exactly that one version, stamped `ts`; otherwise `hist` is the full
+ * stored row of cells.ts, `{"cf1:speed": [[ts, "120"], [ts, "95"]], …}`, and `cells` is its newest
+ * values. Reads need only `cells`; `collate "C"` gives HBase's byte order for ranges and scans.
+ *
+ * putMany is one transaction of a binary COPY (pgcopy.ts):
+ * - a batch of new rows (the stream's case) is copied straight into the table; when a row already
+ *   exists the COPY fails on the primary key, the transaction is rolled back, and the batch takes the
+ *   merge path, as do the next few batches of the table (replays after a crash come in runs) and small
+ *   batches (a single put) and batches that put one key twice;
+ * - the merge path copies the batch into the connection's temporary staging table, then one
+ *   `INSERT … SELECT … ON CONFLICT (row) DO UPDATE` moves it into the table: a new row as staged, an
+ *   existing one merged by `<schema>.smartcar_merge`, the SQL twin of cells.ts's mergeCells (each staged
+ *   version, oldest first, becomes the column's newest unless it equals the current newest value, then
+ *   the column keeps `keep` versions). A row whose newest values already hold the staged ones
+ *   (`cells @> staged`: a replay) is not rewritten. Rows are merged in key order, so writers merging the
+ *   same rows at once wait for each other rather than deadlock.
+ *
+ * Reads push their conditions into SQL: `get` by primary key; `scan` by key range, prefix, direction
+ * and column filters (pgfilter.ts), paging 1,000 rows at a time; filters are then checked exactly in
+ * JavaScript, as in every adapter.
+ *
+ * A table of the first layout (`row, cells` with the stored row in `cells`) is converted in place the
+ * first time this version opens it.
  */
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { UserError } from '../core/errors.ts';
 import { matchesFilters } from './filter.ts';
-import { checkColumns, mergeCells, toRow, withoutColumns, type StoredRow } from './cells.ts';
+import { filterSql } from './pgfilter.ts';
+import { CopyWriter } from './pgcopy.ts';
+import { checkColumns, mergeCells, type StoredRow } from './cells.ts';
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
+
+/** Connections that have created their staging table (temporary tables live as long as the session). */
+const staged = new WeakSet<pg.PoolClient>();
+/** Batches smaller than this always take the merge path (a failed direct COPY costs a round trip). */
+const DIRECT_MIN_ROWS = 64;
+/** After a direct COPY hit an existing row, this many batches of the table take the merge path. */
+const MERGE_RUN = 8;
+
+/** The merge of a staged row into a stored one, and the full stored row of the compact form (see the file comment). */
+const functions = (schema: string) => [`
+CREATE OR REPLACE FUNCTION ${schema}.smartcar_full(ts float8, cells jsonb, hist jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT COALESCE(hist, (SELECT COALESCE(jsonb_object_agg(key, jsonb_build_array(jsonb_build_array(ts, value))), '{}'::jsonb) FROM jsonb_each(cells)))
+$fn$`, `
+CREATE OR REPLACE FUNCTION ${schema}.smartcar_merge(ots float8, ocells jsonb, ohist jsonb, nts float8, ncells jsonb, nhist jsonb, keep int,
+  OUT ts float8, OUT cells jsonb, OUT hist jsonb)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
+DECLARE
+  acc jsonb := ${schema}.smartcar_full(ots, ocells, ohist);
+  col text;
+  versions jsonb;
+  cur jsonb;
+  i int;
+  stamps int;
+  single boolean;
+BEGIN
+  FOR col, versions IN SELECT key, value FROM jsonb_each(${schema}.smartcar_full(nts, ncells, nhist)) LOOP
+    cur := COALESCE(acc -> col, '[]'::jsonb);
+    FOR i IN REVERSE jsonb_array_length(versions) - 1 .. 0 LOOP
+      IF jsonb_array_length(cur) = 0 OR (cur -> 0 ->> 1) IS DISTINCT FROM (versions -> i ->> 1) THEN
+        cur := jsonb_build_array(versions -> i) || cur;
+      END IF;
+    END LOOP;
+    IF jsonb_array_length(cur) > keep THEN
+      SELECT COALESCE(jsonb_agg(e ORDER BY n), '[]'::jsonb) INTO cur FROM jsonb_array_elements(cur) WITH ORDINALITY AS x(e, n) WHERE n <= keep;
+    END IF;
+    acc := acc || jsonb_build_object(col, cur);
+  END LOOP;
+  SELECT COALESCE(jsonb_object_agg(key, value -> 0 -> 1), '{}'::jsonb), count(DISTINCT value -> 0 -> 0), COALESCE(bool_and(jsonb_array_length(value) = 1), true), max((value -> 0 ->> 0)::float8)
+    INTO cells, stamps, single, ts FROM jsonb_each(acc);
+  -- The compact form when every column has one version and all share one stamp.
+  hist := CASE WHEN single AND stamps <= 1 THEN NULL ELSE acc END;
+  ts := COALESCE(ts, nts);
+END
+$fn$`];
 
 const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
@@ -20,6 +89,8 @@ export class PostgresTableStore implements TableStore {
   private readonly schema: string;
   private ready?: Promise<void>;
   private readonly descs = new Map<string, TableDescriptor>();
+  /** Per table: batches left to take the merge path after a direct COPY met an existing row. */
+  private readonly mergeRuns = new Map<string, number>();
 
   constructor(url: string, schema = 'smartcar') {
     this.pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -49,6 +120,7 @@ export class PostgresTableStore implements TableStore {
     this.ready ??= this.ddl([
       { sql: `CREATE SCHEMA IF NOT EXISTS ${this.schema}` },
       { sql: `CREATE TABLE IF NOT EXISTS ${this.schema}.smartcar_tables (name text PRIMARY KEY, families text[] NOT NULL, max_versions int NOT NULL)` },
+      ...functions(this.schema).map((sql) => ({ sql })),
     ]).catch((err: Error) => {
       this.ready = undefined;
       throw new UserError(`cannot use PostgreSQL for the table store: ${err.message}`);
@@ -70,15 +142,29 @@ export class PostgresTableStore implements TableStore {
       throw new UserError(`no table '${name}' (tables: ${all.join(', ') || 'none'})`);
     }
     d = { name, families: r.rows[0].families, maxVersions: r.rows[0].max_versions };
+    await this.upgrade(name);
     this.descs.set(name, d);
     return d;
+  }
+
+  /** Converts a table of the first layout (`row, cells` = the full stored row) to the current one. */
+  private async upgrade(name: string): Promise<void> {
+    const cols = await this.pool.query(
+      `SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'ts'`,
+      [this.schema.slice(1, -1).replace(/""/g, '"'), 't_' + name],
+    );
+    if (cols.rows.length) return;
+    await this.ddl([
+      { sql: `ALTER TABLE ${this.t(name)} ADD COLUMN IF NOT EXISTS ts float8, ADD COLUMN IF NOT EXISTS hist jsonb` },
+      { sql: `UPDATE ${this.t(name)} u SET (ts, cells, hist) = (SELECT m.ts, m.cells, m.hist FROM ${this.schema}.smartcar_merge(0, '{}'::jsonb, NULL, 0, '{}'::jsonb, u.cells, 2147483647) m) WHERE u.ts IS NULL` },
+    ]);
   }
 
   async createTable(desc: TableDescriptor): Promise<void> {
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(desc.name)) throw new UserError(`invalid table name '${desc.name}'`);
     await this.init();
     await this.ddl([
-      { sql: `CREATE TABLE IF NOT EXISTS ${this.t(desc.name)} (row text COLLATE "C" PRIMARY KEY, cells jsonb NOT NULL)` },
+      { sql: `CREATE TABLE IF NOT EXISTS ${this.t(desc.name)} (row text COLLATE "C" PRIMARY KEY, ts float8, cells jsonb NOT NULL, hist jsonb)` },
       { sql: `INSERT INTO ${this.schema}.smartcar_tables (name, families, max_versions) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, args: [desc.name, desc.families, desc.maxVersions ?? 1] },
     ]);
   }
@@ -96,18 +182,60 @@ export class PostgresTableStore implements TableStore {
   async putMany(table: string, rows: PutRow[], timestamp = Date.now()): Promise<void> {
     if (!rows.length) return;
     const desc = await this.desc(table);
-    for (const r of rows) checkColumns(desc, r.cells);
+    const keep = desc.maxVersions ?? 1;
+    const copy = new CopyWriter(rows.length * 256);
+    // A key put twice in one batch (rare: the stream's keys are unique per batch) is merged here first,
+    // as sequential puts would merge it, and staged as its full stored row. Nothing is cut to `keep` here:
+    // which staged version counts as new depends on the stored row's newest value, so the SQL merge
+    // sees them all and cuts afterwards.
+    const seen = new Set<string>();
+    let dup: Set<string> | undefined;
+    for (const r of rows) {
+      checkColumns(desc, r.cells);
+      if (seen.has(r.row)) (dup ??= new Set()).add(r.row);
+      else seen.add(r.row);
+    }
+    if (!dup) {
+      for (const r of rows) copy.add(r.row, timestamp, r.cells);
+    } else {
+      const merged = new Map<string, StoredRow>();
+      const uncut = { ...desc, maxVersions: Number.MAX_SAFE_INTEGER };
+      for (const r of rows) {
+        if (!dup.has(r.row)) copy.add(r.row, timestamp, r.cells);
+        else merged.set(r.row, mergeCells(uncut, merged.get(r.row), r.cells, timestamp));
+      }
+      for (const [row, full] of merged) {
+        const newest: Record<string, string> = {};
+        for (const col in full) newest[col] = full[col][0][1];
+        copy.add(row, timestamp, newest, full);
+      }
+    }
+    const data = copy.finish();
     const client = await this.pool.connect();
     try {
+      const run = this.mergeRuns.get(table) ?? 0;
+      if (rows.length >= DIRECT_MIN_ROWS && run === 0 && !dup) {
+        await client.query('BEGIN');
+        try {
+          await this.copyIn(client, `COPY ${this.t(table)} (row, ts, cells, hist) FROM STDIN (FORMAT binary)`, data);
+          await client.query('COMMIT');
+          return;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {});
+          if ((err as { code?: string }).code !== '23505') throw err;
+          this.mergeRuns.set(table, MERGE_RUN);
+        }
+      } else if (run > 0) {
+        this.mergeRuns.set(table, run - 1);
+      }
+      await this.stage(client);
       await client.query('BEGIN');
-      const keys = [...new Set(rows.map((r) => r.row))];
-      const existing = new Map<string, StoredRow>();
-      const cur = await client.query(`SELECT row, cells FROM ${this.t(table)} WHERE row = ANY($1::text[]) FOR UPDATE`, [keys]);
-      for (const x of cur.rows) existing.set(x.row, x.cells);
-      for (const r of rows) existing.set(r.row, mergeCells(desc, existing.get(r.row), r.cells, timestamp));
-      const out = keys.map((k) => JSON.stringify(existing.get(k)));
-      await client.query(`INSERT INTO ${this.t(table)} (row, cells) SELECT * FROM unnest($1::text[], $2::jsonb[]) ON CONFLICT (row) DO UPDATE SET cells = EXCLUDED.cells`, [keys, out]);
-      await client.query('COMMIT');
+      await this.copyIn(client, 'COPY pg_temp.smartcar_stage (row, ts, cells, hist) FROM STDIN (FORMAT binary)', data);
+      const merge = `(SELECT m.ts, m.cells, m.hist FROM ${this.schema}.smartcar_merge(t.ts, t.cells, t.hist, EXCLUDED.ts, EXCLUDED.cells, EXCLUDED.hist, ${Number(keep)}) m)`;
+      await client.query(
+        `INSERT INTO ${this.t(table)} AS t (row, ts, cells, hist) SELECT row, ts, cells, hist FROM pg_temp.smartcar_stage ORDER BY row ` +
+        `ON CONFLICT (row) DO UPDATE SET (ts, cells, hist) = ${merge} WHERE NOT (EXCLUDED.hist IS NULL AND t.cells @> EXCLUDED.cells); COMMIT`,
+      );
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
@@ -116,10 +244,33 @@ export class PostgresTableStore implements TableStore {
     }
   }
 
+  private copyIn(client: pg.PoolClient, sql: string, data: Buffer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const stream = client.query(copyFrom(sql));
+      stream.on('error', reject);
+      stream.on('finish', () => resolve());
+      stream.end(data);
+    });
+  }
+
+  /** The connection's staging table (a temporary table: no WAL, emptied at each commit). */
+  private async stage(client: pg.PoolClient): Promise<void> {
+    if (staged.has(client)) return;
+    await client.query('CREATE TEMP TABLE IF NOT EXISTS smartcar_stage (row text COLLATE "C", ts float8, cells jsonb, hist jsonb) ON COMMIT DELETE ROWS');
+    staged.add(client);
+  }
+
   async get(table: string, row: string): Promise<Row | null> {
     await this.desc(table);
     const r = await this.pool.query(`SELECT cells FROM ${this.t(table)} WHERE row = $1`, [row]);
-    return r.rows.length ? toRow(row, r.rows[0].cells) : null;
+    return r.rows.length ? { row, cells: r.rows[0].cells } : null;
+  }
+
+  /** Every stored version of a column, newest first. */
+  async getVersions(table: string, row: string, column: string): Promise<{ timestamp: number; value: string }[]> {
+    await this.desc(table);
+    const r = await this.pool.query(`SELECT ${this.schema}.smartcar_full(ts, cells, hist) -> $2 AS v FROM ${this.t(table)} WHERE row = $1`, [row, column]);
+    return ((r.rows[0]?.v ?? []) as [number, string][]).map(([timestamp, value]) => ({ timestamp, value }));
   }
 
   async delete(table: string, row: string, columns?: string[]): Promise<void> {
@@ -128,11 +279,9 @@ export class PostgresTableStore implements TableStore {
       await this.pool.query(`DELETE FROM ${this.t(table)} WHERE row = $1`, [row]);
       return;
     }
-    const r = await this.pool.query(`SELECT cells FROM ${this.t(table)} WHERE row = $1`, [row]);
-    if (!r.rows.length) return;
-    const next = withoutColumns(r.rows[0].cells, columns);
-    if (next) await this.pool.query(`UPDATE ${this.t(table)} SET cells = $2 WHERE row = $1`, [row, JSON.stringify(next)]);
-    else await this.pool.query(`DELETE FROM ${this.t(table)} WHERE row = $1`, [row]);
+    // The row goes when no column is left, else the columns go.
+    await this.pool.query(`DELETE FROM ${this.t(table)} WHERE row = $1 AND cells - $2::text[] = '{}'::jsonb`, [row, columns]);
+    await this.pool.query(`UPDATE ${this.t(table)} SET cells = cells - $2::text[], hist = hist - $2::text[] WHERE row = $1`, [row, columns]);
   }
 
   async *scan(table: string, opts: ScanOptions = {}): AsyncIterable<Row> {
@@ -144,19 +293,21 @@ export class PostgresTableStore implements TableStore {
       if (stop === undefined || stop > pEnd) stop = pEnd;
     }
     const desc = !!opts.reverse;
+    const filters = opts.filters ?? [];
     let cursor: string | undefined;
     let n = 0;
     for (;;) {
       const where: string[] = [];
-      const args: string[] = [];
-      const add = (sql: string, v: string) => { args.push(v); where.push(sql.replace('?', '$' + args.length)); };
-      if (start !== undefined) add('row >= ?', start);
-      if (stop !== undefined) add('row < ?', stop);
-      if (cursor !== undefined) add(desc ? 'row < ?' : 'row > ?', cursor);
+      const args: unknown[] = [];
+      const arg = (v: unknown) => { args.push(v); return '$' + args.length; };
+      if (start !== undefined) where.push(`row >= ${arg(start)}`);
+      if (stop !== undefined) where.push(`row < ${arg(stop)}`);
+      if (cursor !== undefined) where.push(`row ${desc ? '<' : '>'} ${arg(cursor)}`);
+      for (const f of filters) where.push(filterSql(f, arg));
       const r = await this.pool.query(`SELECT row, cells FROM ${this.t(table)} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY row ${desc ? 'DESC' : 'ASC'} LIMIT 1000`, args);
       for (const x of r.rows) {
-        const row = toRow(x.row, x.cells);
-        if (opts.filters?.length && !matchesFilters(row, opts.filters)) continue;
+        const row: Row = { row: x.row, cells: x.cells };
+        if (filters.length && !matchesFilters(row, filters)) continue;
         yield row;
         if (opts.limit !== undefined && ++n >= opts.limit) return;
       }

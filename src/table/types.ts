@@ -48,7 +48,7 @@ export interface TableStore {
   /** Idempotent: putting the same cells again leaves the same state. */
   put(table: string, row: string, cells: Record<string, string>, timestamp?: number): Promise<void>;
   /** One atomic, durable batch. */
-  putMany(table: string, rows: PutRow[]): Promise<void>;
+  putMany(table: string, rows: PutRow[], timestamp?: number): Promise<void>;
   get(table: string, row: string): Promise<Row | null>;
   /** Deletes the whole row, or only the named columns. */
   delete(table: string, row: string, columns?: string[]): Promise<void>;

@@ -12,6 +12,14 @@
  * so after a crash the source resumes exactly after the last committed line (no duplicates, no gaps);
  * a file whose last batch was committed but which was not yet deleted is just completed.
  *
+ * Pickup: the directory is watched (`fs.watch`, inotify on Linux) and rescanned as soon as a name
+ * that could be a candidate appears, so a file moved in is picked up within milliseconds; the scan
+ * every `pollDelay` ms stays as the fallback (file systems without change events, a missed event).
+ * Events for names that can never be read (hidden, `*.tmp`, completed) do not cause a scan, so a
+ * producer writing a large `.tmp` file costs nothing. The watch only says *when* to look: which files
+ * are read is decided by the scan alone, so the contract (complete files, never a name in progress)
+ * is the scan's, as before.
+ *
  * A file that changes after pickup (size or mtime differs) breaks the spooling contract: it is moved to
  * `<spoolDir>/.quarantine/`, a dead-letter record says why, and the source goes on with the next file.
  */
@@ -49,7 +57,7 @@ export const spoolSchema = z.object({
   trackerDir: z.string().default('.flumespool').describe('Accepted, ignored: progress is a marker committed with each batch in the channel, not a tracker file.'),
   trackingPolicy: z.enum(['rename', 'tracker_dir']).default('rename').describe('Accepted, ignored: an ingested file is always renamed (never) or deleted (immediate); tracker_dir mode, which leaves the name unchanged, is not reproduced.'),
   consumeOrder: z.enum(['oldest', 'youngest', 'random']).default('oldest').describe('Order of files: by modification time, oldest or youngest first (ties by name), or random.'),
-  pollDelay: int(500, 10).describe('Milliseconds between scans of an empty directory.'),
+  pollDelay: int(500, 10).describe('Milliseconds between scans of an empty directory when no change event arrives (the directory is also watched, so a file moved in is picked up at once).'),
   recursiveDirectorySearch: bool(false).describe('Also read files in subdirectories.'),
   maxBackoff: int(4000, 10).describe('Accepted, ignored: a full channel is waited on and the same batch retried; no backoff to tune.'),
   batchSize: int(100, 1).describe('Lines per channel transaction (one put committed with the file position).'),
@@ -82,6 +90,9 @@ export class SpoolDirSource implements Source {
   private stopped = false;
   private readonly nap = new Napper();
   private loop: Promise<void> | undefined;
+  private watcher: fs.FSWatcher | undefined;
+  /** Set by the watcher: something may have appeared since the last scan began. */
+  private dirty = false;
   private readonly dir: string;
   private readonly labels: { agent: string; component: string };
 
@@ -100,13 +111,39 @@ export class SpoolDirSource implements Source {
 
   async start(): Promise<void> {
     fs.mkdirSync(this.dir, { recursive: true });
+    this.watch();
     this.loop = this.run().catch((err) => {
       if (!(err instanceof StoppedError)) this.ctx.log.error({ err: errorMessage(err), source: this.name }, 'spooldir source failed');
     });
   }
 
+  /** Wakes the scan loop when a name that could be a candidate appears (see the file comment). */
+  private watch(): void {
+    const suffix = this.cfg.fileSuffix;
+    try {
+      this.watcher = fs.watch(this.dir, { persistent: false, recursive: this.cfg.recursiveDirectorySearch }, (_event, name) => {
+        if (name) {
+          const base = path.basename(String(name));
+          if (base.startsWith('.') || base.endsWith('.tmp') || base.endsWith(suffix)) return;
+        }
+        this.dirty = true;
+        this.nap.wake();
+      });
+      this.watcher.on('error', (err) => {
+        // Scans every pollDelay ms still find every file.
+        this.ctx.log.warn({ source: this.name, err: errorMessage(err) }, 'spool directory watch failed; falling back to scanning every pollDelay ms');
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch (err) {
+      this.ctx.log.warn({ source: this.name, err: errorMessage(err) }, 'cannot watch the spool directory; scanning every pollDelay ms');
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    this.watcher?.close();
+    this.watcher = undefined;
     this.nap.wake();
     await this.loop;
   }
@@ -157,9 +194,11 @@ export class SpoolDirSource implements Source {
       this.ctx.log.warn({ source: this.name }, 'unreadable resume marker; starting files from the beginning');
     }
     while (!this.stopped) {
+      this.dirty = false;
       const files = this.candidates();
       if (files.length === 0) {
-        await this.nap.sleep(this.cfg.pollDelay);
+        // An event that arrived during the scan means scan again now, not after pollDelay.
+        if (!this.dirty) await this.nap.sleep(this.cfg.pollDelay);
         continue;
       }
       // A file interrupted by a crash goes first, from where its last committed batch ended.

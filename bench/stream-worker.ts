@@ -1,0 +1,36 @@
+/**
+ * One stream worker of `bench:stream`'s group runs (its own process, so two workers use two cores):
+ * argv = brokers topic group tableKind target (an LMDB path or a PostgreSQL URL) schema redisUrl.
+ * Opens its stores, says `ready`, starts the topology on `go`, reports `stored` every 50 ms, and
+ * stops on `stop`.
+ */
+import { createBus } from '../src/bus/index.ts';
+import { openTableStore } from '../src/table/index.ts';
+import { openHotStore } from '../src/hot/index.ts';
+import { startTopology, type Topology } from '../src/stream/index.ts';
+import { SHIPPED_RULES } from '../src/stream/run.ts';
+
+const [brokers, topic, group, kind, target, schema, redisUrl] = process.argv.slice(2);
+const bus = createBus({ brokers: brokers.split(','), clientId: `bench-worker-${process.pid}` });
+const store = kind === 'lmdb' ? await openTableStore({ kind: 'lmdb', path: target }) : await openTableStore({ kind: 'postgres', url: target, schema });
+const hot = await openHotStore({ kind: 'redis', url: redisUrl });
+let topo: Topology | undefined;
+let timer: NodeJS.Timeout | undefined;
+process.on('message', (m: string) => {
+  if (m === 'go') {
+    void startTopology({ bus, table: store, hot, rulesDir: SHIPPED_RULES, topic, groupId: group, idleCloseMs: 60_000, sessionTimeoutMs: 6000 }).then((t) => {
+      topo = t;
+      timer = setInterval(() => process.send!({ stored: t.stats().stored }), 500);
+    });
+  } else if (m === 'stop') {
+    clearInterval(timer);
+    void (async () => {
+      await topo?.stop();
+      await store.close();
+      await hot.close();
+      await bus.close();
+      process.send!({ stopped: true }, () => process.exit(0));
+    })();
+  }
+});
+process.send!('ready');

@@ -1,0 +1,130 @@
+/**
+ * PostgreSQL's binary COPY format for the table store's rows `(row text, ts float8, cells jsonb, hist jsonb)`
+ * (the layout is described in postgres.ts):
+ *
+ *   header   "PGCOPY\n\377\r\n\0", int32 flags = 0, int32 header-extension length = 0
+ *   tuple    int16 field count (4), then per field int32 byte length (-1: NULL) + bytes:
+ *              row    its UTF-8 bytes (text's binary form)
+ *              ts     8 bytes, IEEE 754 double, big-endian
+ *              cells  0x01 (jsonb's binary format version) + JSON text `{"cf1:speed":"120",…}`
+ *              hist   NULL, or 0x01 + the full stored row's JSON (cells.ts shape)
+ *   trailer  int16 -1
+ *
+ * `cells` is written byte by byte into the buffer: each column name's `"name":` bytes are cached, and a
+ * value that is ASCII without a character JSON escapes (the common case) is copied as is; any other
+ * value goes through JSON.stringify.
+ */
+import type { StoredRow } from './cells.ts';
+
+const HEADER = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
+
+/** `"name":` as UTF-8, per column name. */
+const keyBytes = new Map<string, Buffer>();
+function keyOf(col: string): Buffer {
+  let k = keyBytes.get(col);
+  if (k === undefined) {
+    k = Buffer.from(JSON.stringify(col) + ':', 'utf8');
+    if (keyBytes.size < 10_000) keyBytes.set(col, k);
+  }
+  return k;
+}
+
+/** Accumulates tuples into one COPY buffer, grown as needed. */
+export class CopyWriter {
+  private buf: Buffer;
+  private pos: number;
+  rows = 0;
+
+  constructor(sizeHint: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(4096, sizeHint));
+    HEADER.copy(this.buf, 0);
+    this.pos = HEADER.length;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  private text(s: string): void {
+    this.ensure(4 + 3 * s.length);
+    const n = this.buf.write(s, this.pos + 4, 'utf8');
+    this.buf.writeInt32BE(n, this.pos);
+    this.pos += 4 + n;
+  }
+
+  /** A JSON string value: copied byte by byte when it is ASCII and needs no escape. */
+  private jsonString(s: string): void {
+    const len = s.length;
+    this.ensure(len + 2);
+    const b = this.buf;
+    let p = this.pos;
+    b[p++] = 0x22;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
+        const q = JSON.stringify(s);
+        this.ensure(3 * q.length);
+        this.pos += this.buf.write(q, this.pos, 'utf8');
+        return;
+      }
+      b[p++] = c;
+    }
+    b[p++] = 0x22;
+    this.pos = p;
+  }
+
+  /** One tuple: a row whose columns each have one version stamped `ts` (hist NULL), or the full stored row. */
+  add(row: string, ts: number, cells: Record<string, string>, hist?: StoredRow): void {
+    this.ensure(2 + 12);
+    const b0 = this.buf;
+    b0[this.pos] = 0;
+    b0[this.pos + 1] = 4;
+    this.pos += 2;
+    this.text(row);
+    this.buf.writeInt32BE(8, this.pos);
+    this.buf.writeDoubleBE(ts, this.pos + 4);
+    this.pos += 12;
+    // cells: length filled in afterwards.
+    this.ensure(6);
+    const lenAt = this.pos;
+    this.buf[this.pos + 4] = 1;
+    this.pos += 5;
+    this.buf[this.pos++] = 0x7b; // {
+    let first = true;
+    for (const col in cells) {
+      const k = keyOf(col);
+      this.ensure(k.length + 1);
+      if (!first) this.buf[this.pos++] = 0x2c; // ,
+      first = false;
+      k.copy(this.buf, this.pos);
+      this.pos += k.length;
+      this.jsonString(String(cells[col]));
+    }
+    this.ensure(1 + 4);
+    this.buf[this.pos++] = 0x7d; // }
+    this.buf.writeInt32BE(this.pos - lenAt - 4, lenAt);
+    if (hist === undefined) {
+      this.buf.writeInt32BE(-1, this.pos);
+      this.pos += 4;
+    } else {
+      const json = JSON.stringify(hist);
+      this.ensure(5 + 3 * json.length);
+      const n = this.buf.write(json, this.pos + 5, 'utf8');
+      this.buf.writeInt32BE(n + 1, this.pos);
+      this.buf[this.pos + 4] = 1;
+      this.pos += 5 + n;
+    }
+    this.rows++;
+  }
+
+  /** The finished COPY data (trailer appended). */
+  finish(): Buffer {
+    this.ensure(2);
+    this.buf[this.pos] = 0xff;
+    this.buf[this.pos + 1] = 0xff;
+    return this.buf.subarray(0, this.pos + 2);
+  }
+}
