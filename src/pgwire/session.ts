@@ -70,6 +70,7 @@ interface Portal {
   stmt: Prepared;
   params: (string | Uint8Array | null)[];
   fields: Field[];
+  resultFormats: number[];
   rows?: SqlRows;
   chunk?: { rowCount: number; columns: unknown[][] };
   offset: number;
@@ -193,7 +194,7 @@ export class Session {
         case 'Q': return await this.simpleQuery(parseQuery(f.body));
         case 'P': return await this.parse(f.body);
         case 'B': return this.bind(f.body);
-        case 'D': return this.describe(f.body);
+        case 'D': return await this.describe(f.body);
         case 'E': return await this.execute(f.body);
         case 'C': return this.closeTarget(f.body);
         case 'H': return await this.out.flush();
@@ -304,7 +305,7 @@ export class Session {
       const fields: Field[] = own.kind === 'show' ? [{ name: own.name, oid: OID.text, typlen: -1, typmod: -1, format: 0 }] : [];
       return { sql, own, paramOids, fields, empty: false };
     }
-    const text = catalogQuery(sql) ?? sql;
+    const text = catalogQuery(sql, this.ctx.user) ?? sql;
     const duck = await this.sql!.prepare(text);
     if (duck.kind !== 'select' && duck.kind !== 'explain') {
       duck.close();
@@ -342,8 +343,7 @@ export class Session {
   }
 
   private portal(stmt: Prepared, params: (string | Uint8Array | null)[], resultFormats: number[]): Portal {
-    const fields = stmt.fields.map((f, i) => ({ ...f, format: (formatAt(resultFormats, i) === 1 && binaryOk(f.oid) ? 1 : 0) as 0 | 1 }));
-    return { stmt, params, fields, offset: 0, sent: 0, done: false, cursor: false };
+    return { stmt, params, fields: withFormats(stmt.fields, resultFormats), resultFormats, offset: 0, sent: 0, done: false, cursor: false };
   }
 
   /** Runs a portal: our own statement, or up to `maxRows` rows (0 = all) of a DuckDB one. */
@@ -351,11 +351,10 @@ export class Session {
     const s = p.stmt;
     if (s.empty) return bare(this.out, EMPTY_QUERY);
     if (s.own) return this.runOwn(s.own, describe);
-    if (describe) rowDescription(this.out, p.fields);
-    await this.stream(p, maxRows);
+    await this.stream(p, maxRows, 'SELECT', describe);
   }
 
-  private async stream(p: Portal, maxRows: number, tag = 'SELECT'): Promise<void> {
+  private async stream(p: Portal, maxRows: number, tag = 'SELECT', describe = false): Promise<void> {
     if (p.done) return commandComplete(this.out, `${tag} 0`);
     const sqlSession = p.conn ?? this.sql!;
     let timedOut = false;
@@ -364,12 +363,17 @@ export class Session {
     this.stopReason = undefined;
     let sent = 0;
     try {
-      if (!p.rows) p.rows = await p.stmt.duck!.run(p.params);
+      await this.start(p);
+      if (describe) {
+        // Simple protocol: describe what the run really produced.
+        p.fields = withFormats(p.rows!.columns.map((c) => ({ name: c.name, ...pgType(c.type), format: 0 })), p.resultFormats);
+        rowDescription(this.out, p.fields);
+      }
       for (;;) {
         if (this.stopReason) throw new QueryError(this.stopReason);
         if (this.state === 'closed') return;
         if (!p.chunk || p.offset >= p.chunk.rowCount) {
-          const c = await p.rows.next();
+          const c = await p.rows!.next();
           if (!c) break;
           p.chunk = c;
           p.offset = 0;
@@ -400,6 +404,25 @@ export class Session {
     commandComplete(this.out, `${tag} ${tag === 'SELECT' ? p.sent : sent}`);
   }
 
+  /** A portal's columns; for a statement typed only by its parameters, from the run itself (started here, as PostgreSQL plans at Bind). */
+  private async portalFields(p: Portal): Promise<Field[]> {
+    if (!p.stmt.duck || p.stmt.duck.resolved) return p.fields;
+    await this.start(p);
+    return p.fields;
+  }
+
+  private async start(p: Portal): Promise<void> {
+    if (p.rows) return;
+    try {
+      p.rows = await p.stmt.duck!.run(p.params);
+      if (!p.stmt.duck!.resolved) p.fields = withFormats(p.rows.columns.map((c) => ({ name: c.name, ...pgType(c.type), format: 0 })), p.resultFormats);
+    } catch (e) {
+      p.done = true;
+      if (this.stopReason) throw new QueryError(this.stopReason);
+      throw e;
+    }
+  }
+
   private async runOwn(own: Own, describe: boolean): Promise<void> {
     switch (own.kind) {
       case 'tx':
@@ -428,7 +451,7 @@ export class Session {
         if (this.portals.has(own.name)) throw new QueryError({ code: '42P03', message: `cursor "${own.name}" already exists` });
         const conn = await this.ctx.engine.session();
         try {
-          const duck = await conn.prepare(catalogQuery(own.query) ?? own.query);
+          const duck = await conn.prepare(catalogQuery(own.query, this.ctx.user) ?? own.query);
           if (duck.kind !== 'select') {
             duck.close();
             throw new QueryError({ code: '25006', message: `cannot execute ${duck.typeName} in a read-only session` });
@@ -542,7 +565,7 @@ export class Session {
     bare(this.out, BIND_COMPLETE);
   }
 
-  private describe(body: Buffer): void {
+  private async describe(body: Buffer): Promise<void> {
     const m = parseTarget(body, 'Describe');
     if (m.target === 'S') {
       const s = this.statements.get(m.name);
@@ -554,7 +577,10 @@ export class Session {
     }
     const p = this.portals.get(m.name);
     if (!p) throw new QueryError({ code: '34000', message: `portal "${m.name}" does not exist` });
-    if (p.fields.length) rowDescription(this.out, p.fields);
+    const own = p.stmt.own;
+    // FETCH describes the cursor's rows.
+    const fields = own?.kind === 'fetch' ? (this.portals.get(own.name)?.fields ?? []) : await this.portalFields(p);
+    if (fields.length) rowDescription(this.out, fields);
     else bare(this.out, NO_DATA);
   }
 
@@ -592,6 +618,11 @@ export class Session {
       this.portals.delete(name);
     }
   }
+}
+
+/** Result formats under the 0 / 1 / n rule; binary only for types this server encodes in binary. */
+function withFormats(fields: Field[], resultFormats: number[]): Field[] {
+  return fields.map((f, i) => ({ ...f, format: (formatAt(resultFormats, i) === 1 && binaryOk(f.oid) ? 1 : 0) as 0 | 1 }));
 }
 
 export const newSecret = () => crypto.randomInt(1, 2 ** 31 - 1);

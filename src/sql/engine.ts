@@ -34,6 +34,7 @@ export interface SqlChunk {
 }
 
 export interface SqlRows {
+  /** The result's own column types (for a statement whose columns depended on its parameters, these are the true ones). */
   columns: SqlColumn[];
   /** The next chunk, or null at the end. */
   next(): Promise<SqlChunk | null>;
@@ -46,6 +47,8 @@ export interface SqlStatement {
   /** DuckDB's name for the statement type (`COPY`, `ATTACH`…), for messages. */
   typeName: string;
   params: SqlType[];
+  /** False when a parameter's type is unknown until bound: `columns` is then a placeholder and the run's own columns are the true ones. */
+  resolved: boolean;
   columns: SqlColumn[];
   /** Binds text (or null) parameters, each converted by DuckDB to its inferred type, and starts a streamed run. */
   run(params: (string | Uint8Array | null)[]): Promise<SqlRows>;
@@ -159,12 +162,31 @@ export async function openSqlEngine(opts: { dataDir: string; threads?: number; m
 
 function statement(p: DuckDBPreparedStatement): SqlStatement {
   const params: SqlType[] = [];
-  for (let i = 1; i <= p.parameterCount; i++) params.push(sqlType(p.parameterType(i)));
+  for (let i = 1; i <= p.parameterCount; i++) {
+    // A parameter DuckDB could not type (`SELECT $1`) has none until bound: text, as PostgreSQL's `unknown`.
+    let t: SqlType = { name: 'ANY' };
+    try {
+      t = sqlType(p.parameterType(i));
+    } catch {
+      /* untyped */
+    }
+    params.push(t);
+  }
   const columns: SqlColumn[] = [];
-  for (let i = 0; i < p.columnCount; i++) columns.push({ name: p.columnName(i), type: sqlType(p.columnType(i)) });
+  for (let i = 0; i < p.columnCount; i++) {
+    // A column typed by a parameter (`SELECT $1`) is known only once bound: text until then.
+    let type: SqlType = { name: 'VARCHAR' };
+    try {
+      type = sqlType(p.columnType(i));
+    } catch {
+      /* untyped until bound */
+    }
+    columns.push({ name: p.columnName(i), type });
+  }
   const st = p.statementType;
   return {
     kind: KIND[st] ?? 'other',
+    resolved: !params.some((t) => t.name === 'ANY'),
     typeName: StatementType[st] ?? String(st),
     params,
     columns,
@@ -177,7 +199,8 @@ function statement(p: DuckDBPreparedStatement): SqlStatement {
         else p.bindVarchar(i + 1, v);
       });
       const result: DuckDBResult = await p.stream();
-      return rows(result, columns);
+      const actual = result.columnTypes().map((t, i) => ({ name: result.columnName(i), type: sqlType(t) }));
+      return rows(result, actual);
     },
     close: () => p.destroySync(),
   };
