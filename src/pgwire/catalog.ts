@@ -124,24 +124,45 @@ const RULES: Rule[] = [
     when: [/AS TABLE_SCHEM/i, /FROM pg_catalog\.pg_namespace/, /TABLE_CATALOG/i],
     answer: () => `SELECT 'public' AS "TABLE_SCHEM", NULL::VARCHAR AS "TABLE_CATALOG"`,
   },
-  {
-    // RPostgreSQL dbListTables; any client reading pg_tables
-    when: [/\bfrom\s+(pg_catalog\.)?pg_tables\b/i],
-    answer: (sql) => {
-      const m = /tablename\s*=\s*'((?:[^']|'')*)'/i.exec(sql);
-      return `SELECT 'public' AS schemaname, relname AS tablename, 'smartcar' AS tableowner, NULL::VARCHAR AS tablespace, false AS hasindexes, false AS hasrules, false AS hastriggers, false AS rowsecurity
-        FROM ${REL}${m ? ` WHERE relname = ${lit(m[1]!.replace(/''/g, "'"))}` : ''} ORDER BY relname`;
-    },
-  },
 ];
+
+const TYPE_OID = `CASE WHEN data_type = 'VARCHAR' THEN 1043 WHEN data_type = 'INTEGER' OR data_type = 'USMALLINT' THEN 23 WHEN data_type = 'BIGINT' OR data_type = 'UINTEGER' THEN 20
+  WHEN data_type IN ('SMALLINT', 'TINYINT', 'UTINYINT') THEN 21 WHEN data_type = 'DOUBLE' THEN 701 WHEN data_type = 'FLOAT' THEN 700 WHEN data_type = 'BOOLEAN' THEN 16
+  WHEN data_type = 'DATE' THEN 1082 WHEN data_type = 'TIMESTAMP WITH TIME ZONE' THEN 1184 WHEN data_type LIKE 'TIMESTAMP%' THEN 1114
+  WHEN data_type LIKE 'DECIMAL%' OR data_type IN ('HUGEINT', 'UBIGINT', 'UHUGEINT') THEN 1700 WHEN data_type = 'BLOB' THEN 17 ELSE 25 END`;
+
+/** Stand-ins for the four catalogs generic clients join (R's dbListFields, ad-hoc queries). */
+const EMULATED: Record<string, string> = {
+  pg_namespace: `SELECT 2200::BIGINT AS oid, 'public' AS nspname, 10::BIGINT AS nspowner UNION ALL SELECT 11, 'pg_catalog', 10 UNION ALL SELECT 13000, 'information_schema', 10`,
+  pg_class: `SELECT oid, relname, 2200::BIGINT AS relnamespace, 'r' AS relkind, 10::BIGINT AS relowner, 0::BIGINT AS relam, 0::BIGINT AS reltablespace,
+    false AS relhasindex, 'p' AS relpersistence, -1::DOUBLE AS reltuples, false AS relispartition, 0 AS relchecks, 0::BIGINT AS reltoastrelid FROM ${REL}`,
+  pg_attribute: `SELECT attrelid, attname, attnum, ${TYPE_OID}::BIGINT AS atttypid, -1 AS atttypmod, attnotnull, false AS attisdropped, false AS atthasdef,
+    0::BIGINT AS attcollation, '' AS attidentity, '' AS attgenerated, -1 AS attlen FROM ${COLS}`,
+  pg_tables: `SELECT 'public' AS schemaname, relname AS tablename, 'smartcar' AS tableowner, NULL::VARCHAR AS tablespace, false AS hasindexes,
+    false AS hasrules, false AS hastriggers, false AS rowsecurity FROM ${REL}`,
+};
+
+const NOT_ALIAS = new Set(['where', 'join', 'left', 'right', 'inner', 'on', 'order', 'group', 'limit', 'union', 'cross', 'natural', 'full', 'having', 'offset', 'using', 'window']);
+
+function emulate(sql: string): string | undefined {
+  const re = /\b(?:pg_catalog\.)?(pg_tables|pg_class|pg_attribute|pg_namespace)\b(?!\s*\.)(\s+(?:as\s+)?([A-Za-z_]\w*))?/gi;
+  if (!re.test(sql)) return undefined;
+  re.lastIndex = 0;
+  const out = sql.replace(re, (_all, name: string, aliasPart: string | undefined, alias: string | undefined) => {
+    const sub = `(${EMULATED[name.toLowerCase()]})`;
+    if (alias && !NOT_ALIAS.has(alias.toLowerCase())) return `${sub} AS ${alias}`;
+    return `${sub} AS ${name.toLowerCase()}${aliasPart ?? ''}`;
+  });
+  // Clients compare catalog schema names with current_schema(): here that is 'public'.
+  return out.replace(/\b(?:pg_catalog\.)?current_schema\(\)/gi, "'public'");
+}
 
 /** The DuckDB query that answers a catalog question, or undefined when `sql` is not one. */
 export function catalogQuery(sql: string, user = 'smartcar'): string | undefined {
-  if (!/pg_catalog|pg_tables|pg_class|information_schema/i.test(sql)) return undefined;
+  if (/^\s*select\s+(pg_catalog\.)?current_schema\(\)\s*;?\s*$/i.test(sql)) return `SELECT 'public' AS current_schema`;
+  if (!/pg_catalog|pg_tables|pg_class|pg_attribute|pg_namespace|information_schema/i.test(sql)) return undefined;
   for (const r of RULES) if (r.when.every((re) => re.test(sql))) return r.answer(sql, user);
-  const info = informationSchema(sql);
-  if (info) return info;
-  return undefined;
+  return informationSchema(sql) ?? emulate(sql);
 }
 
 /** information_schema questions about schema 'public' are about DuckDB's 'main'. */

@@ -306,6 +306,7 @@ export class Session {
       return { sql, own, paramOids, fields, empty: false };
     }
     const text = catalogQuery(sql, this.ctx.user) ?? sql;
+    if (process.env.SMARTCAR_PGWIRE_TRACE) process.stderr.write(`[pgwire] ${sql}\n`);
     const duck = await this.sql!.prepare(text);
     if (duck.kind !== 'select' && duck.kind !== 'explain') {
       duck.close();
