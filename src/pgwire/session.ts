@@ -14,7 +14,7 @@
  */
 import crypto from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { SqlEngine, SqlRows, SqlSession, SqlStatement } from '../sql/index.ts';
+import type { SqlChunk, SqlEngine, SqlRows, SqlSession, SqlStatement } from '../sql/index.ts';
 import { authenticationOk, authenticationSasl, authenticationSaslContinue, authenticationSaslFinal } from './backend/authentication.ts';
 import { backendKeyData } from './backend/backend-key-data.ts';
 import { bare, BIND_COMPLETE, CLOSE_COMPLETE, commandComplete, EMPTY_QUERY, NO_DATA, PARSE_COMPLETE, PORTAL_SUSPENDED } from './backend/command-complete.ts';
@@ -72,7 +72,7 @@ interface Portal {
   fields: Field[];
   resultFormats: number[];
   rows?: SqlRows;
-  chunk?: { rowCount: number; columns: unknown[][] };
+  chunk?: SqlChunk;
   offset: number;
   sent: number;
   done: boolean;
@@ -445,7 +445,7 @@ export class Session {
         if (v === undefined) throw new QueryError({ code: '42704', message: `unrecognized configuration parameter "${own.name}"` });
         const field: Field = { name: own.name, oid: OID.text, typlen: -1, typmod: -1, format: 0 };
         if (describe) rowDescription(this.out, [field]);
-        dataRows(this.out, [field], [[v]], 0, 1);
+        dataRows(this.out, [field], [{ get: () => v }], 0, 1);
         return commandComplete(this.out, 'SHOW');
       }
       case 'declare': {

@@ -10,7 +10,8 @@
  * - `statementKind` lets the caller refuse everything but SELECT/EXPLAIN (no `COPY … TO`, `ATTACH`,
  *   `CREATE`, `INSERT`) before it runs — sessions are read-only.
  */
-import { DuckDBInstance, DuckDBTypeId, StatementType, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTypeId, DuckDBVarCharVector, StatementType, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
+import bindings from '@duckdb/node-bindings';
 import { dataPaths } from '../core/paths.ts';
 import { lakeViews } from './lake.ts';
 
@@ -27,10 +28,20 @@ export interface SqlColumn {
   type: SqlType;
 }
 
-/** One chunk of a streamed result, column-major. Values: string, number, bigint, boolean, null, or an object whose `toString()` is DuckDB's text form (dates, decimals…; blobs carry `bytes`). */
+/**
+ * One column of a chunk. `get` gives a value: string, number, bigint, boolean, null, or an object whose
+ * `toString()` is DuckDB's text form (dates, decimals…; blobs carry `bytes`). For VARCHAR columns
+ * `utf8` gives the bytes in DuckDB's own memory (no string made: the fast path for wire encoders).
+ */
+export interface SqlColumnReader {
+  get(row: number): unknown;
+  utf8?(row: number): Uint8Array | null;
+}
+
+/** One chunk of a streamed result (DuckDB's vector size, 2048 rows), column-major. */
 export interface SqlChunk {
   rowCount: number;
-  columns: unknown[][];
+  columns: SqlColumnReader[];
 }
 
 export interface SqlRows {
@@ -206,6 +217,29 @@ function statement(p: DuckDBPreparedStatement): SqlStatement {
   };
 }
 
+/**
+ * VARCHAR vectors are read raw: 16-byte string_t entries, `uint32 length` then the bytes inline when
+ * ≤ 12, else a pointer (read through the bindings). This relies on the layout of @duckdb/node-api's
+ * DuckDBVarCharVector (pinned version); without those fields it falls back to `getItem`.
+ */
+function reader(v: DuckDBVector): SqlColumnReader {
+  const raw = v as unknown as { dataView?: DataView; validity?: { itemValid(i: number): boolean } };
+  const get = (r: number) => v.getItem(r) as unknown;
+  if (!(v instanceof DuckDBVarCharVector) || !raw.dataView || !raw.validity) return { get };
+  const dv = raw.dataView;
+  const validity = raw.validity;
+  return {
+    get,
+    utf8(r) {
+      if (!validity.itemValid(r)) return null;
+      const at = r * 16;
+      const len = dv.getUint32(at, true);
+      if (len <= 12) return new Uint8Array(dv.buffer, dv.byteOffset + at + 4, len);
+      return bindings.get_data_from_pointer(dv.buffer as ArrayBuffer, dv.byteOffset + at + 8, len);
+    },
+  };
+}
+
 function rows(result: DuckDBResult, columns: SqlColumn[]): SqlRows {
   let done = false;
   return {
@@ -217,8 +251,8 @@ function rows(result: DuckDBResult, columns: SqlColumn[]): SqlRows {
         done = true;
         return null;
       }
-      const cols: DuckDBValue[][] = [];
-      for (let c = 0; c < chunk.columnCount; c++) cols.push(chunk.getColumnValues(c));
+      const cols: SqlColumnReader[] = [];
+      for (let c = 0; c < chunk.columnCount; c++) cols.push(reader(chunk.getColumnVector(c)));
       return { rowCount: chunk.rowCount, columns: cols };
     },
   };
