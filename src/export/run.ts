@@ -73,7 +73,8 @@ function connectError(e: unknown, url: URL): UserError {
   if (err.code === '28P01' || err.code === '28000') return new UserError(`PostgreSQL at ${where} refused the credentials of user "${decodeURIComponent(url.username) || 'default'}": ${err.message}`);
   if (err.code === '3D000') return new UserError(`PostgreSQL at ${where}: ${err.message}`);
   if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND' || err.code === 'EHOSTUNREACH' || err.code === 'ETIMEDOUT' || /timeout/i.test(err.message ?? '')) {
-    return new UserError(`cannot reach PostgreSQL at ${where} (${err.code ?? err.message}); check --to`);
+    // Transient for a workflow (retried there); for the CLI one line and exit 2 like any bad --to.
+    return Object.assign(new UserError(`cannot reach PostgreSQL at ${where} (${err.code ?? err.message}); check --to`), { transient: true });
   }
   return new UserError(`cannot connect to PostgreSQL at ${where}: ${err.message ?? String(e)}`);
 }

@@ -10,6 +10,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCatalog, lakePaths } from '../../src/sql/index.ts';
 import { exportTable } from '../../src/export/index.ts';
+import { parseWorkflow, readHistory, runWorkflow } from '../../src/flow/index.ts';
 import { DAY, martDataDir, run } from '../pgwire/support.ts';
 
 const PG = 'postgres://postgres@127.0.0.1:5432/test';
@@ -127,4 +128,36 @@ describe('smartcar export --table', () => {
     expect(await count(t)).toBe(1);
     expect(mis.stderr.split('\n').filter(Boolean)).toHaveLength(1);
   });
+});
+
+describe('the symptom workflow', () => {
+  it('ends with the export step when SMARTCAR_EXPORT_URL is set, retried, in the run history', async () => {
+    const t = name('workflow');
+    const shipped = JSON.parse(fs.readFileSync('workflows/symptom.json', 'utf8'));
+    expect(shipped.steps.at(-1)).toMatchObject({ type: 'export', mart: 'symptom', dependsOn: ['mart'] });
+    // The shipped definition with a target of this test's own, and short backoffs.
+    shipped.steps.at(-1).target = t;
+    shipped.steps.at(-1).backoffMs = 50;
+    const wf = parseWorkflow(JSON.stringify(shipped), 'symptom.json');
+    const saved = process.env.SMARTCAR_EXPORT_URL;
+    try {
+      delete process.env.SMARTCAR_EXPORT_URL;
+      const skipped = await runWorkflow(wf, DAY, { dataDir: root });
+      expect(skipped.state).toBe('succeeded');
+      expect(skipped.steps.at(-1)!.log.join('\n')).toContain('no PostgreSQL URL configured');
+      process.env.SMARTCAR_EXPORT_URL = PG;
+      const ok = await runWorkflow(wf, DAY, { dataDir: root });
+      expect(ok.state, ok.error).toBe('succeeded');
+      expect(await count(t, `biz_date = '${DAY}'`)).toBe(ok.steps.find((s) => s.id === 'mart')!.rows);
+      process.env.SMARTCAR_EXPORT_URL = 'postgres://postgres@127.0.0.1:1/test';
+      const bad = await runWorkflow(wf, DAY, { dataDir: root });
+      expect(bad.state).toBe('failed');
+      const step = readHistory(root, 'symptom').at(-1)!.steps.find((s) => s.id === 'export')!;
+      expect(step.state).toBe('failed');
+      expect(step.attempts).toBe(4);
+    } finally {
+      if (saved === undefined) delete process.env.SMARTCAR_EXPORT_URL;
+      else process.env.SMARTCAR_EXPORT_URL = saved;
+    }
+  }, 180_000);
 });
