@@ -40,6 +40,8 @@ export async function runSqlServer(o: SqlServerRunOptions): Promise<SqlServer & 
 /** Runs until Ctrl-C. */
 export async function serveForever(o: SqlServerRunOptions): Promise<void> {
   const s = await runSqlServer({ ...o, banner: true });
+  // For a supervisor (smartcar up): where it listens and where the password is, one line each.
+  process.stdout.write(`listening ${s.host}:${s.port}\ncredentials ${s.credentialsSource}\n`);
   onShutdown(() => s.close());
   await new Promise(() => {});
 }
