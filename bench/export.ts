@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const dir = path.join(lakePaths(path.join(root, 'lake')).warehouse, 'managed_smartcar_symptom_info', `biz_date=${DAY}`);
   fs.mkdirSync(dir, { recursive: true });
   const csv = path.join(root, 'rows.csv');
-  const cols = `printf('%c%04d', chr(65 + (range % 26)::int), range % 10000) AS car_number, range * 0.001 AS speed_p_avg,
+  const cols = `chr(65 + (range % 26)::int) || lpad((range % 10000)::varchar, 4, '0') AS car_number, range * 0.001 AS speed_p_avg,
     CASE WHEN range % 17 = 0 THEN 'abnormal' ELSE 'normal' END AS speed_p_symptom, range * 0.002 AS break_p_avg,
     CASE WHEN range % 13 = 0 THEN 'abnormal' ELSE 'normal' END AS break_p_symptom, range % 3000 AS steer_a_cnt, 'normal' AS steer_p_symptom`;
   const cat = await openCatalog({ dataDir: root });

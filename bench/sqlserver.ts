@@ -28,7 +28,7 @@ const MART = 'managed_smartcar_symptom_info';
 const log = (s: string) => process.stdout.write(s + '\n');
 const password = crypto.randomBytes(9).toString('base64url');
 
-const ROW_SQL = `SELECT printf('%c%04d', chr(65 + (range % 26)::int), range % 10000) AS car_number, (range * 0.001)::varchar AS speed_p_avg,
+const ROW_SQL = `SELECT chr(65 + (range % 26)::int) || lpad((range % 10000)::varchar, 4, '0') AS car_number, (range * 0.001)::varchar AS speed_p_avg,
   CASE WHEN range % 17 = 0 THEN 'abnormal' ELSE 'normal' END AS speed_p_symptom, (range * 0.002)::varchar AS break_p_avg,
   CASE WHEN range % 13 = 0 THEN 'abnormal' ELSE 'normal' END AS break_p_symptom, (range % 3000)::varchar AS steer_a_cnt,
   'normal' AS steer_p_symptom, '20240101' AS biz_date FROM range(${ROWS})`;
