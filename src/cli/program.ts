@@ -15,6 +15,8 @@ import { register as sql } from '../sql/cli.ts';
 import { register as flow } from '../flow/cli.ts';
 import { register as platform } from '../platform/cli.ts';
 import { register as ml } from '../ml/cli.ts';
+import { register as pgwire } from '../pgwire/cli.ts';
+import { register as exporter } from '../export/cli.ts';
 
 export function buildProgram(): Command {
   const program = new Command('smartcar')
@@ -27,6 +29,6 @@ Quick start:
   $ npx smartcar status                     # health, throughput, latest alerts
   $ npx smartcar overspeed --date 20240101  # cars over the speed rule that day
   $ npx smartcar sql "select * from managed_smartcar_emergency_check_info limit 10"`);
-  for (const register of [platform, sim, broker, collect, cep, stream, table, hot, sql, flow, ml]) register(program);
+  for (const register of [platform, sim, broker, collect, cep, stream, table, hot, sql, pgwire, flow, exporter, ml]) register(program);
   return program;
 }

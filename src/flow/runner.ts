@@ -14,7 +14,8 @@ import { counter } from '../core/metrics.ts';
 import type { TableStore } from '../table/types.ts';
 import { openCatalog, type Catalog } from '../sql/catalog.ts';
 import { buildMartWith, copyDriveDay, type QualityCheck } from '../sql/marts.ts';
-import { lakePaths } from '../sql/lake.ts';
+import { lakePaths, MARTS } from '../sql/lake.ts';
+import { partitionKey } from '../sql/marts.ts';
 import { compactStatusDay } from '../sql/compact.ts';
 import { order, substitute, type Step, type Workflow } from './workflow.ts';
 
@@ -142,6 +143,26 @@ async function runStep(step: Step, day: string, cat: Catalog, o: RunOptions, rec
         await cat.exec(stmt);
         rec.log.push(`ran: ${stmt.slice(0, 200)}`);
       }
+      return;
+    }
+    case 'export': {
+      const { exportUrl, exportSymptomDay, exportTable } = await import('../export/index.ts');
+      const to = exportUrl();
+      if (!to) {
+        rec.log.push('no PostgreSQL URL configured (SMARTCAR_EXPORT_URL): nothing exported');
+        return;
+      }
+      const { table, partition } = MARTS[step.mart];
+      const key = partitionKey(step.mart, day);
+      const r = await (step.mart === 'symptom'
+        ? exportSymptomDay({ dataDir: o.dataDir, day: key, to, target: step.target })
+        : exportTable({ dataDir: o.dataDir, table, where: `${partition} = '${key}'`, to, target: step.target ?? table.replace(/^managed_/, ''), mode: 'replace-partition', key: [partition] })
+      ).catch((e: unknown) => {
+        // An unreachable server may come back: retried like any runtime failure.
+        throw e instanceof UserError && (e as { transient?: boolean }).transient ? new Error(e.message) : e;
+      });
+      rec.rows = r.rows;
+      rec.log.push(`exported ${r.rows} rows of ${partition}=${key} into ${r.target}${r.deleted ? `, replacing ${r.deleted}` : ''} in ${Math.round(r.ms)} ms`);
       return;
     }
     case 'shell':

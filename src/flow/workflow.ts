@@ -39,6 +39,8 @@ export const stepSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('sql'), sql: z.string().optional(), file: z.string().optional() }).strict()
     .refine((s) => !!s.sql !== !!s.file, 'give exactly one of sql or file'),
   z.object({ ...base, type: z.literal('shell'), command: z.string() }).strict(),
+  // The day's mart into PostgreSQL (the Sqoop role) when SMARTCAR_EXPORT_URL is set; skipped otherwise.
+  z.object({ ...base, type: z.literal('export'), mart: z.enum(Object.keys(MARTS) as [keyof typeof MARTS, ...(keyof typeof MARTS)[]]), target: z.string().optional() }).strict(),
 ]);
 
 export const workflowSchema = z.object({

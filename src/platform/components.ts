@@ -6,6 +6,7 @@
  *   agent      spool → lake, driving log → SmartCar-Topic      needs the broker
  *   scheduler  the five daily workflows on their cron           needs the table store (stream creates it)
  *   sim        driving log + status days (unless --no-sim)     needs the agent and the stream
+ *   sql-server PostgreSQL-wire SQL over the catalog (psql, R, JDBC) on --sql-port
  *
  * Stopping in reverse order means: the simulator stops writing, the agent's sources stop and its
  * channels drain to the broker, the stream commits its offsets, and the broker goes last.
@@ -30,6 +31,8 @@ export interface PlatformOptions {
   brokerPort: number;
   sim?: { cars: number; speedup: number; seed?: number; date?: string; garbage?: number; statusCars?: number };
   agentFile?: string;
+  /** Port of the SQL server (PostgreSQL wire protocol; 0 = free port). */
+  sqlPort: number;
 }
 
 export interface PlatformComponents {
@@ -87,6 +90,13 @@ export function platformComponents(o: PlatformOptions): PlatformComponents {
     args: () => ['workflow', 'scheduler', '--data', data],
     dependsOn: ['stream'],
     describe: () => `five daily workflows → ${path.relative(data, o.paths.warehouse)}`,
+    env,
+  });
+  specs.push({
+    name: 'sql-server',
+    args: () => ['sql-server', '--data', data, '--port', String(o.sqlPort)],
+    ready: { listening: /^listening (\S+:\d+)\s*$/, credentials: /^credentials (.+)$/ },
+    describe: (c) => `psql "postgres://smartcar@${c.captures.listening ?? '?'}/smartcar"  (password: ${c.captures.credentials ?? '?'})`,
     env,
   });
   if (o.sim) {

@@ -25,6 +25,8 @@ export interface UpOptions extends FleetOptions, ConfigFlags {
   sim: boolean;
   port: number;
   brokerPort?: number;
+  /** SQL server port (default 10000; any free port when --port is 0). */
+  sqlPort?: number;
   /** Restart backoff (tests shorten it). */
   backoffBaseMs?: number;
 }
@@ -157,6 +159,7 @@ export async function runUp(o: UpOptions): Promise<void> {
   const comps = platformComponents({
     paths, kafka: cfg.kafka, redis: cfg.redis, postgres: cfg.postgres,
     brokerPort: o.brokerPort ?? cfg.broker.port,
+    sqlPort: o.sqlPort ?? (o.port === 0 ? 0 : 10000),
     sim: o.sim ? { cars: o.cars, speedup: o.speedup, seed: o.seed, date: o.date, garbage: o.garbage, statusCars: o.statusCars } : undefined,
   });
   lock.update({ port: server.port });

@@ -7,3 +7,5 @@ export type { MartName } from './lake.ts';
 export { loadReference } from './load.ts';
 export { compactStatusDay } from './compact.ts';
 export { swapIn, tempPartition } from './partition.ts';
+export { openSqlEngine } from './engine.ts';
+export type { SqlEngine, SqlSession, SqlStatement, SqlRows, SqlChunk, SqlColumn, SqlColumnReader, SqlType, StatementKind } from './engine.ts';

@@ -1,0 +1,47 @@
+/** `smartcar sql-server`: the engine, the credentials, the listener, and a banner saying how to connect. */
+import { openSqlEngine } from '../sql/index.ts';
+import { onShutdown } from '../core/shutdown.ts';
+import { resolveCredentials } from './credentials.ts';
+import { DEFAULT_PORT, startSqlServer, type SqlServer } from './server.ts';
+
+export interface SqlServerRunOptions {
+  dataDir: string;
+  host?: string;
+  port?: number;
+  maxSessions?: number;
+  statementTimeoutMs?: number;
+  user?: string;
+  password?: string;
+  /** Print the banner (the CLI does; `smartcar up` prints its own). */
+  banner?: boolean;
+}
+
+export async function runSqlServer(o: SqlServerRunOptions): Promise<SqlServer & { connect: string; credentialsSource: string }> {
+  const credentials = resolveCredentials(o.dataDir, { user: o.user, password: o.password });
+  const engine = await openSqlEngine({ dataDir: o.dataDir });
+  let server: SqlServer;
+  try {
+    server = await startSqlServer({ engine, credentials, host: o.host, port: o.port ?? DEFAULT_PORT, maxSessions: o.maxSessions, statementTimeoutMs: o.statementTimeoutMs });
+  } catch (e) {
+    await engine.close();
+    throw e;
+  }
+  const connect = `postgres://${credentials.user}@${server.host}:${server.port}/smartcar`;
+  if (o.banner) {
+    process.stderr.write(`sql-server listening: psql "${connect}"\n  password: ${credentials.source}${credentials.configured ? '' : ' (or set SMARTCAR_SQL_USER / SMARTCAR_SQL_PASSWORD)'}\n`);
+  }
+  const close = async () => {
+    await server.close();
+    await engine.close();
+  };
+  return { ...server, close, connect, credentialsSource: credentials.source };
+}
+
+/** Runs until Ctrl-C. */
+export async function serveForever(o: SqlServerRunOptions): Promise<void> {
+  const s = await runSqlServer({ ...o, banner: true });
+  // For a supervisor (smartcar up): where it listens and where the password is, one line each.
+  process.stdout.write(`listening ${s.host}:${s.port}\ncredentials ${s.credentialsSource}\n`);
+  onShutdown(() => s.close());
+  await new Promise(() => {});
+}

@@ -1,0 +1,75 @@
+/**
+ * SCRAM-SHA-256 (RFC 5802 / 7677), the server side, as PostgreSQL does it (no channel binding).
+ *
+ *   client-first  = gs2-header "n=" user ",r=" cnonce          gs2-header = "n,," | "y,,"  ("p=…" refused)
+ *   server-first  = "r=" cnonce snonce ",s=" base64(salt) ",i=" iterations
+ *   client-final  = "c=" base64(gs2-header) ",r=" nonce ",p=" base64(ClientProof)
+ *   server-final  = "v=" base64(ServerSignature)
+ *
+ *   SaltedPassword = PBKDF2-HMAC-SHA-256(password, salt, i)     ClientKey = HMAC(SaltedPassword, "Client Key")
+ *   StoredKey = SHA-256(ClientKey)                               ServerKey = HMAC(SaltedPassword, "Server Key")
+ *   AuthMessage = client-first-bare "," server-first "," client-final-without-proof
+ *   ClientProof = ClientKey XOR HMAC(StoredKey, AuthMessage)     ServerSignature = HMAC(ServerKey, AuthMessage)
+ *
+ * The verifier (salt, StoredKey, ServerKey) is computed once per server start; the password itself
+ * is not kept in the session.
+ */
+import crypto from 'node:crypto';
+
+export const SCRAM = 'SCRAM-SHA-256';
+
+export interface Verifier {
+  salt: Buffer;
+  iterations: number;
+  storedKey: Buffer;
+  serverKey: Buffer;
+}
+
+const hmac = (key: Buffer, s: string) => crypto.createHmac('sha256', key).update(s).digest();
+const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest();
+
+export function makeVerifier(password: string, iterations = 4096, salt = crypto.randomBytes(16)): Verifier {
+  const salted = crypto.pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  return { salt, iterations, storedKey: sha256(hmac(salted, 'Client Key')), serverKey: hmac(salted, 'Server Key') };
+}
+
+export class ScramError extends Error {}
+
+/** One exchange: `first(clientFirst)` → server-first; `final(clientFinal)` → server-final, or throws ScramError. */
+export class ScramExchange {
+  private clientFirstBare = '';
+  private serverFirst = '';
+  private nonce = '';
+  private gs2 = '';
+
+  constructor(private readonly verifier: Verifier) {}
+
+  first(clientFirst: string): string {
+    const m = /^([ny]),(?:a=[^,]*)?,(n=[^,]*,r=([\x21-\x2b\x2d-\x7e]+)(?:,.*)?)$/.exec(clientFirst);
+    if (!m) {
+      if (clientFirst.startsWith('p=')) throw new ScramError('channel binding is not supported by this server');
+      throw new ScramError('malformed SCRAM client-first-message');
+    }
+    this.gs2 = clientFirst.slice(0, clientFirst.length - m[2]!.length);
+    this.clientFirstBare = m[2]!;
+    this.nonce = m[3]! + crypto.randomBytes(18).toString('base64');
+    this.serverFirst = `r=${this.nonce},s=${this.verifier.salt.toString('base64')},i=${this.verifier.iterations}`;
+    return this.serverFirst;
+  }
+
+  final(clientFinal: string): string {
+    const m = /^c=([^,]*),r=([^,]*)(?:,.*)?,p=([A-Za-z0-9+/=]+)$/.exec(clientFinal);
+    if (!m) throw new ScramError('malformed SCRAM client-final-message');
+    if (Buffer.from(m[1]!, 'base64').toString('utf8') !== this.gs2) throw new ScramError('SCRAM channel binding check failed');
+    if (m[2] !== this.nonce) throw new ScramError('SCRAM nonce mismatch');
+    const withoutProof = clientFinal.slice(0, clientFinal.lastIndexOf(',p='));
+    const auth = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;
+    const proof = Buffer.from(m[3]!, 'base64');
+    const sig = hmac(this.verifier.storedKey, auth);
+    if (proof.length !== sig.length) throw new ScramError('password authentication failed');
+    const clientKey = Buffer.alloc(sig.length);
+    for (let i = 0; i < sig.length; i++) clientKey[i] = proof[i]! ^ sig[i]!;
+    if (!crypto.timingSafeEqual(sha256(clientKey), this.verifier.storedKey)) throw new ScramError('password authentication failed');
+    return `v=${hmac(this.verifier.serverKey, auth).toString('base64')}`;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * The SQL server (the HiveServer2 role): PostgreSQL protocol 3.0 over TCP, sessions over one shared
+ * DuckDB catalog. Listens on 127.0.0.1 by default; a non-loopback address is refused unless the
+ * credentials were configured (environment or config), not generated.
+ *
+ * Limits, each a session's end and never the server's: `maxSessions` concurrent sessions (53300),
+ * `maxMessage` bytes per frontend message (54000), `statementTimeoutMs` per statement (57014).
+ */
+import net, { type AddressInfo } from 'node:net';
+import { UserError } from '../core/errors.ts';
+import { createLogger } from '../core/log.ts';
+import type { SqlEngine } from '../sql/index.ts';
+import type { Credentials } from './credentials.ts';
+import { makeVerifier } from './scram.ts';
+import { newSecret, Session } from './session.ts';
+
+export const DEFAULT_PORT = 10000;
+
+export interface SqlServerOptions {
+  engine: SqlEngine;
+  credentials: Credentials;
+  host?: string;
+  port?: number;
+  maxSessions?: number;
+  statementTimeoutMs?: number;
+  maxMessage?: number;
+  /** The flag a busy port's message names. */
+  portFlag?: string;
+}
+
+export interface SqlServer {
+  host: string;
+  port: number;
+  sessions(): number;
+  close(): Promise<void>;
+}
+
+export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
+
+export async function startSqlServer(o: SqlServerOptions): Promise<SqlServer> {
+  const host = o.host ?? '127.0.0.1';
+  if (!isLoopback(host) && !o.credentials.configured) {
+    throw new UserError(`refusing to listen on ${host} without configured credentials: set SMARTCAR_SQL_USER and SMARTCAR_SQL_PASSWORD (or bind 127.0.0.1)`);
+  }
+  const log = createLogger('sql-server');
+  const maxSessions = o.maxSessions ?? 64;
+  const sessions = new Map<number, Session>();
+  let nextPid = 1000 + Math.floor(Math.random() * 1000);
+  const verifier = makeVerifier(o.credentials.password);
+  const ctx = {
+    engine: o.engine,
+    user: o.credentials.user,
+    verifier,
+    statementTimeoutMs: o.statementTimeoutMs ?? 5 * 60_000,
+    maxMessage: o.maxMessage ?? 64 * 1024 * 1024,
+    serverVersion: '15.0 (smartcar 0.1.0 over DuckDB)',
+    register(s: Session) {
+      const key = { pid: nextPid++, secret: newSecret() };
+      sessions.set(key.pid, s);
+      return key;
+    },
+    unregister(s: Session) {
+      if (sessions.get(s.key.pid) === s) sessions.delete(s.key.pid);
+    },
+    cancel(pid: number, secret: number) {
+      const s = sessions.get(pid);
+      if (s && s.key.secret === secret) s.cancel();
+    },
+    admit: () => sessions.size < maxSessions,
+    log: (event: string, fields: Record<string, unknown> = {}) => log.info(fields, event),
+  };
+  const open = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+    new Session(socket, ctx);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new UserError(`port ${o.port ?? DEFAULT_PORT} on ${host} is in use; choose another with ${o.portFlag ?? '--port'} (0 = any free port)`));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new UserError(`cannot listen on ${host}: no such local address`));
+      else reject(err);
+    });
+    server.listen(o.port ?? DEFAULT_PORT, host, () => resolve());
+  });
+  server.on('error', (err) => log.error({ err: err.message }, 'listener error'));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    host,
+    port,
+    sessions: () => sessions.size,
+    async close() {
+      for (const s of open) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

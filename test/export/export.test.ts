@@ -1,0 +1,163 @@
+/**
+ * `smartcar export` against the machine's real PostgreSQL (unique table names): idempotent per day,
+ * a kill half-way keeps the old rows, the content equals the mart (read by DuckDB in-process), and
+ * bad targets are refused before anything is written.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openCatalog, lakePaths } from '../../src/sql/index.ts';
+import { exportTable } from '../../src/export/index.ts';
+import { parseWorkflow, readHistory, runWorkflow } from '../../src/flow/index.ts';
+import { DAY, martDataDir, run } from '../pgwire/support.ts';
+
+const PG = 'postgres://postgres@127.0.0.1:5432/test';
+const BIG_DAY = '20240106';
+const suffix = crypto.randomBytes(4).toString('hex');
+const tables: string[] = [];
+const name = (n: string) => {
+  const t = `smartcar_t_${n}_${suffix}`;
+  tables.push(t);
+  return t;
+};
+let root: string;
+let db: pg.Client;
+
+const cli = (args: string[]) => run(process.execPath, ['bin/smartcar.js', 'export', ...args, '--data', root], { timeoutMs: 120_000 });
+const count = async (t: string, where = 'true') => Number((await db.query(`select count(*) from ${t} where ${where}`)).rows[0].count);
+
+beforeAll(async () => {
+  ({ root } = await martDataDir('export'));
+  // A second, big day of the symptom mart (400,000 rows), written as the mart builder lays it out.
+  const dir = path.join(lakePaths(path.join(root, 'lake')).warehouse, 'managed_smartcar_symptom_info', `biz_date=${BIG_DAY}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const cat = await openCatalog({ dataDir: root });
+  await cat.exec(`COPY (SELECT printf('Z%07d', range) AS car_number, range * 0.001 AS speed_p_avg, 'normal' AS speed_p_symptom, range * 0.002 AS break_p_avg,
+    'abnormal' AS break_p_symptom, range % 3000 AS steer_a_cnt, 'normal' AS steer_p_symptom FROM range(400000)) TO '${path.join(dir, 'data.parquet')}' (FORMAT parquet)`);
+  await cat.close();
+  db = new pg.Client({ connectionString: PG });
+  await db.connect();
+}, 180_000);
+
+afterAll(async () => {
+  for (const t of tables) await db?.query(`drop table if exists ${t}`);
+  await db?.end();
+});
+
+describe('smartcar export symptom', () => {
+  it('creates the seed table, and re-running leaves the same rows; the content equals the mart', async () => {
+    const t = name('symptom');
+    for (let i = 0; i < 2; i++) {
+      const r = await cli(['symptom', '--day', DAY, '--to', PG, '--target', t]);
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const cols = (await db.query(`select column_name, data_type from information_schema.columns where table_name = $1 order by ordinal_position`, [t])).rows;
+    expect(cols.map((c) => c.column_name)).toEqual(['car_number', 'speed_p_avg', 'speed_p_symptom', 'break_p_avg', 'break_p_symptom', 'steer_a_cnt', 'steer_p_symptom', 'biz_date']);
+    expect(new Set(cols.map((c) => c.data_type))).toEqual(new Set(['character varying']));
+    const cat = await openCatalog({ dataDir: root });
+    const mart = (await cat.query(`select * from managed_smartcar_symptom_info where biz_date = '${DAY}' order by car_number`)).rows.map((r) => r.map(String).join('|'));
+    await cat.close();
+    const got = (await db.query(`select * from ${t} order by car_number`)).rows.map((r) => Object.values(r).join('|'));
+    expect(got).toEqual(mart);
+    expect(mart.length).toBeGreaterThan(10);
+  });
+
+  it('replaces only its day, in one transaction: a kill mid-copy leaves the old rows', async () => {
+    const t = name('kill');
+    expect((await cli(['symptom', '--day', DAY, '--to', PG, '--target', t])).status).toBe(0);
+    expect((await cli(['symptom', '--day', BIG_DAY, '--to', PG, '--target', t])).status).toBe(0);
+    const small = await count(t, `biz_date = '${DAY}'`);
+    expect(await count(t, `biz_date = '${BIG_DAY}'`)).toBe(400_000);
+    // Again, and SIGKILL once PostgreSQL reports the COPY under way.
+    let killed = false;
+    const r = await run(process.execPath, ['bin/smartcar.js', 'export', 'symptom', '--day', BIG_DAY, '--to', PG, '--target', t, '--data', root], {
+      timeoutMs: 120_000,
+      onStart: (pid) => {
+        const poll = setInterval(async () => {
+          const p = await db.query(`select tuples_processed from pg_stat_progress_copy p join pg_class c on c.oid = p.relid where c.relname = $1`, [t]);
+          if (p.rows.length && Number(p.rows[0].tuples_processed) > 0) {
+            clearInterval(poll);
+            killed = true;
+            process.kill(pid, 'SIGKILL');
+          }
+        }, 20);
+        setTimeout(() => clearInterval(poll), 110_000);
+      },
+    });
+    expect(killed).toBe(true);
+    expect(r.status).not.toBe(0);
+    // PostgreSQL rolls the transaction back when the connection drops.
+    for (let i = 0; i < 50 && (await db.query(`select count(*) from pg_stat_activity where query like 'COPY%' and query like $1`, [`%${t}%`])).rows[0].count !== '0'; i++) await new Promise((res) => setTimeout(res, 100));
+    expect(await count(t, `biz_date = '${BIG_DAY}'`)).toBe(400_000);
+    expect(await count(t, `biz_date = '${DAY}'`)).toBe(small);
+  }, 240_000);
+});
+
+describe('smartcar export --table', () => {
+  it('upsert by key is idempotent; append adds; replace-partition replaces', async () => {
+    const t = name('master');
+    for (let i = 0; i < 2; i++) expect((await cli(['--table', 'smartcar_master', '--to', PG, '--target', t, '--mode', 'upsert', '--key', 'car_number'])).status).toBe(0);
+    const n = await count(t);
+    expect(n).toBeGreaterThan(1000);
+    expect(Number((await db.query(`select count(distinct car_number) from ${t}`)).rows[0].count)).toBe(n);
+    const a = name('append');
+    for (let i = 0; i < 2; i++) expect((await cli(['--table', 'smartcar_master', '--where', "region = '서울'", '--to', PG, '--target', a, '--mode', 'append'])).status).toBe(0);
+    const seoul = Number((await db.query(`select count(*) from ${t} where region = '서울'`)).rows[0].count);
+    expect(await count(a)).toBe(2 * seoul);
+    const res = await exportTable({ dataDir: root, table: 'managed_smartcar_symptom_info', to: PG, target: name('typed'), mode: 'replace-partition', key: ['biz_date'] });
+    expect(res.rows).toBe(400_000 + (await count(tables[0]!)));
+    const types = (await db.query(`select data_type from information_schema.columns where table_name = $1 order by ordinal_position`, [res.target])).rows.map((r) => r.data_type);
+    expect(types).toEqual(['character varying', 'double precision', 'character varying', 'double precision', 'character varying', 'bigint', 'character varying', 'character varying']);
+  }, 240_000);
+
+  it('refuses an unreachable server, unknown credentials and mismatched target columns with exit 2, writing nothing', async () => {
+    const unreachable = await cli(['symptom', '--day', DAY, '--to', 'postgres://postgres@127.0.0.1:1/test', '--target', name('nope')]);
+    expect(unreachable.status).toBe(2);
+    expect(unreachable.stderr).toMatch(/^smartcar: cannot reach PostgreSQL at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    const creds = await cli(['symptom', '--day', DAY, '--to', `postgres://nobody_${suffix}:x@127.0.0.1:5432/test`, '--target', name('nope2')]);
+    expect(creds.status).toBe(2);
+    expect(creds.stderr).toContain('refused the credentials');
+    const t = name('mismatch');
+    await db.query(`create table ${t} (car_number varchar, other int)`);
+    await db.query(`insert into ${t} values ('A0001', 1)`);
+    const mis = await cli(['symptom', '--day', DAY, '--to', PG, '--target', t]);
+    expect(mis.status).toBe(2);
+    expect(mis.stderr).toContain(`target table ${t} has columns (car_number, other)`);
+    expect(await count(t)).toBe(1);
+    expect(mis.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe('the symptom workflow', () => {
+  it('ends with the export step when SMARTCAR_EXPORT_URL is set, retried, in the run history', async () => {
+    const t = name('workflow');
+    const shipped = JSON.parse(fs.readFileSync('workflows/symptom.json', 'utf8'));
+    expect(shipped.steps.at(-1)).toMatchObject({ type: 'export', mart: 'symptom', dependsOn: ['mart'] });
+    // The shipped definition with a target of this test's own, and short backoffs.
+    shipped.steps.at(-1).target = t;
+    shipped.steps.at(-1).backoffMs = 50;
+    const wf = parseWorkflow(JSON.stringify(shipped), 'symptom.json');
+    const saved = process.env.SMARTCAR_EXPORT_URL;
+    try {
+      delete process.env.SMARTCAR_EXPORT_URL;
+      const skipped = await runWorkflow(wf, DAY, { dataDir: root });
+      expect(skipped.state).toBe('succeeded');
+      expect(skipped.steps.at(-1)!.log.join('\n')).toContain('no PostgreSQL URL configured');
+      process.env.SMARTCAR_EXPORT_URL = PG;
+      const ok = await runWorkflow(wf, DAY, { dataDir: root });
+      expect(ok.state, ok.error).toBe('succeeded');
+      expect(await count(t, `biz_date = '${DAY}'`)).toBe(ok.steps.find((s) => s.id === 'mart')!.rows);
+      process.env.SMARTCAR_EXPORT_URL = 'postgres://postgres@127.0.0.1:1/test';
+      const bad = await runWorkflow(wf, DAY, { dataDir: root });
+      expect(bad.state).toBe('failed');
+      const step = readHistory(root, 'symptom').at(-1)!.steps.find((s) => s.id === 'export')!;
+      expect(step.state).toBe('failed');
+      expect(step.attempts).toBe(4);
+    } finally {
+      if (saved === undefined) delete process.env.SMARTCAR_EXPORT_URL;
+      else process.env.SMARTCAR_EXPORT_URL = saved;
+    }
+  }, 180_000);
+});
