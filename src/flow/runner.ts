@@ -144,6 +144,13 @@ async function runStep(step: Step, day: string, cat: Catalog, o: RunOptions, rec
       }
       return;
     }
+    case 'ml': {
+      const { runAnalysisTask } = await import('../ml/index.ts');
+      const r = await runAnalysisTask(step.task, day, o.dataDir);
+      rec.rows = r.rows;
+      rec.log.push(r.log);
+      return;
+    }
     case 'shell':
       return runShell(substitute(step.command, day), day, step.timeoutMs, rec.log, path.dirname(wf.file));
   }

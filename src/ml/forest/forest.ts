@@ -103,7 +103,7 @@ export function trainForest(data: TrainingSet, cfg: ForestConfig, progress?: Tra
   const m = subsetSize(cfg.featureSubset, F, cfg.numTrees);
   const bootstrap = cfg.bootstrap === 'auto' ? cfg.numTrees > 1 : cfg.bootstrap === 'true';
   const labels = data.labels;
-  const weights = new Float64Array(labels.length);
+  const weights = new Uint8Array(labels.length); // Poisson(1) draws stay far below 256
   const idx = new Uint32Array(rows.length);
   const importances = new Float64Array(F);
   const trees: Tree[] = [];
@@ -132,18 +132,19 @@ export function trainForest(data: TrainingSet, cfg: ForestConfig, progress?: Tra
       const parentImpurity = gini(counts, 0, K, W);
       if (depth >= cfg.maxDepth || parentImpurity <= 0 || W < 2 * cfg.minInstancesPerNode) return node;
 
-      // The node's feature subset: drawn from its position in the tree, tried in feature order.
-      let tried: number[];
-      if (m >= F) tried = Array.from({ length: F }, (_, f) => f);
-      else {
+      // The node's feature subset: features in an order drawn from the node's position in the tree,
+      // taken until m of them vary in the node (one constant in the node cannot split it and does not
+      // count, as in scikit-learn). Ties between equal gains go to the lower feature, then bin.
+      const order = Array.from({ length: F }, (_, f) => f);
+      if (m < F) {
         const draw = rng(hash32(cfg.seed, t, pos));
-        const all = Array.from({ length: F }, (_, f) => f);
-        for (let i = 0; i < m; i++) { const j = i + Math.floor(draw() * (F - i)); [all[i], all[j]] = [all[j], all[i]]; }
-        tried = all.slice(0, m).sort((a, b) => a - b);
+        for (let i = 0; i < F - 1; i++) { const j = i + Math.floor(draw() * (F - i)); [order[i], order[j]] = [order[j], order[i]]; }
       }
       let bestGain = 0, bestF = -1, bestBin = -1;
       const leftC = new Float64Array(K);
-      for (const f of tried) {
+      let counted = 0;
+      for (const f of order) {
+        if (counted >= m) break;
         const h = hist[f];
         h.fill(0);
         const col = binned[f];
@@ -152,6 +153,10 @@ export function trainForest(data: TrainingSet, cfg: ForestConfig, progress?: Tra
         } else {
           for (let i = start; i < end; i++) { const r = idx[i]; h[col[r] * K + labels[r]] += weights[r]; }
         }
+        let used = 0;
+        for (let b = 0; b < nBins[f] && used < 2; b++) { let s = 0; for (let c = 0; c < K; c++) s += h[b * K + c]; if (s > 0) used++; }
+        if (used < 2) continue;
+        counted++;
         leftC.fill(0);
         let lw = 0;
         for (let b = 0; b < nBins[f] - 1; b++) {
@@ -164,7 +169,7 @@ export function trainForest(data: TrainingSet, cfg: ForestConfig, progress?: Tra
             gl -= pl * pl; gr -= pr * pr;
           }
           const gain = parentImpurity - (lw / W) * gl - (rw / W) * gr;
-          if (gain > bestGain + 1e-12) { bestGain = gain; bestF = f; bestBin = b; }
+          if (gain > bestGain + 1e-12 || (gain > bestGain - 1e-12 && gain > 1e-12 && (f < bestF || (f === bestF && b < bestBin)))) { bestGain = Math.max(gain, bestGain); bestF = f; bestBin = b; }
         }
       }
       if (bestF < 0 || bestGain < cfg.minInfoGain) return node;

@@ -39,6 +39,16 @@ export function recommendPrefs(p: Prefs, cfg: ItemBasedConfig): Recommendation[]
   return recommendAll(p, itemSimilarities(p, cfg.similarity, cfg.maxSimilaritiesPerItem), cfg);
 }
 
+/** Replaces the month's partition of smartcar_item_recommend (car_number, item, score, rank | biz_month). */
+export async function writeRecommendations(cat: Catalog, dataDir: string, p: Prefs, recs: Recommendation[][], month: string): Promise<{ file: string; rows: number }> {
+  const rows: unknown[][] = [];
+  recs.forEach((list, u) => list.forEach((r, k) => rows.push([p.users[u], p.items[r.item], r.score, k + 1])));
+  const file = await writeResultTable(cat, dataDir, 'smartcar_item_recommend', [
+    { name: 'car_number', type: 'VARCHAR' }, { name: 'item', type: 'VARCHAR' }, { name: 'score', type: 'DOUBLE' }, { name: 'rank', type: 'INTEGER' },
+  ], rows, month);
+  return { file, rows: rows.length };
+}
+
 export interface Quality { name: string; precision: number; recall: number; cars: number }
 
 export function holdoutEvaluate(purchases: Purchase[], cfg: ItemBasedConfig, holdout: number, seed: number, similarities: readonly ItemBasedConfig['similarity'][] = SIMILARITIES): Quality[] {
@@ -89,18 +99,14 @@ export async function recommendCommand(raw: Record<string, unknown>): Promise<vo
     const p = buildPrefs(purchases);
     const recs = recommendPrefs(p, o);
     const t2 = performance.now();
-    const rows: unknown[][] = [];
-    recs.forEach((list, u) => list.forEach((r, k) => rows.push([p.users[u], p.items[r.item], r.score, k + 1])));
-    const file = await writeResultTable(cat, dataDir, 'smartcar_item_recommend', [
-      { name: 'car_number', type: 'VARCHAR' }, { name: 'item', type: 'VARCHAR' }, { name: 'score', type: 'DOUBLE' }, { name: 'rank', type: 'INTEGER' },
-    ], rows, month);
+    const { file, rows } = await writeRecommendations(cat, dataDir, p, recs, month);
     const t3 = performance.now();
     const quality = o.evaluate ? holdoutEvaluate(purchases, o, o.holdout, o.seed) : undefined;
     const plots = quality && o.plots ? [writeSvg(o.plots, 'recommend-quality', qualityBars(quality, o.top))] : [];
     const carsWith = recs.filter((r) => r.length > 0).length;
     const summary = {
       month, similarity: o.similarity, top: o.top, purchases: purchases.length, cars: p.users.length, items: p.items.length,
-      carsWithRecommendations: carsWith, rows: rows.length, table: 'smartcar_item_recommend', file,
+      carsWithRecommendations: carsWith, rows, table: 'smartcar_item_recommend', file,
       ms: { read: t1 - t0, compute: t2 - t1, write: t3 - t2, total: t3 - t0 }, quality, plots,
     };
     if (o.json) {
@@ -108,7 +114,7 @@ export async function recommendCommand(raw: Record<string, unknown>): Promise<vo
       return;
     }
     out(`${purchases.length} purchases of ${p.users.length} cars and ${p.items.length} items in ${month}; ${o.similarity} similarity, top ${o.top}\n`);
-    out(`${rows.length} recommendations for ${carsWith} cars (${p.users.length - carsWith} with fewer than two co-bought items get none) → smartcar_item_recommend biz_month=${month} in ${seconds(t3 - t0)}\n`);
+    out(`${rows} recommendations for ${carsWith} cars (${p.users.length - carsWith} with fewer than two co-bought items get none) → smartcar_item_recommend biz_month=${month} in ${seconds(t3 - t0)}\n`);
     // Mahout's output shape, for the first cars: userID<TAB>[itemID:score,…]
     for (const [u, list] of recs.slice(0, 5).entries()) out(`${p.users[u]}\t[${list.map((r) => `${p.items[r.item]}:${r.score.toFixed(4)}`).join(',')}]\n`);
     if (recs.length > 5) out(`… (all of them: smartcar sql "select * from smartcar_item_recommend where biz_month = '${month}'")\n`);
