@@ -163,6 +163,13 @@ async function runStep(step: Step, day: string, cat: Catalog, o: RunOptions, rec
       });
       rec.rows = r.rows;
       rec.log.push(`exported ${r.rows} rows of ${partition}=${key} into ${r.target}${r.deleted ? `, replacing ${r.deleted}` : ''} in ${Math.round(r.ms)} ms`);
+        return;
+      }
+    case 'ml': {
+      const { runAnalysisTask } = await import('../ml/index.ts');
+      const r = await runAnalysisTask(step.task, day, o.dataDir);
+      rec.rows = r.rows;
+      rec.log.push(r.log);
       return;
     }
     case 'shell':

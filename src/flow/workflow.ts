@@ -10,7 +10,8 @@
  *
  * Step types: `partition` (the day's data is present: registers it for the run and fails clearly when it
  * is missing), `mart` (builds a data mart with its quality checks), `copy-drive` (table store → lake
- * copy of the day's driving rows), `compact-status` (the day's raw status text → Parquet), `sql` (statements from `sql` or a `file`), `shell` (a command).
+ * copy of the day's driving rows), `compact-status` (the day's raw status text → Parquet), `sql` (statements from `sql` or a `file`), `shell` (a command),
+ * `ml` (an analysis of src/ml: `recommend` for the working month, `classify-score` for the working day).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -41,6 +42,7 @@ export const stepSchema = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('shell'), command: z.string() }).strict(),
   // The day's mart into PostgreSQL (the Sqoop role) when SMARTCAR_EXPORT_URL is set; skipped otherwise.
   z.object({ ...base, type: z.literal('export'), mart: z.enum(Object.keys(MARTS) as [keyof typeof MARTS, ...(keyof typeof MARTS)[]]), target: z.string().optional() }).strict(),
+  z.object({ ...base, type: z.literal('ml'), task: z.enum(['recommend', 'classify-score']) }).strict(),
 ]);
 
 export const workflowSchema = z.object({

@@ -39,6 +39,17 @@ export const MARTS = {
 } as const;
 export type MartName = keyof typeof MARTS;
 
+/**
+ * Result tables of the analyses (src/ml), written like the marts under lake/warehouse/<table>/ as
+ * Parquet: in `<partition>=<value>/` directories when partitioned, else directly in the table's folder.
+ */
+export const ANALYSIS_TABLES = {
+  smartcar_item_recommend: { partition: 'biz_month' },
+  smartcar_car_cluster: { partition: undefined },
+  smartcar_status_score: { partition: 'biz_date' },
+} as const;
+export type AnalysisTable = keyof typeof ANALYSIS_TABLES;
+
 export interface LakePaths {
   status: string;
   /** Parquet compactions of finished status days (see compact.ts). */
@@ -151,6 +162,13 @@ export function lakeViews(lake: string): Record<string, string> {
     const dir = path.join(p.warehouse, m.table);
     if (hasFiles(dir, '.parquet', true)) {
       views[m.table] = `SELECT * FROM read_parquet(${q(path.join(dir, `${m.partition}=*`, '*.parquet'))}, hive_partitioning=true, hive_types_autocast=false)`;
+    }
+  }
+  for (const [table, { partition }] of Object.entries(ANALYSIS_TABLES)) {
+    const dir = path.join(p.warehouse, table);
+    if (partition ? hasFiles(dir, '.parquet', true) : hasFiles(dir, '.parquet', false)) {
+      const glob = partition ? path.join(dir, `${partition}=*`, '*.parquet') : path.join(dir, '*.parquet');
+      views[table] = `SELECT * FROM read_parquet(${q(glob)}${partition ? ', hive_partitioning=true, hive_types_autocast=false' : ''})`;
     }
   }
   return views;

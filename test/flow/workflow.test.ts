@@ -11,9 +11,9 @@ const tmp = (n: string) => fs.mkdtempSync(path.join(os.tmpdir(), `smartcar-flow-
 const wf = (o: object, file = 'test.json') => parseWorkflow(JSON.stringify({ name: 'test', ...o }), file);
 
 describe('workflow definitions', () => {
-  it('ship the five subject workflows, each with a daily or monthly schedule', () => {
+  it('ship the five subject workflows and the two analysis ones, each with a daily or monthly schedule', () => {
     const all = loadWorkflows([SHIPPED_WORKFLOWS]);
-    expect([...all.keys()].sort()).toEqual(['buylist', 'drive', 'emergency-check', 'status', 'symptom']);
+    expect([...all.keys()].sort()).toEqual(['buylist', 'drive', 'emergency-check', 'recommend', 'status', 'status-score', 'symptom']);
     for (const w of all.values()) expect(w.schedule).toBeTruthy();
   });
 
