@@ -190,10 +190,14 @@ function printNamedVector(names: string[], values: number[], digits: number): st
   return out;
 }
 
+/**
+ * zapsmall as in R 4.2 (Debian bookworm's r-base-core): round(x, digits − log10(max|x|)), where round()
+ * takes the nearest integer of a fractional digits argument. (R 4.4 uses ceiling(log10(…)) instead.)
+ */
 function zapsmall(xs: number[], digits: number): number[] {
   const mx = Math.max(...xs.map(Math.abs));
-  const d = mx > 0 ? Math.max(0, digits - Math.ceil(Math.log10(mx))) : digits;
-  return xs.map((x) => roundTo(x, d));
+  const d = mx > 0 ? Math.max(0, digits - Math.log10(mx)) : digits;
+  return xs.map((x) => roundTo(x, Math.floor(d + 0.5)));
 }
 
 function stars(p: number): string {
