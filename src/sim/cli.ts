@@ -89,5 +89,5 @@ Examples:
     (c) => c.option('--rows <n>', 'rows', int('--rows', 1, 1e8)));
   reference('incidents', 'The driving-incident training set: CarDrivingIncidentInfo.csv', 'CarDrivingIncidentInfo.csv', async (o) =>
     (await import('./reference.ts')).writeIncidents({ outDir: o.out as string, seed: o.seed as number | undefined, rows: o.rows as number | undefined }),
-    (c) => c.option('--rows <n>', 'rows', int('--rows', 1, 1e8), 10_000));
+    (c) => c.option('--rows <n>', 'rows', int('--rows', 1, 1e8), 200_000));
 }

@@ -91,11 +91,11 @@ export function incidentLabel(f: Record<string, number>): number {
   return sum > 15 ? 2 : sum >= 13 ? 1 : 0;
 }
 
-/** `CarDrivingIncidentInfo.csv`: ten features in 0–2 and the label `acciPos`; 10,000 rows by default. */
+/** `CarDrivingIncidentInfo.csv`: ten features in 0–2 and the label `acciPos`; 200,000 rows by default, as the original. */
 export async function writeIncidents(o: { outDir: string; seed?: number; rows?: number }): Promise<string> {
   const rng = rngFor(o.seed ?? randomSeed(), 4);
   const lines = [[...INCIDENT_FEATURES, 'acciPos'].join(',')];
-  for (let i = 0; i < (o.rows ?? 10_000); i++) {
+  for (let i = 0; i < (o.rows ?? 200_000); i++) {
     const f: Record<string, number> = {};
     for (const k of INCIDENT_FEATURES) f[k] = PROFILE[k](rng);
     lines.push([...INCIDENT_FEATURES.map((k) => f[k]), incidentLabel(f)].join(','));

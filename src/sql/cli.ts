@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .option('--format <fmt>', 'table | csv | json (one object per line)', 'table')
     .addHelpText('after', `
 Tables: smartcar_status_info (partitioned by wrk_date), smartcar_master, smartcar_master_over18,
-smartcar_item_buylist, smartcar_drive_info (the table store), smartcar_drive_info_2 (its daily copy),
+smartcar_item_buylist, smartcar_master2income, smartcar_driving_incident_info, smartcar_drive_info (the table store), smartcar_drive_info_2 (its daily copy),
 and the marts managed_smartcar_{status,drive,symptom,emergency_check,item_buylist,item_list}_info.
 
 Examples:
@@ -23,14 +23,20 @@ Examples:
       await runSql(query, o);
     });
 
-  const load = program.command('load').description('Place reference data in the lake: the car master and monthly purchase lists');
-  for (const kind of ['master', 'buylist'] as const) {
+  const load = program.command('load').description('Place reference data in the lake: the car master, purchase lists, the income master, the incident set');
+  const kinds = {
+    master: ['CarMaster.txt (car_number|sex|age|…) → lake/collect/car-master, table smartcar_master', 'CarMaster.txt', ''],
+    buylist: ['CarItemBuyList_<yyyyMM>.txt → lake/collect/buy-list, table smartcar_item_buylist', 'CarItemBuyList_202003.txt', ' --month 202003'],
+    income: ['CarMaster2Income.txt (carNum|…|income) → lake/collect/master2income, table smartcar_master2income', 'CarMaster2Income.txt', ''],
+    incidents: ['CarDrivingIncidentInfo.csv → lake/collect/incidents, table smartcar_driving_incident_info', 'CarDrivingIncidentInfo.csv', ''],
+  } as const;
+  for (const [kind, [description, example, flags]] of Object.entries(kinds) as [keyof typeof kinds, (typeof kinds)[keyof typeof kinds]][]) {
     load
       .command(kind)
-      .description(kind === 'master' ? 'CarMaster.txt (car_number|sex|age|…) → lake/collect/car-master' : 'CarItemBuyList_<yyyyMM>.txt → lake/collect/buy-list')
+      .description(description)
       .argument('<file>')
       .option('--data <dir>', 'data directory (default ./smartcar-data)')
-      .addHelpText('after', `\nExample:\n  $ smartcar gen ${kind}${kind === 'buylist' ? ' --month 202003' : ''} --out /tmp && smartcar load ${kind} /tmp/${kind === 'master' ? 'CarMaster.txt' : 'CarItemBuyList_202003.txt'}`)
+      .addHelpText('after', `\nExample:\n  $ smartcar gen ${kind}${flags} --out /tmp && smartcar load ${kind} /tmp/${example}`)
       .action(async (file: string, o) => {
         const { loadReference } = await import('./load.ts');
         const { loadRootConfig } = await import('../core/config.ts');

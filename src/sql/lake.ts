@@ -5,6 +5,8 @@
  *   lake/collect/drive-log/wrk_date=YYYYMMDD/*.csv          daily copy of DriverCarInfo
  *   lake/collect/car-master/*.txt                           CarMaster.txt, `|`-delimited
  *   lake/collect/buy-list/*.txt                             CarItemBuyList_<yyyyMM>.txt
+ *   lake/collect/master2income/*.txt                        CarMaster2Income.txt, `|`-delimited, header line
+ *   lake/collect/incidents/*.csv                            CarDrivingIncidentInfo.csv, header line
  *   lake/warehouse/<mart>/biz_date=YYYYMMDD/*.parquet       data marts (biz_month for the buy list)
  *
  * Files still being written end in `.tmp` and are never matched. Every column of the raw tables is a
@@ -16,6 +18,15 @@ import path from 'node:path';
 export const STATUS_COLS = ['reg_date', 'car_number', 'tire_fl', 'tire_fr', 'tire_bl', 'tire_br', 'light_fl', 'light_fr', 'light_bl', 'light_br', 'engine', 'break', 'battery'];
 export const MASTER_COLS = ['car_number', 'sex', 'age', 'marriage', 'region', 'job', 'car_capacity', 'car_year', 'car_model'];
 export const BUYLIST_COLS = ['car_number', 'item', 'score', 'month'];
+/** `SmartCar_Master2Income`: strings but for the two numbers the regression reads (as the seed's Hive table). */
+export const INCOME_COLS: Record<string, string> = {
+  car_number: 'VARCHAR', sex: 'VARCHAR', age: 'VARCHAR', marriage: 'VARCHAR', region: 'VARCHAR', job: 'VARCHAR',
+  car_capacity: 'INTEGER', car_year: 'VARCHAR', car_model: 'VARCHAR', income: 'INTEGER',
+};
+/** The driving-incident training set: ten features in 0–2 and the label acciPos, in the file's order and spelling. */
+export const INCIDENT_COLS: Record<string, string> = Object.fromEntries(
+  ['wea', 'temp', 'hum', 'arrCar', 'timeSlot', 'acciArea', 'drvCond', 'innCond', 'carSpd', 'steeAng', 'acciPos'].map((c) => [c, 'TINYINT']),
+);
 export const DRIVE_COLS = ['r_key', 'r_date', 'car_number', 'speed_pedal', 'break_pedal', 'steer_angle', 'direct_light', 'speed', 'area_number'];
 
 export const MARTS = {
@@ -35,6 +46,8 @@ export interface LakePaths {
   drive: string;
   master: string;
   buylist: string;
+  income: string;
+  incidents: string;
   warehouse: string;
 }
 
@@ -45,12 +58,15 @@ export function lakePaths(lake: string): LakePaths {
     drive: path.join(lake, 'collect', 'drive-log'),
     master: path.join(lake, 'collect', 'car-master'),
     buylist: path.join(lake, 'collect', 'buy-list'),
+    income: path.join(lake, 'collect', 'master2income'),
+    incidents: path.join(lake, 'collect', 'incidents'),
     warehouse: path.join(lake, 'warehouse'),
   };
 }
 
 const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
-const varchar = (cols: string[]) => `{${cols.map((c) => `'${c}': 'VARCHAR'`).join(', ')}}`;
+const typed = (cols: Record<string, string>) => `{${Object.entries(cols).map(([c, t]) => `'${c}': '${t}'`).join(', ')}}`;
+const varchar = (cols: string[]) => typed(Object.fromEntries(cols.map((c) => [c, 'VARCHAR'])));
 
 /** Files of a glob-like layout: `dir/<part>=*\/*.ext`, or `dir/*.ext` when not partitioned. */
 export function hasFiles(dir: string, ext: string, partitioned: boolean): boolean {
@@ -60,9 +76,9 @@ export function hasFiles(dir: string, ext: string, partitioned: boolean): boolea
   return fs.readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && e.name.includes('=') && !e.name.startsWith('.') && ok(path.join(dir, e.name)));
 }
 
-function csv(glob: string | string[], cols: string[], delim: string, partitioned: boolean): string {
+function csv(glob: string | string[], cols: string[] | Record<string, string>, delim: string, partitioned: boolean): string {
   const src = typeof glob === 'string' ? q(glob) : `[${glob.map(q).join(', ')}]`;
-  return `read_csv(${src}, delim=${q(delim)}, header=false, columns=${varchar(cols)}, auto_detect=false, ignore_errors=true, null_padding=false, strict_mode=false${partitioned ? ', hive_partitioning=true, hive_types_autocast=false' : ''})`;
+  return `read_csv(${src}, delim=${q(delim)}, header=false, columns=${Array.isArray(cols) ? varchar(cols) : typed(cols)}, auto_detect=false, ignore_errors=true, null_padding=false, strict_mode=false${partitioned ? ', hive_partitioning=true, hive_types_autocast=false' : ''})`;
 }
 
 /**
@@ -109,6 +125,7 @@ function statusView(p: LakePaths, statusCols: string[]): string | undefined {
 export function lakeViews(lake: string): Record<string, string> {
   const p = lakePaths(lake);
   const empty = (cols: string[]) => `SELECT ${cols.map((c) => `NULL::VARCHAR AS ${c}`).join(', ')} WHERE false`;
+  const emptyTyped = (cols: Record<string, string>) => `SELECT ${Object.entries(cols).map(([c, t]) => `NULL::${t} AS ${c}`).join(', ')} WHERE false`;
   const statusCols = [...STATUS_COLS, 'collect_day'];
   const views: Record<string, string> = {
     smartcar_status_info: statusView(p, statusCols) ?? empty([...STATUS_COLS, 'wrk_date']),
@@ -118,6 +135,13 @@ export function lakeViews(lake: string): Record<string, string> {
     smartcar_item_buylist: hasFiles(p.buylist, '.txt', false)
       ? `SELECT * FROM ${csv(path.join(p.buylist, '*.txt'), BUYLIST_COLS, ',', false)}`
       : empty(BUYLIST_COLS),
+    // Typed columns: the header line fails its casts and is skipped with the other malformed lines.
+    smartcar_master2income: hasFiles(p.income, '.txt', false)
+      ? `SELECT * FROM ${csv(path.join(p.income, '*.txt'), INCOME_COLS, '|', false)}`
+      : emptyTyped(INCOME_COLS),
+    smartcar_driving_incident_info: hasFiles(p.incidents, '.csv', false)
+      ? `SELECT * FROM ${csv(path.join(p.incidents, '*.csv'), INCIDENT_COLS, ',', false)}`
+      : emptyTyped(INCIDENT_COLS),
     smartcar_drive_info_2: hasFiles(p.drive, '.csv', true)
       ? `SELECT ${DRIVE_COLS.join(', ')}, wrk_date FROM ${csv(path.join(p.drive, 'wrk_date=*', '*.csv'), DRIVE_COLS, ',', true)}`
       : empty([...DRIVE_COLS, 'wrk_date']),
