@@ -84,8 +84,8 @@ export async function trainIncidents(data: IncidentSet, o: TrainOptions): Promis
       const rows = Math.min(o.batchSize, train.rows - start);
       for (let r = 0; r < rows; r++) {
         const id = order[start + r];
-        bx.set(xTrain.subarray(id * k, id * k + k), r * k);
-        by.set(yTrain.subarray(id * nc, id * nc + nc), r * nc);
+        for (let j = 0; j < k; j++) bx[r * k + j] = xTrain[id * k + j];
+        for (let j = 0; j < nc; j++) by[r * nc + j] = yTrain[id * nc + j];
       }
       const xb = rows === o.batchSize ? bx : bx.subarray(0, rows * k);
       const yb = rows === o.batchSize ? by : by.subarray(0, rows * nc);
