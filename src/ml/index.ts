@@ -24,3 +24,7 @@ export { writeModelFile, readModelFile } from './model-file.ts';
 export { markdownOptions, optionDocs } from './options.ts';
 export { renderSvg, writeSvg } from './plot.ts';
 export { runAnalysisTask } from './tasks.ts';
+// Stage-6 models: the incident network for the prediction service, the regression.
+export * from './dnn/index.ts';
+export { fitOls, predictOls } from './regress/ols.ts';
+export type { LinearModel, Prediction } from './regress/ols.ts';

@@ -1,0 +1,314 @@
+/**
+ * A feed-forward network of dense layers trained by mini-batch Adam, with Keras' semantics, over
+ * Float64Array batches. It exists because TensorFlow.js without its native binding was measured far
+ * too slow here (docs/models.md: tfjs-backend-wasm ~6.5 s and the pure-JS backend ~35 s per epoch of
+ * 160,000 rows, against ~0.3 s for this code on the same machine); test/ml/dnn.test.ts checks a forward
+ * pass and Adam steps against TensorFlow.js itself.
+ *
+ * Semantics (Keras / tfjs-layers defaults):
+ *   Dense        y = act(x W + b), W is in × out (row-major), Glorot-uniform init U(±sqrt(6/(in+out))), b = 0
+ *   Dropout      inverted: training multiplies by mask/(1 − rate), inference is the identity
+ *   softmax + categorical cross-entropy: loss = −mean Σ y log p (p clipped to [1e-7, 1 − 1e-7]),
+ *                gradient at the logits (p − y) / batch
+ *   Adam         lr 0.001, β1 0.9, β2 0.999, ε 1e-7: w −= lr · (m/(1−β1ᵗ)) / (sqrt(v/(1−β2ᵗ)) + ε)
+ */
+
+export type Activation = 'relu' | 'softmax' | 'linear';
+
+export type LayerSpec = { type: 'dense'; units: number; activation: Activation } | { type: 'dropout'; rate: number };
+
+export interface DenseWeights {
+  kernel: Float64Array;
+  bias: Float64Array;
+}
+
+/** A generator on [0, 1). */
+export type Rng = () => number;
+
+interface Dense {
+  kind: 'dense';
+  in: number;
+  out: number;
+  act: Activation;
+  w: DenseWeights;
+}
+interface Dropout {
+  kind: 'dropout';
+  rate: number;
+  units: number;
+}
+type Layer = Dense | Dropout;
+
+export class Network {
+  readonly inputs: number;
+  readonly specs: LayerSpec[];
+  private readonly layers: Layer[];
+
+  constructor(inputs: number, specs: LayerSpec[], weights: DenseWeights[]) {
+    this.inputs = inputs;
+    this.specs = specs;
+    let width = inputs;
+    let k = 0;
+    this.layers = specs.map((s) => {
+      if (s.type === 'dropout') return { kind: 'dropout', rate: s.rate, units: width };
+      const w = weights[k++];
+      if (!w || w.kernel.length !== width * s.units || w.bias.length !== s.units)
+        throw new Error(`dense layer ${k}: expected a ${width}×${s.units} kernel and ${s.units} biases`);
+      const d: Dense = { kind: 'dense', in: width, out: s.units, act: s.activation, w };
+      width = s.units;
+      return d;
+    });
+    if (k !== weights.length) throw new Error(`${weights.length} weight sets for ${k} dense layers`);
+  }
+
+  /** Glorot-uniform kernels and zero biases, drawn from rng in layer order. */
+  static init(inputs: number, specs: LayerSpec[], rng: Rng): Network {
+    let width = inputs;
+    const weights: DenseWeights[] = [];
+    for (const s of specs) {
+      if (s.type !== 'dense') continue;
+      const limit = Math.sqrt(6 / (width + s.units));
+      const kernel = new Float64Array(width * s.units);
+      for (let i = 0; i < kernel.length; i++) kernel[i] = (rng() * 2 - 1) * limit;
+      weights.push({ kernel, bias: new Float64Array(s.units) });
+      width = s.units;
+    }
+    return new Network(inputs, specs, weights);
+  }
+
+  get outputs(): number {
+    const last = this.layers.at(-1);
+    return last ? (last.kind === 'dense' ? last.out : last.units) : this.inputs;
+  }
+
+  weights(): DenseWeights[] {
+    return this.layers.filter((l): l is Dense => l.kind === 'dense').map((l) => l.w);
+  }
+
+  /** Inference on `rows` rows of `inputs` values (row-major); returns rows × outputs. */
+  predict(x: Float64Array, rows: number): Float64Array {
+    let a = x;
+    for (const l of this.layers) {
+      if (l.kind === 'dropout') continue;
+      const z = new Float64Array(rows * l.out);
+      dense(a, rows, l, z);
+      activate(z, rows, l.out, l.act);
+      a = z;
+    }
+    return a;
+  }
+
+  /** Forward pass keeping what backprop needs; dropout masks drawn from rng. */
+  forwardTrain(x: Float64Array, rows: number, rng: Rng, ws: Workspace): Float64Array {
+    let a = x;
+    ws.acts[0] = x;
+    this.layers.forEach((l, i) => {
+      const out = ws.buffer(i, rows * (l.kind === 'dense' ? l.out : l.units));
+      if (l.kind === 'dense') {
+        dense(a, rows, l, out);
+        activate(out, rows, l.out, l.act);
+      } else {
+        const mask = ws.mask(i, out.length);
+        const keep = 1 / (1 - l.rate);
+        for (let j = 0; j < out.length; j++) {
+          const m = rng() >= l.rate ? keep : 0;
+          mask[j] = m;
+          out[j] = a[j] * m;
+        }
+      }
+      ws.acts[i + 1] = out;
+      a = out;
+    });
+    return a;
+  }
+
+  /**
+   * Gradients of the mean cross-entropy for one batch after forwardTrain (softmax output layer).
+   * Returns the loss; gradients land in ws.grads (per dense layer: kernel, bias).
+   */
+  backward(y: Float64Array, rows: number, ws: Workspace): number {
+    const L = this.layers.length;
+    const p = ws.acts[L];
+    const k = this.outputs;
+    let loss = 0;
+    let delta = ws.delta(L, rows * k);
+    for (let j = 0; j < p.length; j++) {
+      if (y[j] !== 0) loss -= y[j] * Math.log(Math.min(1 - 1e-7, Math.max(1e-7, p[j])));
+      delta[j] = (p[j] - y[j]) / rows;
+    }
+    let g = ws.grads.length;
+    for (let i = L - 1; i >= 0; i--) {
+      const l = this.layers[i];
+      const below = ws.acts[i];
+      if (l.kind === 'dropout') {
+        const mask = ws.mask(i, delta.length);
+        const d2 = ws.delta(i, delta.length);
+        for (let j = 0; j < delta.length; j++) d2[j] = delta[j] * mask[j];
+        delta = d2;
+        continue;
+      }
+      const grad = ws.grads[--g];
+      const dBelow = i === 0 ? undefined : ws.delta(i, rows * l.in);
+      backwardKernel(l.in, l.out, i > 0, i > 0 && this.reluFeeds(i))(below, rows, l.w.kernel, delta, grad.kernel, grad.bias, dBelow);
+      if (!dBelow) break;
+      delta = dBelow;
+    }
+    return loss / rows;
+  }
+
+  /** True when layer i's input went through relu (directly or via dropout). */
+  private reluFeeds(i: number): boolean {
+    for (let j = i - 1; j >= 0; j--) {
+      const l = this.layers[j];
+      if (l.kind === 'dense') return l.act === 'relu';
+    }
+    return false;
+  }
+
+  workspace(): Workspace {
+    return new Workspace(this.weights().map((w) => ({ kernel: new Float64Array(w.kernel.length), bias: new Float64Array(w.bias.length) })));
+  }
+}
+
+/** Reused buffers of one training loop: no allocation per batch. */
+export class Workspace {
+  readonly acts: Float64Array[] = [];
+  private readonly bufs = new Map<number, Float64Array>();
+  private readonly masks = new Map<number, Float64Array>();
+  private readonly deltas = new Map<number, Float64Array>();
+  constructor(readonly grads: DenseWeights[]) {}
+  private static get(map: Map<number, Float64Array>, i: number, n: number): Float64Array {
+    let b = map.get(i);
+    if (!b || b.length < n) {
+      b = new Float64Array(n);
+      map.set(i, b);
+    }
+    return b.length === n ? b : b.subarray(0, n);
+  }
+  buffer(i: number, n: number) {
+    return Workspace.get(this.bufs, i, n);
+  }
+  mask(i: number, n: number) {
+    return Workspace.get(this.masks, i, n);
+  }
+  delta(i: number, n: number) {
+    return Workspace.get(this.deltas, i, n);
+  }
+}
+
+/**
+ * z = a W + b, row by row. The loop over a row is generated once per layer shape (in × out) with the
+ * inner loops unrolled: with 3–20-wide layers the loop overhead otherwise costs more than the arithmetic.
+ * The generated code only reads its arguments (no names from data reach it).
+ */
+type DenseKernel = (a: Float64Array, rows: number, kernel: Float64Array, bias: Float64Array, z: Float64Array) => void;
+const denseKernels = new Map<string, DenseKernel>();
+
+function denseKernel(nIn: number, nOut: number): DenseKernel {
+  const key = `${nIn}x${nOut}`;
+  let f = denseKernels.get(key);
+  if (f) return f;
+  const lines = ['for (let r = 0; r < rows; r++) {', `  const ri = r * ${nIn}, ro = r * ${nOut};`];
+  for (let q = 0; q < nIn; q++) lines.push(`  const a${q} = a[ri + ${q}];`);
+  for (let o = 0; o < nOut; o++) {
+    const terms = Array.from({ length: nIn }, (_, q) => `a${q} * k[${q * nOut + o}]`);
+    lines.push(`  z[ro + ${o}] = b[${o}] + ${terms.join(' + ')};`);
+  }
+  lines.push('}');
+  f = new Function('a', 'rows', 'k', 'b', 'z', lines.join('\n')) as DenseKernel;
+  denseKernels.set(key, f);
+  return f;
+}
+
+/**
+ * One dense layer's backward pass, generated per shape like the forward one: per row, the deltas and
+ * inputs sit in locals; dW = Σ_r a_rᵀ δ_r and db = Σ_r δ_r accumulate in locals too, and δ below =
+ * (W δ_r) ⊙ relu'(a_r) when asked.
+ */
+type BackwardKernel = (a: Float64Array, rows: number, kernel: Float64Array, delta: Float64Array, gk: Float64Array, gb: Float64Array, dBelow: Float64Array | undefined) => void;
+const backwardKernels = new Map<string, BackwardKernel>();
+
+function backwardKernel(nIn: number, nOut: number, below: boolean, relu: boolean): BackwardKernel {
+  const key = `${nIn}x${nOut}:${below}:${relu}`;
+  let f = backwardKernels.get(key);
+  if (f) return f;
+  const L: string[] = [];
+  for (let o = 0; o < nOut; o++) L.push(`let gb${o} = 0;`);
+  for (let q = 0; q < nIn; q++) L.push(`let ${Array.from({ length: nOut }, (_, o) => `g${q}_${o} = 0`).join(', ')};`);
+  L.push('for (let r = 0; r < rows; r++) {', `  const ri = r * ${nIn}, ro = r * ${nOut};`);
+  for (let o = 0; o < nOut; o++) L.push(`  const d${o} = delta[ro + ${o}]; gb${o} += d${o};`);
+  for (let q = 0; q < nIn; q++) {
+    L.push(`  const a${q} = a[ri + ${q}];`);
+    L.push(`  if (a${q} !== 0) { ${Array.from({ length: nOut }, (_, o) => `g${q}_${o} += a${q} * d${o};`).join(' ')} }`);
+    if (below) {
+      const sum = Array.from({ length: nOut }, (_, o) => `k[${q * nOut + o}] * d${o}`).join(' + ');
+      L.push(relu ? `  dB[ri + ${q}] = a${q} > 0 ? ${sum} : 0;` : `  dB[ri + ${q}] = ${sum};`);
+    }
+  }
+  L.push('}');
+  for (let o = 0; o < nOut; o++) L.push(`gb[${o}] = gb${o};`);
+  for (let q = 0; q < nIn; q++) for (let o = 0; o < nOut; o++) L.push(`gk[${q * nOut + o}] = g${q}_${o};`);
+  f = new Function('a', 'rows', 'k', 'delta', 'gk', 'gb', 'dB', L.join('\n')) as BackwardKernel;
+  backwardKernels.set(key, f);
+  return f;
+}
+
+function dense(a: Float64Array, rows: number, l: Dense, z: Float64Array): void {
+  denseKernel(l.in, l.out)(a, rows, l.w.kernel, l.w.bias, z);
+}
+
+function activate(z: Float64Array, rows: number, n: number, act: Activation): void {
+  if (act === 'relu') {
+    for (let j = 0; j < z.length; j++) if (z[j] < 0) z[j] = 0;
+  } else if (act === 'softmax') {
+    for (let r = 0; r < rows; r++) {
+      const o = r * n;
+      let mx = -Infinity;
+      for (let j = 0; j < n; j++) mx = Math.max(mx, z[o + j]);
+      let s = 0;
+      for (let j = 0; j < n; j++) {
+        z[o + j] = Math.exp(z[o + j] - mx);
+        s += z[o + j];
+      }
+      for (let j = 0; j < n; j++) z[o + j] /= s;
+    }
+  }
+}
+
+/** Adam with the tfjs/Keras defaults; one state per network. */
+export class Adam {
+  private t = 0;
+  private readonly m: DenseWeights[];
+  private readonly v: DenseWeights[];
+  constructor(
+    private readonly params: DenseWeights[],
+    readonly lr = 0.001,
+    readonly beta1 = 0.9,
+    readonly beta2 = 0.999,
+    readonly epsilon = 1e-7,
+  ) {
+    const zeros = () => params.map((p) => ({ kernel: new Float64Array(p.kernel.length), bias: new Float64Array(p.bias.length) }));
+    this.m = zeros();
+    this.v = zeros();
+  }
+
+  step(grads: DenseWeights[]): void {
+    this.t++;
+    const c1 = 1 - this.beta1 ** this.t;
+    const c2 = 1 - this.beta2 ** this.t;
+    const { lr, beta1: b1, beta2: b2, epsilon: eps } = this;
+    this.params.forEach((p, i) => {
+      for (const key of ['kernel', 'bias'] as const) {
+        const w = p[key];
+        const g = grads[i][key];
+        const m = this.m[i][key];
+        const v = this.v[i][key];
+        for (let j = 0; j < w.length; j++) {
+          m[j] = b1 * m[j] + (1 - b1) * g[j];
+          v[j] = b2 * v[j] + (1 - b2) * g[j] * g[j];
+          w[j] -= (lr * (m[j] / c1)) / (Math.sqrt(v[j] / c2) + eps);
+        }
+      }
+    });
+  }
+}
