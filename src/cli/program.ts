@@ -15,6 +15,7 @@ import { register as sql } from '../sql/cli.ts';
 import { register as flow } from '../flow/cli.ts';
 import { register as platform } from '../platform/cli.ts';
 import { register as ml } from '../ml/cli.ts';
+import { register as consoleCli } from '../console/cli.ts';
 
 export function buildProgram(): Command {
   const program = new Command('smartcar')
@@ -27,6 +28,6 @@ Quick start:
   $ npx smartcar status                     # health, throughput, latest alerts
   $ npx smartcar overspeed --date 20240101  # cars over the speed rule that day
   $ npx smartcar sql "select * from managed_smartcar_emergency_check_info limit 10"`);
-  for (const register of [platform, sim, broker, collect, cep, stream, table, hot, sql, flow, ml]) register(program);
+  for (const register of [platform, sim, broker, collect, cep, stream, table, hot, sql, flow, ml, consoleCli]) register(program);
   return program;
 }

@@ -1,5 +1,5 @@
 export { openCatalog } from './catalog.ts';
-export type { Catalog, QueryResult } from './catalog.ts';
+export type { Catalog, QueryResult, QueryStream } from './catalog.ts';
 export { buildMart, buildMartWith, copyDriveDay, martSql, recoverPartitions, partitionKey } from './marts.ts';
 export type { MartResult, QualityCheck } from './marts.ts';
 export { MARTS, lakePaths, lakeViews } from './lake.ts';
