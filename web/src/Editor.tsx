@@ -6,7 +6,7 @@ import { EditorView, keymap, lineNumbers, highlightActiveLine, drawSelection, pl
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { autocompletion, completionKeymap, closeBrackets } from '@codemirror/autocomplete';
 import { bracketMatching, syntaxHighlighting, defaultHighlightStyle } from '@codemirror/language';
-import { linter, lintGutter, forceLinting, type Diagnostic } from '@codemirror/lint';
+import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { sql, PostgreSQL } from '@codemirror/lang-sql';
 
 export interface EditorError { line: number; column: number; message: string }
@@ -38,13 +38,6 @@ export default function Editor({ value, onChange, language = 'sql', schema, erro
       EditorView.updateListener.of((u) => { if (u.docChanged) cb.current.onChange?.(u.state.doc.toString()); }),
       EditorView.theme({ '&': { minHeight: `${minHeight}px` }, '.cm-scroller': { fontFamily: 'var(--mono)' } }),
       lintGutter(),
-      linter((v): Diagnostic[] => {
-        const e = cb.current.error;
-        if (!e) return [];
-        const line = v.state.doc.line(Math.min(Math.max(1, e.line), v.state.doc.lines));
-        const from = Math.min(line.from + Math.max(0, e.column - 1), line.to);
-        return [{ from, to: Math.min(from + 1, line.to) === from ? from : Math.min(from + 1, line.to), severity: 'error', message: e.message }];
-      }, { delay: 0 }),
     ];
     if (placeholder) exts.push(ph(placeholder));
     if (language === 'sql') exts.push(sql({ dialect: PostgreSQL, schema: schema ?? {}, upperCaseKeywords: false }), autocompletion());
@@ -59,10 +52,18 @@ export default function Editor({ value, onChange, language = 'sql', schema, erro
   }, [value]);
 
   useEffect(() => {
-    // Re-run the linter so the error marker follows the latest check.
+    // The server's check decides the markers: the error's token, from its line and column.
     const v = view.current;
-    if (v) forceLinting(v);
-  }, [error]);
+    if (!v) return;
+    const diags: Diagnostic[] = [];
+    if (error) {
+      const line = v.state.doc.line(Math.min(Math.max(1, error.line), v.state.doc.lines));
+      const from = Math.min(line.from + Math.max(0, error.column - 1), line.to);
+      const word = /^\w+/.exec(v.state.doc.sliceString(from, line.to))?.[0].length ?? 1;
+      diags.push({ from, to: Math.min(line.to, from + Math.max(1, word)), severity: 'error', message: error.message });
+    }
+    v.dispatch(setDiagnostics(v.state, diags));
+  }, [error, value]);
 
   return <div ref={host} className="editor" data-testid={testId} />;
 }

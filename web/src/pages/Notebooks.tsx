@@ -238,7 +238,7 @@ export default function NotebooksPage({ params }: { params: URLSearchParams }) {
         <p className="muted small">Plain Markdown files under the data directory's <span className="mono">notebooks/</span>: copy, diff and keep them in git.</p>
       </Card>
       <div className="grow">
-        {id || sql ? <NotebookView key={id ?? sql} id={id} scratchSql={sql} /> : <Card title="Open a notebook"><p className="muted">Pick a notebook on the left, or start a new one. Paragraphs run read-only SQL over the catalog; <span className="mono">{'${AvgSpeed=60}'}</span> becomes a text box and <span className="mono">{'${area=A01,A01|B02}'}</span> a select.</p></Card>}
+        {id || sql ? <NotebookView key={id ?? sql} id={id} scratchSql={sql} /> : <><PageHead title="Notebooks" sub="SQL paragraphs with charts and dynamic forms (Zeppelin, Hue's editor)" /><Card title="Open a notebook"><p className="muted">Pick a notebook on the left, or start a new one. Paragraphs run read-only SQL over the catalog; <span className="mono">{'${AvgSpeed=60}'}</span> becomes a text box and <span className="mono">{'${area=A01,A01|B02}'}</span> a select.</p></Card></>}
       </div>
     </div>
   );
