@@ -16,7 +16,7 @@ import { UserError } from '../core/errors.ts';
 import { checkRequest, consoleToken, isLoopback, type Auth } from './auth.ts';
 import { ConsoleContext, type ConsoleOptions, type PlatformView, type ComponentInfo } from './context.ts';
 import { staticFallback } from './static.ts';
-import { MetricsHistory, overviewRoutes } from './routes/overview.ts';
+import { ComponentsSnapshot, MetricsHistory, overviewRoutes } from './routes/overview.ts';
 import { AlertFeed, alertRoutes } from './routes/alerts.ts';
 import { lakeRoutes } from './routes/lake.ts';
 import { TopicBrowser, topicRoutes } from './routes/topics.ts';
@@ -87,7 +87,8 @@ export function createConsole(o: MountOptions, router = new Router()): Console {
       return { data: ctx.root, supervised: !!o.platform, canWrite, host };
     },
   });
-  overviewRoutes(router, ctx, history);
+  const snapshot = new ComponentsSnapshot(ctx);
+  overviewRoutes(router, ctx, history, snapshot);
   alertRoutes(router, ctx, feed);
   lakeRoutes(router, ctx);
   topicRoutes(router, topics);
@@ -104,6 +105,7 @@ export function createConsole(o: MountOptions, router = new Router()): Console {
     url: (h, port) => `http://${h.includes(':') ? `[${h}]` : h}:${port}/?token=${token}`,
     async close() {
       history.stop();
+      snapshot.stop();
       feed.stop();
       await topics.close();
       await ctx.close();

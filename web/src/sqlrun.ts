@@ -10,7 +10,13 @@ export async function runSql(sql: string, params: Record<string, string>, on: { 
   const dec = new TextDecoder();
   let buf = '';
   let end: RunEnd | undefined;
+  let slice = performance.now();
   for (;;) {
+    // Give the page a frame now and then: parsing a long stream must not keep the first rows from showing.
+    if (performance.now() - slice > 30) {
+      await new Promise((r) => setTimeout(r, 0));
+      slice = performance.now();
+    }
     const { value, done } = await reader.read();
     if (done) break;
     buf += dec.decode(value, { stream: true });

@@ -25,6 +25,7 @@ export function parseMember(day: string, member: string, seen = Date.now()): Ale
 export class AlertFeed {
   private readonly clients = new Set<ServerResponse>();
   private readonly known = new Map<string, Set<string>>();
+  private readonly tail = new Map<string, { length: number; first: string | undefined }>();
   private keys: string[] = [];
   private keysAt = 0;
   private timer?: NodeJS.Timeout;
@@ -46,6 +47,7 @@ export class AlertFeed {
   private start(): void {
     this.primed = false;
     this.known.clear();
+    this.tail.clear();
     this.keysAt = 0;
     this.timer = setInterval(() => void this.poll(), this.pollMs);
     this.heartbeat = setInterval(() => {
@@ -78,15 +80,22 @@ export class AlertFeed {
           // A day that appears after the feed started is new; one there at the start is history.
           if (!this.primed) {
             for (const m of members) seen.add(m);
+            this.tail.set(day, { length: members.length, first: members[0] });
             continue;
           }
         }
+        // The embedded store keeps members in insertion order: when the set only grew, the new members
+        // are its tail and nothing else needs comparing. Redis's order is arbitrary: compare them all.
+        const t = this.tail.get(day);
+        const grownOnly = !('client' in hot) && t && t.first === members[0] && members.length >= t.length;
         const now = Date.now();
-        for (const m of members) {
+        for (let i = grownOnly ? t.length : 0; i < members.length; i++) {
+          const m = members[i];
           if (seen.has(m)) continue;
           seen.add(m);
           fresh.push(parseMember(day, m, now));
         }
+        this.tail.set(day, { length: members.length, first: members[0] });
       }
       this.primed = true;
       if (fresh.length) {

@@ -139,8 +139,19 @@ async function walkSize(dir: string): Promise<{ bytes: number; files: number }> 
 }
 
 /** Disk use of the data directory by top-level folder, recomputed at most every 30 s. */
+let diskRunning: Promise<DiskUse> | undefined;
+
+/** Disk use, from the last walk when there is one (a stale one starts a new walk in the background). */
 export async function diskUse(root: string): Promise<DiskUse> {
-  if (diskCache?.root === root && Date.now() - diskCache.use.at < 30_000) return diskCache.use;
+  if (diskCache?.root === root) {
+    if (Date.now() - diskCache.use.at > 30_000) diskRunning ??= walkRoot(root).finally(() => (diskRunning = undefined));
+    return diskCache.use;
+  }
+  diskRunning ??= walkRoot(root).finally(() => (diskRunning = undefined));
+  return diskRunning;
+}
+
+async function walkRoot(root: string): Promise<DiskUse> {
   const byDir: Record<string, number> = {};
   let bytes = 0, files = 0;
   for (const e of await fs.promises.readdir(root, { withFileTypes: true }).catch(() => [])) {
@@ -169,19 +180,62 @@ export const overviewSchema = z.object({
   latest: z.record(z.string(), z.number().nullable()),
 });
 
-export function overviewRoutes(router: Router, ctx: ConsoleContext, history: MetricsHistory): void {
+type ComponentRow = z.infer<typeof componentSchema>;
+
+/**
+ * The components' state, refreshed every 2 s in the background while pages ask for it, so the overview
+ * answers from memory (asking every child's /health takes ~100 ms idle and seconds on a loaded host).
+ */
+export class ComponentsSnapshot {
+  private value?: { components: ComponentRow[]; error?: string; at: number };
+  private refreshing?: Promise<void>;
+  private lastAsked = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly ctx: ConsoleContext) {}
+
+  private refresh(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        if (!this.ctx.o.platform) {
+          this.value = { components: [], error: 'not supervised: this console runs without smartcar up (smartcar console)', at: Date.now() };
+          return;
+        }
+        const comps = await this.ctx.o.platform.components();
+        this.value = { components: Object.entries(comps).map(([name, c]) => ({ name, ...c })), at: Date.now() };
+      } catch (err) {
+        this.value = { components: this.value?.components ?? [], error: errorMessage(err), at: Date.now() };
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  async get(): Promise<{ components: ComponentRow[]; error?: string }> {
+    this.lastAsked = Date.now();
+    if (!this.timer) {
+      this.timer = setInterval(() => {
+        if (Date.now() - this.lastAsked > 60_000) return;
+        void this.refresh();
+        void diskUse(this.ctx.root);
+      }, 2000);
+      this.timer.unref();
+    }
+    if (!this.value) await this.refresh();
+    return this.value!;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+export function overviewRoutes(router: Router, ctx: ConsoleContext, history: MetricsHistory, snapshot: ComponentsSnapshot): void {
   router.route({
     method: 'GET', path: '/api/overview', summary: 'components, host, disk use and the latest rates', response: overviewSchema,
     handler: async () => {
-      let components: z.infer<typeof componentSchema>[] = [];
-      let componentsError: string | undefined;
-      if (ctx.o.platform) {
-        try {
-          components = Object.entries(await ctx.o.platform.components()).map(([name, c]) => ({ name, ...c }));
-        } catch (err) {
-          componentsError = errorMessage(err);
-        }
-      } else componentsError = 'not supervised: this console runs without smartcar up (smartcar console)';
+      const { components, error: componentsError } = await snapshot.get();
       const disk = await diskUse(ctx.root);
       let free: number | undefined;
       try {

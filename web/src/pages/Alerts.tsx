@@ -21,9 +21,17 @@ export default function AlertsPage() {
     es.current = src;
     src.onopen = () => { setStatus('live'); setProblem(undefined); };
     src.onerror = () => { setStatus('lost'); setProblem('the live feed (GET /api/alerts/stream) dropped; reconnecting…'); };
+    // Events arriving together are drawn together: one render per frame, not one per alert.
+    let batch: (Alert & { shown: number })[] = [];
+    let frame = 0;
     src.addEventListener('alert', (e) => {
-      const a = JSON.parse((e as MessageEvent).data) as Alert;
-      setLive((l) => [{ ...a, shown: Date.now() }, ...l].slice(0, 500));
+      batch.unshift({ ...(JSON.parse((e as MessageEvent).data) as Alert), shown: Date.now() });
+      if (!frame) frame = requestAnimationFrame(() => {
+        const b = batch;
+        batch = [];
+        frame = 0;
+        setLive((l) => [...b, ...l].slice(0, 500));
+      });
     });
     src.addEventListener('problem', (e) => setProblem(`the hot store could not be read: ${JSON.parse((e as MessageEvent).data).error}`));
     return () => src.close();

@@ -86,9 +86,16 @@ function ParagraphView({ p, index, schema, onChange, register, onRemove }: {
       const e = await runSql(p.sql, vals, {
         meta: (m) => setMeta(m),
         rows: (r) => {
-          if (rows.current.length === 0) setFirstMs(Math.round(performance.now() - t0));
+          const first = rows.current.length === 0;
           for (const x of r) rows.current.push(x);
-          if (!pending) { pending = true; requestAnimationFrame(flush); }
+          if (first) {
+            // The first rows are drawn at once; later ones at most every 200 ms.
+            setFirstMs(Math.round(performance.now() - t0));
+            setCount(rows.current.length);
+          } else if (!pending) {
+            pending = true;
+            setTimeout(flush, 200);
+          }
         },
       }, ctl.signal);
       setCount(rows.current.length);
