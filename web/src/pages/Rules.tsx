@@ -81,7 +81,7 @@ export default function RulesPage() {
           {test && (
             <Card title="Test on the last hour of driving records" actions={<span className="muted">{num(test.records)} records{test.from ? `, ${ts14(test.from)} → ${ts14(test.to!)}` : ''} · {num(test.ms)} ms{test.capped ? ' · read the last 32 MB of the log' : ''}</span>}>
               <p data-testid="test-summary">Edited rule: <strong>{num(test.edited.alerts.length)}</strong> alerts · saved rule: <strong>{num(test.current?.alerts.length ?? 0)}</strong> · in both {num(test.both)}, only edited {num(test.onlyEdited)}, only saved {num(test.onlyCurrent)}</p>
-              <div className="grid2">
+              <div className="grid2 test-lists">
                 <div><h3>Edited rule would raise</h3><AlertTable rows={test.edited.alerts} other={c} /></div>
                 <div><h3>Saved rule raised</h3><AlertTable rows={test.current?.alerts ?? []} other={e} /></div>
               </div>
