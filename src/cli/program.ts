@@ -18,6 +18,7 @@ import { register as ml } from '../ml/cli.ts';
 import { register as pgwire } from '../pgwire/cli.ts';
 import { register as exporter } from '../export/cli.ts';
 import { register as predict } from '../predict/cli.ts';
+import { register as consoleCli } from '../console/cli.ts';
 
 export function buildProgram(): Command {
   const program = new Command('smartcar')
@@ -30,6 +31,6 @@ Quick start:
   $ npx smartcar status                     # health, throughput, latest alerts
   $ npx smartcar overspeed --date 20240101  # cars over the speed rule that day
   $ npx smartcar sql "select * from managed_smartcar_emergency_check_info limit 10"`);
-  for (const register of [platform, sim, broker, collect, cep, stream, table, hot, sql, pgwire, flow, exporter, ml, predict]) register(program);
+  for (const register of [platform, sim, broker, collect, cep, stream, table, hot, sql, pgwire, flow, exporter, ml, predict, consoleCli]) register(program);
   return program;
 }

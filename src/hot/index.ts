@@ -40,3 +40,24 @@ export async function publishOverspeed(hot: HotStore, alerts: OverspeedAlert[]):
     await hot.expire(day, OVERSPEED_TTL_SECONDS);
   }
 }
+
+/**
+ * The keys of the store that look like day sets (`yyyyMMdd`), for browsers such as the console. On Redis
+ * this is a cursor SCAN (never KEYS); on the embedded store a read of its key index.
+ */
+export async function dayKeys(hot: HotStore): Promise<string[]> {
+  const out: string[] = [];
+  const client = (hot as { client?: import('ioredis').Redis }).client;
+  if (client) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]', 'COUNT', 1000);
+      cursor = next;
+      out.push(...keys);
+    } while (cursor !== '0');
+  } else {
+    const db = (hot as unknown as { db?: { getKeys(): Iterable<unknown> } }).db;
+    if (db) for (const k of db.getKeys()) if (typeof k === 'string') out.push(k);
+  }
+  return [...new Set(out.filter((k) => /^\d{8}$/.test(k)))].sort();
+}

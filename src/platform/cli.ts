@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .addOption(new Option('--kafka [servers]', 'use an external Kafka cluster instead of the embedded broker').preset('127.0.0.1:9092'))
     .addOption(new Option('--redis [url]', 'hot store in Redis instead of embedded').preset('redis://127.0.0.1:6379'))
     .addOption(new Option('--postgres [url]', 'table store in PostgreSQL instead of LMDB').preset('postgres://127.0.0.1:5432/test'))
-    .option('--port <p>', 'HTTP port of /health and /metrics on 127.0.0.1 (0 = any free port)', int('--port', 0, 65535))
+    .option('--port <p>', 'HTTP port of /health, /metrics and the web console on 127.0.0.1 (0 = any free port)', int('--port', 0, 65535))
     .option('--broker-port <p>', 'port of the embedded broker (default 9092; 0 = any free port)', int('--broker-port', 0, 65535))
     .option('--sql-port <p>', 'port of the SQL server for psql / R / JDBC (default 10000; 0 = any free port)', int('--sql-port', 0, 65535))
     .addHelpText('after', `

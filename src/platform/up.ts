@@ -104,8 +104,8 @@ export function platformRouter(sup: Supervisor, data: string): Router {
   return statusRoutes(new Router(), () => platformHealth(sup, data), () => platformMetrics(sup));
 }
 
-export async function servePlatform(sup: Supervisor, data: string, port: number, router = platformRouter(sup, data)): Promise<PlatformServer> {
-  const s = await listen({ port, router, portFlag: '--port', ref: true });
+export async function servePlatform(sup: Supervisor, data: string, port: number, router = platformRouter(sup, data), fallback?: Parameters<typeof listen>[0]['fallback']): Promise<PlatformServer> {
+  const s = await listen({ port, router, portFlag: '--port', ref: true, fallback });
   return { port: s.port, close: () => s.close() };
 }
 
@@ -144,19 +144,42 @@ export async function runUp(o: UpOptions): Promise<void> {
   });
   // The last resort: whatever ends this process ends the children too (a second Ctrl-C exits at once).
   process.on('exit', () => sup.kill());
-  const server: PlatformServer = await servePlatform(sup, paths.root, o.port).catch((err: unknown) => {
+  // The web console shares the platform's port (src/console).
+  const started: { comps?: ReturnType<typeof platformComponents> } = {};
+  const router = platformRouter(sup, paths.root);
+  const { createConsole } = await import('../console/index.ts');
+  const webConsole = createConsole({
+    dataDir: paths.root, redis: cfg.redis, postgres: cfg.postgres,
+    platform: {
+      components: async () => (await platformHealth(sup, paths.root)).components,
+      metrics: () => platformMetrics(sup),
+      restart: async (name) => {
+        const pid = sup.state(name)?.pid;
+        if (pid) process.kill(pid, 'SIGTERM');
+      },
+      brokers: () => {
+        try {
+          return started.comps?.brokers().split(',');
+        } catch {
+          return undefined;
+        }
+      },
+    },
+  }, router);
+  const server: PlatformServer = await servePlatform(sup, paths.root, o.port, router, webConsole.fallback).catch((err: unknown) => {
     lock.release();
     throw err;
   });
   onShutdown(async () => {
     process.stdout.write('stopping: sim, scheduler, agent, stream, broker (Ctrl-C again to force)\n');
     await sup.stop();
+    await webConsole.close();
     await server.close();
     lock.release();
     process.stdout.write('stopped\n');
   });
 
-  const comps = platformComponents({
+  const comps = started.comps = platformComponents({
     paths, kafka: cfg.kafka, redis: cfg.redis, postgres: cfg.postgres,
     brokerPort: o.brokerPort ?? cfg.broker.port,
     sqlPort: o.sqlPort ?? (o.port === 0 ? 0 : 10000),
@@ -187,6 +210,7 @@ export async function runUp(o: UpOptions): Promise<void> {
     `  lake       ${paths.lake}`,
     `  logs       ${path.join(paths.root, 'logs', 'platform')}/<component>.log`,
     `http://127.0.0.1:${server.port}/health  http://127.0.0.1:${server.port}/metrics  (smartcar status --data ${paths.root})`,
+    `console    ${webConsole.url('127.0.0.1', server.port)}`,
     `ready; Ctrl-C stops everything`,
   ];
   process.stdout.write(out.join('\n') + '\n');

@@ -6,7 +6,7 @@
  *
  * `smartcar_drive_info` reads the table store: it is loaded from `DriverCarInfo` when a query names it.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import { dataPaths } from '../core/paths.ts';
 import { DRIVER_TABLE } from '../core/records.ts';
 import type { TableStore } from '../table/types.ts';
@@ -23,6 +23,16 @@ export interface Int32Result {
   data: Int32Array[];
 }
 
+/** A result read chunk by chunk (about 2,048 rows each), never held whole. */
+export interface QueryStream {
+  columns: string[];
+  types: string[];
+  /** The next chunk's rows, or undefined at the end. */
+  next(): Promise<unknown[][] | undefined>;
+  /** Interrupts the query (a pending `next` then ends or rejects) and releases its connection. */
+  cancel(): void;
+}
+
 export interface Catalog {
   query(sql: string): Promise<QueryResult>;
   /**
@@ -30,6 +40,8 @@ export interface Catalog {
    * millions of feature rows. Every column must be castable to INTEGER and not null.
    */
   int32Columns(sql: string): Promise<Int32Result>;
+  /** Runs a query on a connection of its own, streaming the result; `cancel` interrupts it. */
+  stream(sql: string): Promise<QueryStream>;
   /** Runs statements that return nothing (COPY, CREATE …). */
   exec(sql: string): Promise<void>;
   tables(): Promise<string[]>;
@@ -53,10 +65,20 @@ function firstNull(words: BigUint64Array, n: number): number {
 
 const toJs = (v: unknown): unknown => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v);
 
-export async function openCatalog(opts: { dataDir: string; table?: TableStore; threads?: number }): Promise<Catalog> {
+/**
+ * `sandbox`: the engine may touch no file outside the lake (DuckDB's `enable_external_access = false`
+ * with `allowed_directories = [lake]`, configuration locked): `read_csv('/etc/passwd')`, `COPY … TO`,
+ * `ATTACH` and `INSTALL` fail with a permission error, whatever the SQL.
+ */
+export async function openCatalog(opts: { dataDir: string; table?: TableStore; threads?: number; sandbox?: boolean }): Promise<Catalog> {
   const lake = dataPaths(opts.dataDir).lake;
   const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.threads ?? 2) });
   const conn: DuckDBConnection = await instance.connect();
+  if (opts.sandbox) {
+    await conn.run(`SET allowed_directories = ['${(lake + '/').replace(/'/g, "''")}']`);
+    await conn.run(`SET enable_external_access = false`);
+    await conn.run(`SET lock_configuration = true`);
+  }
   let registered = '';
   let driveLoaded = false;
 
@@ -129,6 +151,40 @@ export async function openCatalog(opts: { dataDir: string; table?: TableStore; t
         at += n;
       }
       return { columns: names, rows: r.rowCount, data };
+    },
+    async stream(sql) {
+      await prepare(sql);
+      const c = await instance.connect();
+      let done = false;
+      const release = () => {
+        if (done) return;
+        done = true;
+        c.closeSync();
+      };
+      try {
+        const r = await c.stream(sql);
+        return {
+          columns: r.columnNames(),
+          types: r.columnTypes().map((t) => t.toString()),
+          async next() {
+            if (done) return undefined;
+            const chunk = await r.fetchChunk();
+            if (!chunk || chunk.rowCount === 0) {
+              release();
+              return undefined;
+            }
+            return chunk.convertRows(JSDuckDBValueConverter).map((row) => row.map(toJs));
+          },
+          cancel() {
+            if (done) return;
+            c.interrupt();
+            release();
+          },
+        };
+      } catch (err) {
+        release();
+        throw err;
+      }
     },
     async exec(sql) {
       await prepare(sql);
