@@ -2,6 +2,7 @@
 import { CommanderError } from 'commander';
 import { UserError } from '../core/errors.ts';
 import { buildProgram } from './program.ts';
+import { watchSupervisor } from '../core/parent.ts';
 
 export async function main(argv: string[]): Promise<void> {
   // `smartcar … | head`: a closed pipe ends the command quietly.
@@ -9,6 +10,7 @@ export async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
+  watchSupervisor();
   const program = buildProgram();
   program.exitOverride();
   try {

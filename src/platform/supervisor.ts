@@ -189,11 +189,13 @@ export class Supervisor {
     const args = [...cmd.prefix, ...spec.args(), ...(spec.metrics === false ? [] : ['--metrics-port', '0'])];
     const out = fs.openSync(state.logFile, 'a');
     const child = spawn(cmd.file, args, {
-      stdio: ['ignore', 'pipe', out],
+      // stdin: a pipe only this process writes to; the child stops when it closes (this process died).
+      stdio: ['pipe', 'pipe', out],
       detached: true,
-      env: { ...process.env, SMARTCAR_COMPONENT: spec.name, ...spec.env },
+      env: { ...process.env, SMARTCAR_COMPONENT: spec.name, SMARTCAR_SUPERVISOR_PID: String(process.pid), SMARTCAR_SUPERVISOR_STDIN: '1', ...spec.env },
     });
     fs.closeSync(out);
+    child.stdin?.on('error', () => {}); // EPIPE once the child is gone
     r.child = child;
     state.phase = 'starting';
     state.pid = child.pid;

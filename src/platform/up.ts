@@ -141,7 +141,8 @@ export async function runUp(o: UpOptions): Promise<void> {
     },
   });
   // The last resort: whatever ends this process ends the children too (a second Ctrl-C exits at once).
-  process.on('exit', () => sup.kill());
+  // A forced exit (130) must not leave platform.lock behind either.
+  process.on('exit', () => { sup.kill(); lock.release(); });
   const server: PlatformServer = await servePlatform(sup, paths.root, o.port).catch((err: unknown) => {
     lock.release();
     throw err;
