@@ -1,6 +1,6 @@
 /** Runs the `smartcar` command line (see program.ts for the command tree). */
 import { CommanderError } from 'commander';
-import { UserError } from '../core/errors.ts';
+import { reportFailure } from '../core/fail.ts';
 import { buildProgram } from './program.ts';
 import { watchSupervisor } from '../core/parent.ts';
 
@@ -10,6 +10,13 @@ export async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
+  // An error thrown outside the command's own promise (a client's event handler, a timer) is still one line.
+  const fatal = (err: unknown) => {
+    const code = reportFailure(err);
+    process.exit(code);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
   watchSupervisor();
   const program = buildProgram();
   program.exitOverride();
@@ -17,15 +24,11 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
+      // Commander printed the usage error already; --help and --version end with 0.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof UserError) {
-      process.stderr.write(`smartcar: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-      return;
-    }
-    throw err;
+    process.exitCode = reportFailure(err);
   }
 }
 

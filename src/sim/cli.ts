@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../core/errors.ts';
 import { MAX_CARS } from '../core/records.ts';
-import { date8, int, rate } from '../cli/options.ts';
+import { date8, int, month6, rate } from '../cli/options.ts';
 
 const seedOption = () => new Option('--seed <n>', 'same seed → byte-identical output (default: random, printed)').argParser(int('--seed', 0, 2 ** 31 - 1));
 const garbageOption = () => new Option('--garbage <rate>', 'inject malformed lines at this rate per record (e.g. 0.01)').argParser(rate);
@@ -83,7 +83,7 @@ Examples:
     (await import('./reference.ts')).writeMaster({ outDir: o.out as string, seed: o.seed as number | undefined }));
   reference('buylist', 'Item purchases of a month: CarItemBuyList_<yyyyMM>.txt', 'CarItemBuyList_202003.txt', async (o) =>
     (await import('./reference.ts')).writeBuyList({ outDir: o.out as string, month: o.month as string, seed: o.seed as number | undefined, rows: o.rows as number | undefined }),
-    (c) => c.requiredOption('--month <yyyyMM>', 'the month').option('--rows <n>', 'rows', int('--rows', 1, 1e8), 100_000));
+    (c) => c.requiredOption('--month <yyyyMM>', 'the month', month6('--month')).option('--rows <n>', 'rows', int('--rows', 1, 1e8), 100_000));
   reference('income', 'The master with income, for regression: CarMaster2Income.txt', 'CarMaster2Income.txt', async (o) =>
     (await import('./reference.ts')).writeIncome({ outDir: o.out as string, seed: o.seed as number | undefined, rows: o.rows as number | undefined }),
     (c) => c.option('--rows <n>', 'rows', int('--rows', 1, 1e8)));

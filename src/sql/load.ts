@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { dataPaths } from '../core/paths.ts';
-import { UserError } from '../core/errors.ts';
+import { UserError, checkInputFile } from '../core/errors.ts';
 import { CAR_NUMBER } from '../core/records.ts';
 import { lakePaths } from './lake.ts';
 
@@ -11,6 +11,7 @@ const BUY_LINE = /^([A-Z]\d{4}),Item-\d{3},[1-5],(\d{6})$/;
 
 export function loadReference(kind: 'master' | 'buylist', file: string, dataDir: string): { file: string; lines: number; bad: number } {
   if (!fs.existsSync(file)) throw new UserError(`${file} does not exist`);
+  checkInputFile(file, kind === 'master' ? 'the master file' : 'the buy list file');
   const text = fs.readFileSync(file, 'utf8');
   const lines = text.split('\n').filter((l) => l.length > 0);
   const re = kind === 'master' ? MASTER_LINE : BUY_LINE;
