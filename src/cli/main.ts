@@ -1,5 +1,5 @@
 /** Runs the `smartcar` command line (see program.ts for the command tree). */
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { reportFailure } from '../core/fail.ts';
 import { buildProgram } from './program.ts';
 import { watchSupervisor } from '../core/parent.ts';
@@ -19,7 +19,9 @@ export async function main(argv: string[]): Promise<void> {
   process.on('unhandledRejection', fatal);
   watchSupervisor();
   const program = buildProgram();
-  program.exitOverride();
+  // Every command, subcommands included (they do not inherit it once created), throws instead of exiting.
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) c.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {
