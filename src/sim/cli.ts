@@ -31,7 +31,11 @@ Examples:
       const { progressBar } = await import('../core/progress.ts');
       const bar = progressBar(`status ${o.date}`, o.cars * 21_600, 'records');
       const t0 = performance.now();
-      const r = await writeStatusDay({ date: o.date, cars: o.cars, outDir: o.out, seed: o.seed, garbage: o.garbage, onProgress: (d) => bar.update(d) });
+      const ac = new AbortController();
+      const stop = () => { bar.stop(); ac.abort(); };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const r = await writeStatusDay({ date: o.date, cars: o.cars, outDir: o.out, seed: o.seed, garbage: o.garbage, signal: ac.signal, onProgress: (d) => bar.update(d) });
       bar.stop();
       process.stderr.write(`wrote ${r.file}: ${r.records.toLocaleString('en-US')} records, ${(r.bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(2)} s (seed ${r.seed})\n`);
     });
@@ -76,7 +80,9 @@ Examples:
     if (extra) c = extra(c);
     c.addHelpText('after', `\nExample:\n  $ smartcar gen ${name}${name === 'buylist' ? ' --month 202003' : ''} --seed 1 --out data/     # → data/${file}`);
     c.action(async (o) => {
-      process.stderr.write(`wrote ${await run(o)}\n`);
+      // The seed is chosen here when none is given, so it can be printed (and the output made again).
+      o.seed ??= (await import('./random.ts')).randomSeed();
+      process.stderr.write(`wrote ${await run(o)} (seed ${o.seed as number})\n`);
     });
   };
   reference('master', 'The car master (2,600 cars): CarMaster.txt', 'CarMaster.txt', async (o) =>
