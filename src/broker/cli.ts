@@ -32,6 +32,7 @@ Examples:
       const b = await startBroker({
         host: o.host, port, dataDir: o.data, defaultPartitions: partitions, autoCreateTopics: o.autoCreate !== false, flush: o.flush,
         retentionMs: Number(o.retentionHours) * 3600_000, retentionBytes: Number(o.retentionBytes),
+        portFlag: process.env.SMARTCAR_PORT_FLAG ?? '--port',
       });
       process.stdout.write(`listening ${b.host}:${b.port}\n`);
       onShutdown(() => b.close());

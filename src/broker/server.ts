@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { UserError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import { counter, gauge } from '../core/metrics.ts';
 import { BatchError, scanBatches } from './batch.ts';
@@ -53,6 +54,8 @@ export interface BrokerOptions {
   retentionBytes?: number;
   segmentBytes?: number;
   maxRequestBytes?: number;
+  /** The flag that sets the port, named when it is busy (`--port`; `smartcar up` says `--broker-port`). */
+  portFlag?: string;
 }
 
 export interface Broker {
@@ -456,7 +459,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      // One clear line naming the port and the flag that changes it (the storage opened above is closed by the exit).
+      if (err.code === 'EADDRINUSE') reject(new UserError(`port ${opts.port ?? 9092} on ${host} is in use (another broker or smartcar up?); choose another with ${opts.portFlag ?? '--port'} (0 = any free port)`));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new UserError(`cannot listen on ${host}: no such local address (--host)`));
+      else if (err.code === 'EACCES') reject(new UserError(`not allowed to listen on ${host}:${opts.port ?? 9092} (ports below 1024 need root); choose another with ${opts.portFlag ?? '--port'}`));
+      else reject(err);
+    });
     server.listen(opts.port ?? 9092, host, () => resolve());
   });
   port = (server.address() as net.AddressInfo).port;

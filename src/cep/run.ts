@@ -1,7 +1,7 @@
 /** `smartcar rules check` and `smartcar rules test`. */
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { UserError } from '../core/errors.ts';
+import { UserError, checkInputFile } from '../core/errors.ts';
 import { formatTimestamp14 } from '../core/time.ts';
 import { parseDrivingRecord } from '../core/records.ts';
 import { CepEngine } from './engine.ts';
@@ -38,7 +38,7 @@ function cell(v: unknown): string {
 
 export async function testRules(files: string[], input: string, format: string, lateness: number): Promise<void> {
   if (format !== 'table' && format !== 'json') throw new UserError(`--format must be table or json, got '${format}'`);
-  if (!fs.existsSync(input)) throw new UserError(`input ${input} does not exist`);
+  checkInputFile(input, '--input');
   const engine = new CepEngine({ allowedLatenessMs: lateness });
   for (const f of files) {
     try {

@@ -1,7 +1,8 @@
 /** Runs the `smartcar` command line (see program.ts for the command tree). */
-import { CommanderError } from 'commander';
-import { UserError } from '../core/errors.ts';
+import { CommanderError, type Command } from 'commander';
+import { reportFailure } from '../core/fail.ts';
 import { buildProgram } from './program.ts';
+import { watchSupervisor } from '../core/parent.ts';
 
 export async function main(argv: string[]): Promise<void> {
   // `smartcar … | head`: a closed pipe ends the command quietly.
@@ -9,21 +10,27 @@ export async function main(argv: string[]): Promise<void> {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
+  // An error thrown outside the command's own promise (a client's event handler, a timer) is still one line.
+  const fatal = (err: unknown) => {
+    const code = reportFailure(err);
+    process.exit(code);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+  watchSupervisor();
   const program = buildProgram();
-  program.exitOverride();
+  // Every command, subcommands included (they do not inherit it once created), throws instead of exiting.
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) c.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
+      // Commander printed the usage error already; --help and --version end with 0.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof UserError) {
-      process.stderr.write(`smartcar: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-      return;
-    }
-    throw err;
+    process.exitCode = reportFailure(err);
   }
 }
 

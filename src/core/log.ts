@@ -7,7 +7,20 @@ import { pino, type Logger } from 'pino';
 // One-shot commands stay quiet (warnings and errors); supervised components and daemons log at info.
 const level = process.env.SMARTCAR_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : process.env.SMARTCAR_COMPONENT ? 'info' : 'warn');
 
-export const rootLogger: Logger = pino({ level, base: { pid: process.pid } }, pino.destination({ fd: 2, sync: false }));
+// Writes go through a switchable stream, so a command can move its log to a file after start.
+let current = pino.destination({ fd: 2, sync: false });
+const destination = { write: (line: string) => current.write(line) };
+export const rootLogger: Logger = pino({ level, base: { pid: process.pid } }, destination);
+
+/**
+ * Sends this process's JSON log lines to a file instead of stderr, so a terminal command (`smartcar up`)
+ * keeps its terminal human-readable and its log beside its children's.
+ */
+export function logToFile(file: string): void {
+  const old = current;
+  current = pino.destination({ dest: file, sync: false, mkdir: true });
+  old.flush();
+}
 
 export function createLogger(component: string): Logger {
   return rootLogger.child({ component });

@@ -1,4 +1,8 @@
 import type { Command } from 'commander';
+import { checkDate8, checkMonth6, day8 } from '../cli/options.ts';
+
+/** `--day`: a yyyyMMdd day, or a yyyyMM month (the buylist workflow is monthly). */
+const dayOrMonth = (v: string): string => (/^\d{6}$/.test(v) ? checkMonth6(v, '--day') : checkDate8(v, '--day'));
 
 const common = (c: Command) =>
   c.option('--data <dir>', 'data directory (default ./smartcar-data)')
@@ -26,7 +30,7 @@ Examples:
 
   common(wf.command('run').description('Run a workflow for one working day'))
     .argument('<name>')
-    .option('--day <yyyyMMdd>', 'working day (default: yesterday)')
+    .option('--day <yyyyMMdd>', 'working day (default: yesterday; yyyyMM for the monthly buylist)', dayOrMonth)
     .action(async (name: string, o) => {
       const { runOne } = await import('./commands.ts');
       process.exitCode = await runOne(name, o);
@@ -34,8 +38,8 @@ Examples:
 
   common(wf.command('backfill').description('Run a workflow for every day of a range, in order'))
     .argument('<name>')
-    .requiredOption('--from <yyyyMMdd>', 'first day')
-    .requiredOption('--to <yyyyMMdd>', 'last day (inclusive)')
+    .requiredOption('--from <yyyyMMdd>', 'first day', day8('--from'))
+    .requiredOption('--to <yyyyMMdd>', 'last day (inclusive)', day8('--to'))
     .action(async (name: string, o) => {
       const { backfill } = await import('./commands.ts');
       process.exitCode = await backfill(name, o);

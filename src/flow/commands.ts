@@ -9,7 +9,7 @@ import { formatDate8, parseDate8 } from '../core/time.ts';
 import { openTableStore } from '../table/index.ts';
 import type { TableStore } from '../table/types.ts';
 import { loadWorkflows, SHIPPED_WORKFLOWS, type Workflow } from './workflow.ts';
-import { readHistory, runWorkflow, type RunRecord } from './runner.ts';
+import { interruptRun, readHistory, runWorkflow, type RunRecord } from './runner.ts';
 import { startScheduler, yesterday } from './scheduler.ts';
 
 interface Opts { data?: string; workflows?: string; config?: string }
@@ -29,6 +29,17 @@ async function withTable<T>(dataDir: string, postgres: string | undefined, fn: (
   } finally {
     await table?.close();
   }
+}
+
+/** Ctrl-C / SIGTERM of a foreground run: recorded as interrupted, its partial output removed, exit 130. */
+function interruptible(): void {
+  const stop = (signal: NodeJS.Signals) => {
+    const r = interruptRun(signal);
+    process.stderr.write(`\n${r ? `${r.workflow} ${r.day} INTERRUPTED (${r.error}); recorded in the history, partial output removed` : 'interrupted'}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }
 
 function pick(workflows: Map<string, Workflow>, name: string): Workflow {
@@ -53,6 +64,7 @@ export async function runOne(name: string, o: Opts & { day?: string }): Promise<
   const { dataDir, workflows, postgres } = setup(o);
   const wf = pick(workflows, name);
   const day = o.day ?? yesterday(new Date());
+  interruptible();
   const r = await withTable(dataDir, postgres, (table) => runWorkflow(wf, day, { dataDir, table, trigger: 'manual' }));
   process.stdout.write(summary(r) + '\n');
   return r.state === 'succeeded' ? 0 : 1;
@@ -66,17 +78,21 @@ export async function backfill(name: string, o: Opts & { from: string; to: strin
   const days: string[] = [];
   for (let t = a; t <= b; t += 86_400_000) days.push(formatDate8(t));
   const bar = progressBar(`backfill ${name}`, days.length, 'days');
-  let failed = 0;
+  const failedRuns: RunRecord[] = [];
+  interruptible();
   await withTable(dataDir, postgres, async (table) => {
     for (const day of days) {
       const r = await runWorkflow(wf, day, { dataDir, table, trigger: 'backfill' });
-      if (r.state !== 'succeeded') failed++;
+      if (r.state !== 'succeeded') failedRuns.push(r);
       bar.increment();
       if (!process.stderr.isTTY) process.stdout.write(summary(r) + '\n');
     }
   });
   bar.stop();
+  const failed = failedRuns.length;
   process.stdout.write(`backfill ${name}: ${days.length - failed} succeeded, ${failed} failed\n`);
+  // Which days failed and why, whether or not the per-day lines were shown.
+  for (const r of failedRuns) process.stdout.write(`  ${r.day} failed: ${r.error ?? 'failed'}\n`);
   return failed ? 1 : 0;
 }
 

@@ -41,7 +41,7 @@ export interface RunRecord {
   workflow: string;
   day: string;
   trigger: 'manual' | 'schedule' | 'backfill';
-  state: 'succeeded' | 'failed';
+  state: 'succeeded' | 'failed' | 'interrupted';
   started: string;
   ended: string;
   ms: number;
@@ -184,6 +184,7 @@ export async function runWorkflow(wf: Workflow, day: string, o: RunOptions): Pro
     id: randomUUID(), workflow: wf.name, day, trigger: o.trigger ?? 'manual', state: 'succeeded',
     started: new Date(t0).toISOString(), ended: '', ms: 0, steps: [],
   };
+  active = { run, dataDir: o.dataDir, t0 };
   const cat = await openCatalog({ dataDir: o.dataDir, table: o.table });
   const failed = new Set<string>();
   try {
@@ -230,6 +231,7 @@ export async function runWorkflow(wf: Workflow, day: string, o: RunOptions): Pro
     const first = run.steps.find((s) => s.state === 'failed');
     run.error = first ? `step ${first.id}: ${first.error}` : 'failed';
   }
+  active = undefined;
   run.ended = new Date().toISOString();
   run.ms = Date.now() - t0;
   const file = historyFile(o.dataDir);
@@ -238,4 +240,39 @@ export async function runWorkflow(wf: Workflow, day: string, o: RunOptions): Pro
   runsTotal.inc({ workflow: wf.name, state: run.state });
   log.info({ workflow: wf.name, day, state: run.state, ms: run.ms, error: run.error }, 'workflow run');
   return run;
+}
+
+let active: { run: RunRecord; dataDir: string; t0: number } | undefined;
+
+/**
+ * Ctrl-C during a run: the run in progress goes into the history as `interrupted` (with the steps it
+ * got to), and the partitions this process was writing (`.<name>.tmp-<pid>-…`, `.drive.csv.tmp-<pid>`)
+ * are removed; the published partitions were never touched (they are swapped in only when complete).
+ */
+export function interruptRun(signal: string): RunRecord | undefined {
+  const a = active;
+  active = undefined;
+  if (!a) return undefined;
+  const { run } = a;
+  run.state = 'interrupted';
+  const cur = run.steps.find((s) => !s.ended && s.state === 'succeeded' && s.started);
+  if (cur) { cur.state = 'failed'; cur.error = `interrupted by ${signal}`; cur.ended = new Date().toISOString(); }
+  run.error = `interrupted by ${signal}${cur ? ` during step ${cur.id}` : ''}`;
+  run.ended = new Date().toISOString();
+  run.ms = Date.now() - a.t0;
+  removeDebris(dataPaths(a.dataDir).lake);
+  const file = historyFile(a.dataDir);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.appendFileSync(file, JSON.stringify(run) + '\n');
+  return run;
+}
+
+function removeDebris(dir: string, depth = 0): void {
+  if (depth > 4 || !fs.existsSync(dir)) return;
+  const mine = new RegExp(`\\.tmp-${process.pid}(-|$)`);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (mine.test(e.name)) fs.rmSync(p, { recursive: true, force: true });
+    else if (e.isDirectory()) removeDebris(p, depth + 1);
+  }
 }

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.ts';
+import { date8 } from '../cli/options.ts';
 
 export function register(program: Command): void {
   program
     .command('overspeed')
     .description('Print the day\'s overspeeding cars from the hot store, as the original Redis client did')
-    .requiredOption('--date <yyyyMMdd>', 'the day (the set key)')
+    .requiredOption('--date <yyyyMMdd>', 'the day (the set key)', date8)
     .option('--watch', 'print again every --interval seconds until Ctrl-C')
     .option('--interval <s>', 'seconds between prints with --watch', '10')
     .option('--consume', 'delete the day\'s set after printing (the original demo did)')
@@ -19,7 +20,6 @@ Examples:
   $ smartcar overspeed --date 20240101 --watch --redis redis://127.0.0.1:6379
   $ redis-cli SMEMBERS 20240101            # what outside applications read`)
     .action(async (o) => {
-      if (!/^\d{8}$/.test(o.date)) throw new UserError(`--date must be yyyyMMdd, got '${o.date}'`);
       const interval = Number(o.interval);
       if (!(interval > 0)) throw new UserError('--interval must be a positive number of seconds');
       const { loadRootConfigWithFlags } = await import('../core/config.ts');

@@ -9,7 +9,9 @@ export type HotStoreOptions = { kind: 'redis'; url: string } | { kind: 'embedded
 export async function openHotStore(opts: HotStoreOptions): Promise<HotStore> {
   if (opts.kind === 'redis') {
     const { RedisHotStore } = await import('./redis.ts');
-    return new RedisHotStore(opts.url);
+    const store = new RedisHotStore(opts.url);
+    await store.reachable();
+    return store;
   }
   const { EmbeddedHotStore } = await import('./embedded.ts');
   return new EmbeddedHotStore(opts.path);

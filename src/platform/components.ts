@@ -65,6 +65,7 @@ export function platformComponents(o: PlatformOptions): PlatformComponents {
       },
       describe: (c) => `${c.captures.listening ?? '?'}  Kafka protocol, embedded, log in ${o.paths.broker}`,
       stopTimeoutMs: 15_000,
+      env: { SMARTCAR_PORT_FLAG: '--broker-port' },
     });
   }
   const afterBroker = o.kafka ? [] : ['broker'];

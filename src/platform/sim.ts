@@ -14,6 +14,7 @@ import path from 'node:path';
 import { DRIVER_HEADER } from '../core/records.ts';
 import { formatDate8, formatTimestamp14, localCivilNowMs, parseDate8, parseTimestamp14 } from '../core/time.ts';
 import { dataPaths } from '../core/paths.ts';
+import { UserError } from '../core/errors.ts';
 import { counter } from '../core/metrics.ts';
 import { createLogger } from '../core/log.ts';
 import { Driver, garbageLine, randomSeed, rngFor, writeStatusDay } from '../sim/index.ts';
@@ -146,6 +147,9 @@ export async function runSim(o: SimOptions): Promise<void> {
     statusCars: Math.min(o.cars, o.statusCars ?? 100),
     statusDays: [],
   };
+  if (!Number.isFinite(st.startMs) || !Number.isInteger(st.seed) || !(st.cars > 0)) {
+    throw new UserError(`${stateFile} is damaged (start ${String(st.startMs)}, seed ${String(st.seed)}, cars ${String(st.cars)}); move it away to start a new simulation`);
+  }
   saveState(stateFile, st);
   const state = st;
 

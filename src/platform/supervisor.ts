@@ -188,12 +188,15 @@ export class Supervisor {
     const cmd = this.o.command ?? { file: process.execPath, prefix: [SMARTCAR_BIN] };
     const args = [...cmd.prefix, ...spec.args(), ...(spec.metrics === false ? [] : ['--metrics-port', '0'])];
     const out = fs.openSync(state.logFile, 'a');
+    const logStart = fs.fstatSync(out).size;
     const child = spawn(cmd.file, args, {
-      stdio: ['ignore', 'pipe', out],
+      // stdin: a pipe only this process writes to; the child stops when it closes (this process died).
+      stdio: ['pipe', 'pipe', out],
       detached: true,
-      env: { ...process.env, SMARTCAR_COMPONENT: spec.name, ...spec.env },
+      env: { ...process.env, SMARTCAR_COMPONENT: spec.name, SMARTCAR_SUPERVISOR_PID: String(process.pid), SMARTCAR_SUPERVISOR_STDIN: '1', ...spec.env },
     });
     fs.closeSync(out);
+    child.stdin?.on('error', () => {}); // EPIPE once the child is gone
     r.child = child;
     state.phase = 'starting';
     state.pid = child.pid;
@@ -253,8 +256,10 @@ export class Supervisor {
         state.pid = undefined;
         r.child = undefined;
         this.o.onEvent?.({ kind: 'exited', name: spec.name, pid: child.pid ?? -1, code, signal });
-        failReady(new Error(`${spec.name} exited (code ${code}, signal ${signal}) before it was ready; see ${state.logFile}`));
-        if (!this.stopping) this.scheduleRestart(r);
+        const reason = firstErrorLine(state.logFile, logStart);
+        failReady(Object.assign(new Error(`${spec.name} exited (${signal ?? `code ${code}`}) before it was ready${reason ? `: ${reason}` : ''}; see ${state.logFile}`), { childExitCode: code }));
+        // A first start that fails before it is ready fails `start()` instead: no restart behind its back.
+        if (!this.stopping && (isReady || r.ready !== ready)) this.scheduleRestart(r);
         resolve();
       });
     });
@@ -274,4 +279,40 @@ export class Supervisor {
       if (!this.stopping) this.spawn(r);
     }, delayMs);
   }
+}
+
+/**
+ * The reason a child gave for failing, from what it wrote to its log since `from`: its one-line
+ * `smartcar: …` error, else the message of its first error-level JSON log line, else its first line
+ * that names an Error.
+ */
+export function firstErrorLine(file: string, from: number): string | undefined {
+  let text: string;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(Math.max(0, size - from), 256 * 1024);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, from);
+      text = buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  const own = lines.find((l) => l.startsWith('smartcar: '));
+  if (own) return own.slice('smartcar: '.length).trim();
+  for (const l of lines) {
+    if (!l.startsWith('{')) continue;
+    try {
+      const j = JSON.parse(l) as { level?: number; msg?: string; err?: unknown };
+      if ((j.level ?? 0) >= 50) return [j.msg, typeof j.err === 'string' ? j.err.split('\n')[0] : undefined].filter(Boolean).join(': ');
+    } catch {
+      // Not JSON after all.
+    }
+  }
+  return lines.find((l) => /\b\w*Error\b/.test(l))?.trim();
 }

@@ -8,7 +8,9 @@
  * Ctrl-C / SIGTERM stops the children in reverse start order and exits 0; a second one kills them all.
  */
 import path from 'node:path';
+import fs from 'node:fs';
 import { loadRootConfigWithFlags, type ConfigFlags } from '../core/config.ts';
+import { logToFile } from '../core/log.ts';
 import { dataPaths } from '../core/paths.ts';
 import { UserError, errorMessage } from '../core/errors.ts';
 import { metricsText } from '../core/metrics.ts';
@@ -131,6 +133,9 @@ export async function runUp(o: UpOptions): Promise<void> {
     lock.release();
     throw new UserError(`the agent definition ${SHIPPED_AGENT_FILE} is missing; reinstall the package (npm ci)`);
   }
+  // The supervisor's own JSON log goes beside its children's: the terminal shows only the lines below.
+  fs.mkdirSync(path.join(paths.root, 'logs', 'platform'), { recursive: true });
+  logToFile(path.join(paths.root, 'logs', 'platform', 'up.log'));
   const sup = new Supervisor({
     logDir: path.join(paths.root, 'logs', 'platform'),
     backoffBaseMs: o.backoffBaseMs,
@@ -143,7 +148,8 @@ export async function runUp(o: UpOptions): Promise<void> {
     },
   });
   // The last resort: whatever ends this process ends the children too (a second Ctrl-C exits at once).
-  process.on('exit', () => sup.kill());
+  // A forced exit (130) must not leave platform.lock behind either.
+  process.on('exit', () => { sup.kill(); lock.release(); });
   // The web console shares the platform's port (src/console).
   const started: { comps?: ReturnType<typeof platformComponents> } = {};
   const router = platformRouter(sup, paths.root);
@@ -192,7 +198,9 @@ export async function runUp(o: UpOptions): Promise<void> {
     await sup.stop();
     await server.close();
     lock.release();
-    throw new UserError(`smartcar up could not start: ${errorMessage(err)}\n(the children's logs are in ${path.join(paths.root, 'logs', 'platform')})`, 1);
+    // A child that refused its input (a busy port, a service given by flag that is not there: exit 2) makes this an input error too.
+    const childCode = (err as { childExitCode?: number | null }).childExitCode;
+    throw new UserError(`smartcar up could not start: ${errorMessage(err)}\n(the children's logs are in ${path.join(paths.root, 'logs', 'platform')})`, childCode === 2 ? 2 : 1);
   }
 
   const [bHost, bPort] = comps.brokers().split(',')[0].split(':');

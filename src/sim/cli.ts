@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../core/errors.ts';
 import { MAX_CARS } from '../core/records.ts';
-import { date8, int, rate } from '../cli/options.ts';
+import { date8, int, month6, rate } from '../cli/options.ts';
 
 const seedOption = () => new Option('--seed <n>', 'same seed → byte-identical output (default: random, printed)').argParser(int('--seed', 0, 2 ** 31 - 1));
 const garbageOption = () => new Option('--garbage <rate>', 'inject malformed lines at this rate per record (e.g. 0.01)').argParser(rate);
@@ -31,7 +31,11 @@ Examples:
       const { progressBar } = await import('../core/progress.ts');
       const bar = progressBar(`status ${o.date}`, o.cars * 21_600, 'records');
       const t0 = performance.now();
-      const r = await writeStatusDay({ date: o.date, cars: o.cars, outDir: o.out, seed: o.seed, garbage: o.garbage, onProgress: (d) => bar.update(d) });
+      const ac = new AbortController();
+      const stop = () => { bar.stop(); ac.abort(); };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const r = await writeStatusDay({ date: o.date, cars: o.cars, outDir: o.out, seed: o.seed, garbage: o.garbage, signal: ac.signal, onProgress: (d) => bar.update(d) });
       bar.stop();
       process.stderr.write(`wrote ${r.file}: ${r.records.toLocaleString('en-US')} records, ${(r.bytes / 1e6).toFixed(1)} MB in ${((performance.now() - t0) / 1000).toFixed(2)} s (seed ${r.seed})\n`);
     });
@@ -76,14 +80,16 @@ Examples:
     if (extra) c = extra(c);
     c.addHelpText('after', `\nExample:\n  $ smartcar gen ${name}${name === 'buylist' ? ' --month 202003' : ''} --seed 1 --out data/     # → data/${file}`);
     c.action(async (o) => {
-      process.stderr.write(`wrote ${await run(o)}\n`);
+      // The seed is chosen here when none is given, so it can be printed (and the output made again).
+      o.seed ??= (await import('./random.ts')).randomSeed();
+      process.stderr.write(`wrote ${await run(o)} (seed ${o.seed as number})\n`);
     });
   };
   reference('master', 'The car master (2,600 cars): CarMaster.txt', 'CarMaster.txt', async (o) =>
     (await import('./reference.ts')).writeMaster({ outDir: o.out as string, seed: o.seed as number | undefined }));
   reference('buylist', 'Item purchases of a month: CarItemBuyList_<yyyyMM>.txt', 'CarItemBuyList_202003.txt', async (o) =>
     (await import('./reference.ts')).writeBuyList({ outDir: o.out as string, month: o.month as string, seed: o.seed as number | undefined, rows: o.rows as number | undefined }),
-    (c) => c.requiredOption('--month <yyyyMM>', 'the month').option('--rows <n>', 'rows', int('--rows', 1, 1e8), 100_000));
+    (c) => c.requiredOption('--month <yyyyMM>', 'the month', month6('--month')).option('--rows <n>', 'rows', int('--rows', 1, 1e8), 100_000));
   reference('income', 'The master with income, for regression: CarMaster2Income.txt', 'CarMaster2Income.txt', async (o) =>
     (await import('./reference.ts')).writeIncome({ outDir: o.out as string, seed: o.seed as number | undefined, rows: o.rows as number | undefined }),
     (c) => c.option('--rows <n>', 'rows', int('--rows', 1, 1e8)));

@@ -160,8 +160,10 @@ export async function runDriverLog(o: DriverLogOptions): Promise<{ records: numb
       if (until <= round) {
         const wait = Math.max(1, Math.ceil(((round * 1000) / speedup) - (Date.now() - t0)));
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.min(wait, 1000));
-          o.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+          // The abort listener goes when the timer fires: one per wait would pile up (MaxListenersExceededWarning).
+          const onAbort = () => { clearTimeout(timer); resolve(); };
+          const timer = setTimeout(() => { o.signal?.removeEventListener('abort', onAbort); resolve(); }, Math.min(wait, 1000));
+          o.signal?.addEventListener('abort', onAbort, { once: true });
         });
         continue;
       }

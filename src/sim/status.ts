@@ -69,6 +69,8 @@ export class CarStatusState {
 }
 
 export interface StatusDayOptions {
+  /** Aborts the writing; the partial file is removed. */
+  signal?: AbortSignal;
   date: string;
   cars: number;
   outDir: string;
@@ -100,6 +102,8 @@ export async function writeStatusDay(o: StatusDayOptions): Promise<{ file: strin
   const date = o.date;
   let records = 0;
   const total = o.cars * RECORDS_PER_CAR_PER_DAY;
+  let complete = false;
+  let checked = 0;
   try {
     for (let tick = 0; tick < RECORDS_PER_CAR_PER_DAY; tick++) {
       const s = tick * 4;
@@ -133,11 +137,19 @@ export async function writeStatusDay(o: StatusDayOptions): Promise<{ file: strin
         }
       }
       if ((tick & 255) === 0) o.onProgress?.(records, total);
+      if (o.signal && records - checked >= 100_000) {
+        // Let a Ctrl-C in: it ends the file's writing and removes the partial file.
+        checked = records;
+        await new Promise((r) => setImmediate(r));
+        if (o.signal.aborted) throw new UserError(`interrupted: ${file} not written (the partial file was removed)`, 130);
+      }
     }
     sink.flush();
     fs.fsyncSync(fd);
+    complete = true;
   } finally {
     fs.closeSync(fd);
+    if (!complete) fs.rmSync(tmp, { force: true });
   }
   fs.renameSync(tmp, file);
   o.onProgress?.(records, total);

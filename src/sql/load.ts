@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { dataPaths } from '../core/paths.ts';
-import { UserError } from '../core/errors.ts';
+import { UserError, checkInputFile } from '../core/errors.ts';
 import { CAR_NUMBER } from '../core/records.ts';
 import { lakePaths, type LakePaths } from './lake.ts';
 
@@ -34,8 +34,7 @@ const KINDS: Record<ReferenceKind, { line: RegExp; header?: string; what: string
 };
 
 export function loadReference(kind: ReferenceKind, file: string, dataDir: string): { file: string; lines: number; bad: number } {
-  if (!fs.existsSync(file)) throw new UserError(`${file} does not exist`);
-  if (fs.statSync(file).isDirectory()) throw new UserError(`${file} is a directory; give the ${kind} file itself`);
+  checkInputFile(file, `the ${kind} file`);
   const spec = KINDS[kind];
   const text = fs.readFileSync(file, 'utf8');
   const lines = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.length > 0);

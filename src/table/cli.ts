@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
+import { int } from '../cli/options.ts';
 
 const common = (c: Command) =>
-  c.option('--data <dir>', 'data directory (the embedded store is <dir>/table)').option('--config <file>', 'root config file');
+  c.option('--data <dir>', 'data directory (the embedded store is <dir>/table)')
+    .option('--postgres <url>', 'the table store in PostgreSQL (postgres://user:pass@host:5432/db) instead of embedded LMDB')
+    .option('--config <file>', 'root config file');
 
 export function register(program: Command): void {
   const table = program
@@ -20,7 +23,7 @@ Examples:
     const { withStore } = await import('./run.ts');
     await withStore(o, async (s) => {
       for (const t of await s.listTables()) process.stdout.write(`${t.name}\tfamilies ${t.families.join(',')}\tversions ${t.maxVersions ?? 1}\n`);
-    });
+    }, { mustExist: true });
   });
 
   common(table.command('scan').description('Rows in key order, optionally within a range, with column filters (AND)'))
@@ -29,14 +32,17 @@ Examples:
     .option('--start <row>', 'first row (inclusive)')
     .option('--stop <row>', 'last row (exclusive)')
     .option('--filter <f>', "column filter 'family:qualifier OP value', OP = != < <= > >= ~ (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--limit <n>', 'at most n rows', Number)
+    .option('--limit <n>', 'at most n rows (1 or more)', int('--limit', 1, Number.MAX_SAFE_INTEGER))
     .option('--reverse', 'descending key order')
     .option('--format <fmt>', 'table | json (one row per line)', 'table')
     .action(async (name: string, o) => {
-      const { withStore, printRows } = await import('./run.ts');
+      const { withStore, printRows, checkFilterColumns } = await import('./run.ts');
       const { parseFilter } = await import('./filter.ts');
       const filters = (o.filter as string[]).map(parseFilter);
-      await withStore(o, (s) => printRows(s.scan(name, { prefix: o.prefix, start: o.start, stop: o.stop, filters, limit: o.limit, reverse: !!o.reverse }), o.format));
+      await withStore(o, async (s) => {
+        await checkFilterColumns(s, name, filters);
+        await printRows(s.scan(name, { prefix: o.prefix, start: o.start, stop: o.stop, filters, limit: o.limit, reverse: !!o.reverse }), o.format);
+      }, { mustExist: true });
     });
 
   common(table.command('get').description('One row')).argument('<table>').argument('<row>')
@@ -51,7 +57,7 @@ Examples:
           return;
         }
         await printRows((async function* () { yield r; })(), o.format);
-      });
+      }, { mustExist: true });
     });
 
   common(table.command('put').description('Write one or more columns of a row')).argument('<table>').argument('<row>')

@@ -11,6 +11,11 @@ export function parseFilter(text: string): ColumnFilter {
   const m = FILTER.exec(text.trim());
   if (!m) throw new UserError(`bad filter '${text}': expected family:qualifier OP value, OP one of = != < <= > >= ~ (e.g. 'cf1:speed>100')`);
   const [, column, op, value] = m;
+  // 'cf1:speed>>120' or 'cf1:speed=>100': a doubled or reversed operator, never a value a cell compares with.
+  if (op !== '~' && /^[<>=!~]/.test(value)) {
+    throw new UserError(`bad filter '${text}': '${op}' followed by '${value[0]}'; OP is one of = != < <= > >= ~ (e.g. 'cf1:speed>=100')`);
+  }
+  if (value === '') throw new UserError(`bad filter '${text}': no value after '${op}' (e.g. 'cf1:speed>100')`);
   if (op === '~') {
     try {
       new RegExp(value);

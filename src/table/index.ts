@@ -11,6 +11,8 @@ export async function openTableStore(opts: TableStoreOptions): Promise<TableStor
     const { LmdbTableStore } = await import('./lmdb.ts');
     return new LmdbTableStore(opts.path);
   }
+  const { checkPostgres } = await import('./reach.ts');
+  await checkPostgres(opts.url);
   const { PostgresTableStore } = await import('./postgres.ts');
   return new PostgresTableStore(opts.url, opts.schema);
 }

@@ -134,7 +134,7 @@ describe('smartcar agent --describe', () => {
 
   it('running an agent still requires -n and -f', () => {
     const r = cli('-f', 'agents/smartcar-agent.properties', '--check');
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2); // a usage error
     expect(r.stderr).toContain("required option '-n, --name <agent>' not specified");
     expect(cli('-n', 'SmartCar_Agent', '--check').stderr).toContain("required option '-f, --conf-file <file>' not specified");
   });

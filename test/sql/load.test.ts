@@ -51,7 +51,7 @@ describe('smartcar load income | incidents', () => {
   it('refuses a directory, and a file of the wrong kind, with one line and exit code 2', () => {
     const dir = cli('load', 'income', inDir, '--data', dataDir);
     expect(dir.status).toBe(2);
-    expect(dir.stderr.trim()).toMatch(/is a directory; give the income file itself$/);
+    expect(dir.stderr.trim()).toMatch(/the income file .* is a directory; give a file$/);
     const wrong = cli('load', 'incidents', path.join(inDir, 'CarMaster2Income.txt'), '--data', dataDir);
     expect(wrong.status).toBe(2);
     expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
