@@ -25,7 +25,7 @@ import type { IncomingMessage } from 'node:http';
 import { HttpError, Router, listen, reply, statusRoutes, type HttpServer } from '../core/http.ts';
 import { UserError, errorMessage } from '../core/errors.ts';
 import { counter, gauge, histogram } from '../core/metrics.ts';
-import { latestArtifact, loadModel, predictRaw, type IncidentModel } from '../ml/index.ts';
+import { latestArtifact, loadIncidentModel as loadModel, predictRaw, type IncidentModel } from '../ml/index.ts';
 
 export interface PredictServiceOptions {
   /** A model file, or a directory of v<N>.json files. */
