@@ -51,6 +51,16 @@ async function main() {
   console.log(`starting smartcar up with ${CARS} cars ×${SPEEDUP}…`);
   const platform = await startPlatform({ cars: CARS, speedup: SPEEDUP, seed: 11, readyMs: 240_000 });
   const chromium = await launchChromium();
+  // In every page, from document start: when the overview's figures and a paragraph's first row appear
+  // in the DOM, on the page's own clock (Playwright's polling runs on the same busy main thread).
+  await chromium.context.addInitScript(`(() => {
+    window.marks = {};
+    new MutationObserver(() => {
+      if (!window.marks.stats && document.querySelector('[data-testid="overview-stats"]')) window.marks.stats = performance.now();
+      if (window.marks.click && !window.marks.row && document.querySelector('.vrow')) window.marks.row = performance.now();
+    }).observe(document, { childList: true, subtree: true });
+    document.addEventListener('click', (e) => { if (e.target && e.target.closest && e.target.closest('[data-testid="run"]')) window.marks.click = performance.now(); }, true);
+  })()`);
   try {
     // Let the pipeline run and the console collect a few metric samples.
     await new Promise((r) => setTimeout(r, 15_000));
@@ -78,14 +88,15 @@ async function main() {
         const nav = performance.getEntriesByType('navigation')[0];
         const js = r.find((x) => x.name.includes('/assets/index-') && x.name.endsWith('.js'));
         const api = find('/api/overview');
-        return { html: Math.round(nav.responseEnd), js: js ? Math.round(js.responseEnd) : -1, apiStart: api ? Math.round(api.startTime) : -1, api: api ? Math.round(api.responseEnd) : -1, now: Math.round(performance.now()) };
+        return { html: Math.round(nav.responseEnd), js: js ? Math.round(js.responseEnd) : -1, apiStart: api ? Math.round(api.startTime) : -1, api: api ? Math.round(api.responseEnd) : -1, stats: Math.round(window.marks.stats), now: Math.round(performance.now()) };
       })()`)) as Record<string, number>;
       phases.push(t);
       await p.close();
     }
     const ph = (k: string) => med(phases.map((x) => x[k]));
-    console.log(`  in the page (medians, ms from navigation start): HTML ${ph('html')}, entry script ${ph('js')}, overview request sent ${ph('apiStart')}, answered ${ph('api')}, stats seen ${ph('now')}`);
-    console.log(`overview cold load → first data: median ${f(med(page))} ms, max ${f(Math.max(...page))} ms (target ≤ 1000); baseline GET /api/overview from Node: median ${f(med(api))} ms; ratio ${(med(page) / med(api)).toFixed(1)}×`);
+    console.log(`  in the page (medians, ms from navigation start): HTML ${ph('html')}, entry script ${ph('js')}, overview request sent ${ph('apiStart')}, answered ${ph('api')}, figures in the DOM ${ph('stats')}, seen by Playwright ${ph('now')}`);
+    const inDom = phases.map((x) => x.stats);
+    console.log(`overview cold load → first data in the DOM (page clock): median ${f(med(inDom))} ms, max ${f(Math.max(...inDom))} ms (target ≤ 1000); seen by Playwright: median ${f(med(page))} ms, max ${f(Math.max(...page))} ms; baseline GET /api/overview from Node: median ${f(med(api))} ms; ratio ${(med(page) / med(api)).toFixed(1)}×`);
 
     // ── alert latency
     const hot = await openHotStore({ kind: 'embedded', path: path.join(platform.data, 'hot') });
@@ -156,6 +167,8 @@ async function main() {
     await q.getByTestId('run').click();
     await q.locator('.vrow').first().waitFor({ timeout: 30_000 });
     const firstRows = performance.now() - r0;
+    const marks = (await q.evaluate('window.marks')) as { click?: number; row?: number };
+    const firstInDom = marks.row !== undefined && marks.click !== undefined ? marks.row - marks.click : NaN;
     await q.getByTestId('run-status').getByText(/1,000,000 rows in/).waitFor({ timeout: 240_000 });
     const allRows = performance.now() - r0;
     clearInterval(sampler);
@@ -163,7 +176,7 @@ async function main() {
     await q.getByTestId('grid-body').evaluate((el: { scrollTop: number; scrollHeight: number }) => { el.scrollTop = el.scrollHeight; });
     await q.locator('.vrow .vnum', { hasText: /^1000000$/ }).waitFor({ timeout: 10_000 });
     const heap = (await q.evaluate('performance.memory ? performance.memory.usedJSHeapSize : 0')) as number;
-    console.log(`1,000,000-row paragraph: first rows in the grid after ${f(firstRows)} ms (target ≤ 500), all rows after ${(allRows / 1000).toFixed(1)} s; page says "${inPage.trim()}"; scrolled to row 1,000,000; baseline engine first chunk ${f(engineFirst)} ms`);
+    console.log(`1,000,000-row paragraph: first rows in the grid ${f(firstInDom)} ms after the click (page clock; target ≤ 500), seen by Playwright after ${f(firstRows)} ms, all rows after ${(allRows / 1000).toFixed(1)} s; page says "${inPage.trim()}"; scrolled to row 1,000,000; baseline engine first chunk ${f(engineFirst)} ms`);
     console.log(`  platform process RSS: ${(rss0 / 2 ** 20).toFixed(0)} MB before, peak ${(peak / 2 ** 20).toFixed(0)} MB while streaming (+${((peak - rss0) / 2 ** 20).toFixed(0)} MB; the result is ~${(1_000_000 * 60 / 2 ** 20).toFixed(0)} MB as JSON); page JS heap ${(heap / 2 ** 20).toFixed(0)} MB`);
     await q.close();
   } finally {

@@ -4,7 +4,7 @@ import { get } from './api.ts';
 export interface Loaded<T> { data?: T; error?: Error; loading: boolean; reload(): void }
 
 /** GETs `path` (again every `everyMs` when given); keeps the last good data while a refresh fails. */
-export function useApi<T>(path: string | null, everyMs?: number): Loaded<T> {
+export function useApi<T>(path: string | null, everyMs?: number, first?: Promise<Response>): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: Error; loading: boolean }>({ loading: !!path });
   const [tick, setTick] = useState(0);
   const reload = useCallback(() => setTick((t) => t + 1), []);
@@ -14,8 +14,11 @@ export function useApi<T>(path: string | null, everyMs?: number): Loaded<T> {
     if (!path) return;
     const ac = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let prefetched = first;
     const load = () => {
-      get<T>(path, ac.signal).then(
+      const p = prefetched ? prefetched.then(async (r) => { if (!r.ok) throw new Error(`GET ${path} failed (${r.status})`); return (await r.json()) as T; }).catch(() => get<T>(path, ac.signal)) : get<T>(path, ac.signal);
+      prefetched = undefined;
+      p.then(
         (data) => { if (live.current) setState({ data, loading: false }); },
         (error: Error) => { if (live.current && error.name !== 'AbortError') setState((s) => ({ data: s.data, error, loading: false })); },
       ).finally(() => { if (everyMs && live.current) timer = setTimeout(load, everyMs); });
@@ -23,7 +26,9 @@ export function useApi<T>(path: string | null, everyMs?: number): Loaded<T> {
     setState((s) => ({ ...s, loading: true }));
     load();
     return () => { live.current = false; ac.abort(); clearTimeout(timer); };
+    // `first` is used once, for the first load only.
   }, [path, everyMs, tick]);
+
   return { ...state, reload };
 }
 

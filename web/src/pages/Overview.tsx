@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { send } from '../api.ts';
 import { useApi } from '../hooks.ts';
 import { bytes, duration, num } from '../format.ts';
@@ -12,6 +12,14 @@ interface Overview {
   latest: Record<string, number | null>;
 }
 interface Series { t: number[]; series: Record<string, (number | null)[]> }
+
+/** The request index.html started before the bundle ran (used once). */
+function takePrefetch(): Promise<Response> | undefined {
+  const w = window as unknown as { __overview?: Promise<Response> };
+  const p = w.__overview;
+  w.__overview = undefined;
+  return p;
+}
 
 const tone = (p: string) => (p === 'up' ? 'ok' : p === 'starting' || p === 'restarting' ? 'warn' : 'bad');
 
@@ -27,8 +35,15 @@ function lineOption(s: Series, names: string[], unit: string) {
 }
 
 export default function OverviewPage() {
-  const o = useApi<Overview>('/api/overview', 5000);
-  const s = useApi<Series>('/api/overview/series?minutes=60', 5000);
+  const o = useApi<Overview>('/api/overview', 5000, takePrefetch());
+  // The charts (and ECharts itself) come after the first figures are on screen.
+  const [later, setLater] = useState(false);
+  useEffect(() => {
+    if (!o.data || later) return;
+    const t = setTimeout(() => setLater(true), 50);
+    return () => clearTimeout(t);
+  }, [o.data, later]);
+  const s = useApi<Series>(later ? '/api/overview/series?minutes=60' : null, 5000);
   const charts = useMemo(() => s.data && {
     stages: lineOption(s.data, ['sim records/s', 'agent events/s', 'broker appends/s', 'stream records/s', 'table rows/s'], 'records/s'),
     lag: lineOption(s.data, ['consumer lag'], 'records'),
