@@ -160,7 +160,7 @@ async function recommendBench(): Promise<void> {
   const r = spawnSync(process.execPath, [SMARTCAR_BIN, 'ml', 'recommend', '--month', MONTH, '--data', DIR, '--json'], { encoding: 'utf8' });
   const cliS = secs(t0);
   if (r.status !== 0) throw new Error(r.stderr);
-  log(`${purchases} purchases in the mart → ${recRows} recommendations; in-process end to end best ${Math.min(...runs).toFixed(3)} s (runs ${runs.map((x) => x.toFixed(3)).join(', ')}); the CLI process ${cliS.toFixed(2)} s wall (target ≤ 2 s)`);
+  log(`100,000 purchases (${purchases} distinct car–item pairs of adult owners in the mart) → ${recRows} recommendations; in-process end to end best ${Math.min(...runs).toFixed(3)} s (runs ${runs.map((x) => x.toFixed(3)).join(', ')}); the CLI process ${cliS.toFixed(2)} s wall (target ≤ 2 s)`);
 }
 
 log(`bench:ml on ${os.cpus().length} CPU(s) ${os.cpus()[0]?.model ?? ''}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);

@@ -7,6 +7,7 @@ import {
   evaluateConfusion, evaluateForest, forestDefaults, readLabelled, splitRows, trainForest, writeModelFile, type LabelledSet, type Forest,
 } from '../../src/ml/index.ts';
 import { predictCommand } from '../../src/ml/classify/run.ts';
+import { loadWorkflows, runWorkflow, SHIPPED_WORKFLOWS } from '../../src/flow/index.ts';
 import { ruleClass, ruleClassOfArgs } from '../support/status-rule.ts';
 import { cli, masterInto, statusMart, tmpDir } from './support.ts';
 
@@ -139,6 +140,16 @@ describe('smartcar ml classify', () => {
     expect(JSON.parse(p.stdout).class).toBe(ruleClassOfArgs(SEED_CAR));
     expect(ruleClassOfArgs(SEED_CAR)).toBe('비정상'); // 5.7 < 6
   }, 240_000);
+
+  it('the daily status-score workflow scores every car of the day with the saved model', async () => {
+    const run = await runWorkflow(loadWorkflows([SHIPPED_WORKFLOWS]).get('status-score')!, DAY, { dataDir });
+    expect(run.error).toBeUndefined();
+    expect(run.steps[1].rows).toBe(9);
+    const cat = await openCatalog({ dataDir });
+    const r = (await cat.query(`select count(*), sum(records), sum(rule_abnormal_records) from smartcar_status_score where biz_date = '${DAY}'`)).rows[0];
+    await cat.close();
+    expect(r.map(Number)).toEqual([9, set.rows, set.labels.reduce((a, b) => a + b, 0)]);
+  });
 
   it('names the argument when a car has the wrong count or type of values', async () => {
     await expect(predictCommand(SEED_CAR.slice(1), { data: dataDir })).rejects.toThrow(/14 values .* got 13/);

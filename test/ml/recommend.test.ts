@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { writeBuyList } from '../../src/sim/index.ts';
 import { buildMart, loadReference, openCatalog } from '../../src/sql/index.ts';
 import { buildPrefs, holdoutEvaluate, itemSimilarities, readPurchases, recommendAll, logLikelihoodRatio } from '../../src/ml/index.ts';
+import { loadWorkflows, runWorkflow, SHIPPED_WORKFLOWS } from '../../src/flow/index.ts';
 import { oracleRecommend, type Row } from '../support/recommend.ts';
 import { cli, masterInto, tmpDir } from './support.ts';
 
@@ -35,7 +36,7 @@ describe('item-based recommendation', () => {
     const cat = await openCatalog({ dataDir });
     const purchases = await readPurchases(cat, MONTH);
     await cat.close();
-    expect(purchases.length).toBe(rows.length);
+    expect(purchases.length).toBe(new Set(rows.map((r) => `${r.car}|${r.item}`)).size); // one per car and item
     const p = buildPrefs(purchases);
     const recs = recommendAll(p, itemSimilarities(p, 'cooccurrence', 100), { top: 3, maxPrefsPerUser: 10 });
     const got = recs.flatMap((list, u) => list.map((r, k) => ({ car: p.users[u], item: p.items[r.item], score: r.score, rank: k + 1 })));
@@ -86,6 +87,16 @@ describe('item-based recommendation', () => {
     const lines = q.stdout.trim().split('\n').slice(1).map((l) => l.split(','));
     expect(lines.map((l) => ({ car: l[0], item: l[1], score: Number(l[2]), rank: Number(l[3]) }))).toEqual(oracleRecommend(rows).map((x) => ({ ...x, score: expect.closeTo(x.score, 5) })));
     expect(new Set(lines.map((l) => l[4]))).toEqual(new Set([MONTH]));
+  });
+
+  it('the monthly recommend workflow refreshes the month after the purchase mart', async () => {
+    const wf = loadWorkflows([SHIPPED_WORKFLOWS]).get('recommend')!;
+    const run = await runWorkflow(wf, '20200331', { dataDir });
+    expect(run.error).toBeUndefined();
+    expect(run.steps.map((x) => [x.id, x.state])).toEqual([['partition', 'succeeded'], ['recommend', 'succeeded']]);
+    expect(run.steps[1].rows).toBe(oracleRecommend(rows).length);
+    const failed = await runWorkflow(wf, '20200415', { dataDir });
+    expect(failed.state).toBe('failed');
   });
 
   it('a month without purchases names the workflow to run, exit 2', () => {

@@ -26,8 +26,10 @@ export interface Purchase { user: string; item: string; score: number }
 export async function readPurchases(cat: Catalog, month: string): Promise<Purchase[]> {
   const has = (await cat.tables()).includes(BUYLIST_MART);
   const rows = has
-    ? (await cat.query(`SELECT car_number, item, TRY_CAST(score AS DOUBLE) FROM ${BUYLIST_MART}
-        WHERE biz_month = '${month}' AND car_number IS NOT NULL AND item IS NOT NULL AND TRY_CAST(score AS DOUBLE) IS NOT NULL`)).rows
+    // One preference per (car, item), its highest score (see itembased.ts), already aggregated by DuckDB.
+    ? (await cat.query(`SELECT car_number, item, max(TRY_CAST(score AS DOUBLE)) FROM ${BUYLIST_MART}
+        WHERE biz_month = '${month}' AND car_number IS NOT NULL AND item IS NOT NULL AND TRY_CAST(score AS DOUBLE) IS NOT NULL
+        GROUP BY car_number, item`)).rows
     : [];
   if (rows.length === 0) {
     throw new UserError(`the purchase mart (${BUYLIST_MART}) has no purchases for biz_month=${month}: build it first (smartcar workflow run buylist --day ${month}01)`);
