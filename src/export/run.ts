@@ -220,7 +220,10 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
         stream.on('finish', resolve);
         stream.on('error', reject);
       });
-      const result = await stmt.run([]);
+      // DuckDB writes the text of every non-binary column itself (C++), so each field is a VARCHAR copied as bytes.
+      const textSelect = `SELECT ${cols.map((c) => (c.type.name === 'BLOB' ? qi(c.name) : `CAST(${qi(c.name)} AS VARCHAR) AS ${qi(c.name)}`)).join(', ')} FROM (${select})`;
+      const textStmt = await session.prepare(textSelect);
+      const result = await textStmt.run([]);
       for (let c = await result.next(); c; c = await result.next()) {
         if (o.signal?.aborted) throw new UserError('export interrupted; nothing was committed', 1);
         const ok = stream.write(copyText(c));
@@ -240,6 +243,7 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
         await client.query(`INSERT INTO ${target} (${colList}) SELECT ${colList} FROM ${copyInto}`);
       }
       await client.query('COMMIT');
+      textStmt.close();
       stmt.close();
       session.close();
       return { rows, deleted, created, target: o.target, ms: performance.now() - t0 };

@@ -9,6 +9,7 @@ export function register(program: Command): void {
     .option('--data <dir>', 'data directory (default ./smartcar-data)')
     .option('--max-sessions <n>', 'concurrent sessions allowed', '64')
     .option('--statement-timeout <ms>', 'longest a statement may run, in milliseconds', '300000')
+    .option('--metrics-port <n>', 'also serve /health and /metrics on 127.0.0.1 (0 = any free port)')
     .addHelpText('after', `
 Sessions are read-only and see the lake's tables and marts (DuckDB's SQL dialect). On first start
 the credentials are written to <data>/state/sql-server/credentials.json; the banner says where.
@@ -36,6 +37,7 @@ Examples:
         port: int(o.port, '--port'),
         maxSessions: int(o.maxSessions, '--max-sessions'),
         statementTimeoutMs: int(o.statementTimeout, '--statement-timeout'),
+        metricsPort: o.metricsPort === undefined ? undefined : int(o.metricsPort, '--metrics-port'),
       });
     });
 }

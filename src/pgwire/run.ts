@@ -14,6 +14,8 @@ export interface SqlServerRunOptions {
   password?: string;
   /** Print the banner (the CLI does; `smartcar up` prints its own). */
   banner?: boolean;
+  /** Serve /health and /metrics on 127.0.0.1 at this port too (what `smartcar up` scrapes). */
+  metricsPort?: number;
 }
 
 export async function runSqlServer(o: SqlServerRunOptions): Promise<SqlServer & { connect: string; credentialsSource: string }> {
@@ -43,5 +45,10 @@ export async function serveForever(o: SqlServerRunOptions): Promise<void> {
   // For a supervisor (smartcar up): where it listens and where the password is, one line each.
   process.stdout.write(`listening ${s.host}:${s.port}\ncredentials ${s.credentialsSource}\n`);
   onShutdown(() => s.close());
+  if (o.metricsPort !== undefined) {
+    const { serveStatus } = await import('../core/http.ts');
+    const m = await serveStatus({ port: o.metricsPort, health: () => ({ status: 'ok', address: `${s.host}:${s.port}`, sessions: s.sessions() }) });
+    process.stdout.write(`metrics listening ${m.host}:${m.port}\n`);
+  }
   await new Promise(() => {});
 }

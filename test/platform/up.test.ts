@@ -33,15 +33,15 @@ describe('smartcar up: stopping', () => {
     const u = await startUp(data);
     expect(u.out()).toMatch(/^ {2}broker +pid \d+/m);
     expect(u.out()).not.toMatch(/^ {2}sim /m);
-    expect(u.children).toHaveLength(4);
+    expect(u.children).toHaveLength(5); // broker, stream, agent, scheduler, sql-server
     // A second `up` on the same data directory is refused while this one runs.
     const second = spawnSync(process.execPath, [SMARTCAR_BIN, 'up', '--data', data, '--port', '0', '--broker-port', '0', '--no-sim'], { encoding: 'utf8', timeout: 60_000 });
     expect(second.status).toBe(3);
     expect(second.stderr).toContain(`is in use by smartcar up (pid ${u.child.pid}`);
     u.child.kill('SIGINT');
     expect(await u.exited).toBe(0);
-    const stops = [...u.out().matchAll(/^\S+ (\w+) stopped$/gm)].map((m) => m[1]);
-    expect(stops).toEqual(['scheduler', 'agent', 'stream', 'broker']);
+    const stops = [...u.out().matchAll(/^\S+ ([\w-]+) stopped$/gm)].map((m) => m[1]);
+    expect(stops).toEqual(['sql-server', 'scheduler', 'agent', 'stream', 'broker']);
     expect(u.children.every((pid) => !isAlive(pid))).toBe(true);
     expect(fs.existsSync(path.join(data, 'state', 'platform.lock'))).toBe(false);
   });
