@@ -10,7 +10,7 @@
  *    JSON, measured with the same wrk settings.
  * 3. The regression on the 2,600-row income file, load included, vs Rscript's read.table + lm + summary.
  *
- * Flags: --rows N --epochs N --duration S --connections N --skip-tfjs
+ * Flags: --rows N --epochs N --duration S --connections N --skip-tfjs --only dnn|service|regression
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -177,9 +177,18 @@ async function regression() {
 
 try {
   say(`# bench:models  ${new Date().toISOString()}  ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
-  await regression();
-  const model = await dnn();
-  await service(model);
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+  if (!only || only === 'regression') await regression();
+  if (!only || only === 'dnn') {
+    const model = await dnn();
+    if (!only) await service(model);
+  }
+  if (only === 'service') {
+    // A quickly trained model of the same shape: the service's cost does not depend on its weights.
+    const file = await writeIncidents({ outDir: dir, seed: 1, rows: 5000 });
+    const o = { seed: 1, epochs: 5, batchSize: 500, testShare: 0.2 };
+    await service(saveTraining(path.join(dir, 'models'), await trainIncidents(readIncidents(file), o), o, file).file);
+  }
   say(`\nload average at the end ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,8 @@
  *   scheduler  the five daily workflows on their cron           needs the table store (stream creates it)
  *   sim        driving log + status days (unless --no-sim)     needs the agent and the stream
  *   sql-server PostgreSQL-wire SQL over the catalog (psql, R, JDBC) on --sql-port
+
+ *   predict    the incident model over HTTP (127.0.0.1:9001)   only when a trained model exists
  *
  * Stopping in reverse order means: the simulator stops writing, the agent's sources stop and its
  * channels drain to the broker, the stream commits its offsets, and the broker goes last.
@@ -33,6 +35,9 @@ export interface PlatformOptions {
   agentFile?: string;
   /** Port of the SQL server (PostgreSQL wire protocol; 0 = free port). */
   sqlPort: number;
+
+  /** Port of the prediction service (default 9001, as the seed's Flask app). */
+  predictPort?: number;
 }
 
 export interface PlatformComponents {
@@ -114,6 +119,15 @@ export function platformComponents(o: PlatformOptions): PlatformComponents {
       dependsOn: ['agent', 'stream'],
       describe: () => `${s.cars} cars ×${s.speedup} → ${path.relative(data, o.paths.driverLog)}, status days → ${path.relative(data, o.paths.spool)}`,
       stopTimeoutMs: 10_000,
+    });
+  }
+  // The prediction service, once `smartcar ml dnn train` has written a model; it picks up newer ones itself.
+  const models = path.join(data, 'models', 'incident-dnn');
+  if (fs.existsSync(models) && fs.readdirSync(models).some((f) => /^v\d+\.json$/.test(f))) {
+    specs.push({
+      name: 'predict',
+      args: () => ['serve', 'predict', '--port', String(o.predictPort ?? 9001), '--model', models],
+      describe: () => `127.0.0.1:${o.predictPort ?? 9001}/smartcar/predict, models in ${path.relative(data, models)}`,
     });
   }
   return { specs, brokers };

@@ -12,6 +12,7 @@ export function register(program: Command): void {
     .option('--model <path>', 'a model file, or a directory whose newest v<N>.json is served (default <data>/models/incident-dnn)')
     .option('--token <t>', 'require Authorization: Bearer <t> (default $SMARTCAR_PREDICT_TOKEN)')
     .option('--watch-ms <n>', 'how often to look for a new model', int('--watch-ms', 50, 3_600_000), 1000)
+    .option('--metrics-port <n>', 'also serve /metrics and /health on 127.0.0.1:<n> (0 = a free port; `smartcar up` uses it)', int('--metrics-port', 0, 65535))
     .option('--data <dir>', 'data directory (default ./smartcar-data)')
     .addHelpText('after', `
 A newly trained model (smartcar ml dnn train) is served without a restart.
@@ -33,5 +34,11 @@ Examples:
       });
       process.stderr.write(`predict: ${svc.url}/smartcar/predict${svc.current() ? '' : ' (no model yet: waiting for one)'}\n`);
       onShutdown(() => svc.close());
+      if (o.metricsPort !== undefined) {
+        const { serveStatus } = await import('../core/http.ts');
+        const st = await serveStatus({ port: o.metricsPort, health: () => (svc.current() ? { status: 'ok', url: svc.url, model_version: svc.current()!.version } : { status: 'down', url: svc.url, error: 'no model yet' }) });
+        onShutdown(() => st.close());
+        process.stdout.write(`metrics listening ${st.host}:${st.port}\n`);
+      }
     });
 }

@@ -113,7 +113,7 @@ cat(sprintf('%.17g', c(${qs.map(([p, d]) => `qt(${p}, ${d})`).join(', ')})), '\\
     expect(r.stderr).toMatch(/car_capacity has the same value \(2000\) in all 50 rows/);
     expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
     expect(r.stdout).not.toMatch(/NaN/);
-  });
+  }, 180_000);
 
   it('names the bad field and line of a non-numeric value, and an unknown column', () => {
     const bad = path.join(dir, 'bad.txt');
@@ -124,7 +124,7 @@ cat(sprintf('%.17g', c(${qs.map(([p, d]) => `qt(${p}, ${d})`).join(', ')})), '\\
     const u = smartcar(['ml', 'regress', '--input', income, '--formula', 'income ~ horsepower']);
     expect(u.status).toBe(2);
     expect(u.stderr).toMatch(/no column "horsepower"/);
-  });
+  }, 180_000); // two CLI processes: slow on a loaded 2-core machine
 
   it('writes the four plots as SVG', async () => {
     const plots = path.join(dir, 'plots');

@@ -148,6 +148,12 @@ describe('smartcar serve predict', () => {
   it('swaps in a newly trained model during a request stream without a failed or mixed answer', async () => {
     const before = svc.current()!;
     const oldOracle = oracle(before.file);
+    // Train v2 first (in this process training would stall the server's event loop), then place it the
+    // way \`smartcar ml dnn train\` does (temp file + rename) while requests flow.
+    const staging = path.join(dir, 'staging');
+    fs.mkdirSync(staging, { recursive: true });
+    fs.copyFileSync(before.file, path.join(staging, path.basename(before.file)));
+    const trained = await trainInto(staging, 6);
     let stop = false;
     const seen = new Set<number>();
     const answers: { v: number; p: string; row: number }[] = [];
@@ -163,11 +169,18 @@ describe('smartcar serve predict', () => {
         answers.push({ v: j.model_version, p: j.prediction, row });
       }
     })();
-    await new Promise((r) => setTimeout(r, 150));
-    const next = await trainInto(models, 6); // v2, written while requests flow
+    const until = async (ok: () => boolean) => {
+      const t = Date.now();
+      while (!ok() && Date.now() - t < 20_000) await new Promise((r) => setTimeout(r, 10));
+    };
+    await until(() => answers.length >= 20); // the old model has answered
+    const next = { version: trained.version, file: path.join(models, path.basename(trained.file)) };
+    fs.copyFileSync(trained.file, path.join(models, '.incoming.tmp'));
+    fs.renameSync(path.join(models, '.incoming.tmp'), next.file);
     const t0 = Date.now();
     while (svc.current()!.version !== next.version && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 150));
+    const swappedAt = answers.length;
+    await until(() => answers.length >= swappedAt + 20); // and the new one has too
     stop = true;
     await stream;
     expect(seen).toEqual(new Set([before.version, next.version]));
@@ -203,7 +216,7 @@ describe('smartcar serve predict', () => {
   });
 
   it('runs as `smartcar serve predict` and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [path.resolve('bin/smartcar.js'), 'serve', 'predict', '--port', '0', '--model', models], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [path.resolve('bin/smartcar.js'), 'serve', 'predict', '--port', '0', '--model', models, '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let err = '';
       const url = await new Promise<string>((resolve, reject) => {
@@ -216,6 +229,16 @@ describe('smartcar serve predict', () => {
       });
       const j = await json(fetch(url, { method: 'POST', body: JSON.stringify(rows[0]) }));
       expect(j.success).toBe(true);
+      // The supervisor's readiness line: a status endpoint of its own (`smartcar up` passes --metrics-port 0).
+      const status = await new Promise<string>((resolve) => {
+        let o = '';
+        child.stdout.on('data', (d: Buffer) => {
+          o += d.toString();
+          const m = /^metrics listening (\S+)$/m.exec(o);
+          if (m) resolve(m[1]);
+        });
+      });
+      expect((await json(fetch(`http://${status}/health`))).status).toBe('ok');
       child.kill('SIGTERM');
       const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
       expect(code).toBe(0);

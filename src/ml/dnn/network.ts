@@ -1,9 +1,9 @@
 /**
  * A feed-forward network of dense layers trained by mini-batch Adam, with Keras' semantics, over
- * Float64Array batches. It exists because TensorFlow.js without its native binding was measured far
- * too slow here (docs/models.md: tfjs-backend-wasm ~6.5 s and the pure-JS backend ~35 s per epoch of
- * 160,000 rows, against ~0.3 s for this code on the same machine); test/ml/dnn.test.ts checks a forward
- * pass and Adam steps against TensorFlow.js itself.
+ * Float64Array batches. It exists because TensorFlow.js without its native binding was measured too
+ * slow here (docs/models.md: the pure-JS backend ~35 s and tfjs-backend-wasm 6.5–26 s per epoch of
+ * 160,000 rows on the shared 2-core machine, several times this code and over 3× scikit-learn);
+ * test/ml/dnn.test.ts checks a forward pass and Adam steps against TensorFlow.js itself.
  *
  * Semantics (Keras / tfjs-layers defaults):
  *   Dense        y = act(x W + b), W is in × out (row-major), Glorot-uniform init U(±sqrt(6/(in+out))), b = 0
