@@ -266,8 +266,8 @@ describe('smartcar up, end to end', () => {
  */
 const PG = process.env.TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = 'redis://127.0.0.1:6379/8';
-const services = (await needService('Redis', '127.0.0.1', 6_379, 'the e2e run of smartcar up --redis --postgres'))
-  && (await needService('PostgreSQL', '127.0.0.1', 5_432, 'the e2e run of smartcar up --redis --postgres'));
+const services = (await needService('Redis', '127.0.0.1', 6379, 'the e2e run of smartcar up --redis --postgres'))
+  && (await needService('PostgreSQL', '127.0.0.1', 5432, 'the e2e run of smartcar up --redis --postgres'));
 
 describe.skipIf(!services)('smartcar up --redis --postgres, end to end', () => {
   it('stores every record once in PostgreSQL, publishes exactly the independent overspeed sets to Redis, and the drive workflow copies the day from PostgreSQL', async () => {
