@@ -55,7 +55,7 @@ async function up(args = UP_ARGS, env: NodeJS.ProcessEnv = process.env): Promise
   child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
   child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await waitFor(() => /^ready; Ctrl-C stops everything$/m.test(out) || child.exitCode !== null, 120_000, 'smartcar up to be ready');
+  await waitFor(() => /^ready; Ctrl-C stops everything$/m.test(out) || child.exitCode !== null, 360_000, 'smartcar up to be ready');
   if (child.exitCode !== null) throw new Error(`smartcar up exited ${child.exitCode}:\n${out}`);
   const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\/health/.exec(out)![1]);
   return { child, port, output: () => out, exited };
@@ -127,7 +127,7 @@ async function checkDriving(st: Stores = embedded): Promise<void> {
     const have = new Set(keys);
     for (const k of want) if (!have.has(k)) return false;
     return true;
-  }, 120_000, `the table store to hold the ${want.size} records of the log`);
+  }, 360_000, `the table store to hold the ${want.size} records of the log`);
   const later = logLines(st.log);
   const all = new Set<string>();
   let minSecond = Infinity;
@@ -189,7 +189,7 @@ describe('smartcar up, end to end', () => {
     let u = await up();
     expect(u.output()).toMatch(/broker +pid \d+ +127\.0\.0\.1:\d+/);
     expect(u.output()).toMatch(/table +embedded LMDB at /);
-    await waitFor(() => goodRecords(logLines()) > CARS * 150, 60_000, 'the simulator to write');
+    await waitFor(() => goodRecords(logLines()) > CARS * 150, 180_000, 'the simulator to write');
     const status = smartcar(['status', '--data', data]);
     expect(status.out).toMatch(/all components up/);
     expect(status.status).toBe(0);
@@ -201,12 +201,12 @@ describe('smartcar up, end to end', () => {
     // 2. Restart (resumes), then kill -9 every process of the tree mid-run.
     u = await up();
     const before = goodRecords(logLines());
-    await waitFor(() => goodRecords(logLines()) > before + CARS * 100, 60_000, 'the simulator to write again');
+    await waitFor(() => goodRecords(logLines()) > before + CARS * 100, 180_000, 'the simulator to write again');
     const killed = killTree(u.child.pid!);
     expect(killed.length).toBeGreaterThanOrEqual(6);
     await u.exited;
     const gone = (pid: number) => { try { process.kill(pid, 0); return false; } catch { return true; } };
-    await waitFor(() => killed.every(gone), 10_000, 'every process of the tree to be gone');
+    await waitFor(() => killed.every(gone), 180_000, 'every process of the tree to be gone');
 
     // 3. Restart after the crash: a stale lock taken over; the same holds.
     u = await up();
@@ -215,8 +215,8 @@ describe('smartcar up, end to end', () => {
     const addr = `127.0.0.1:${u.port}`;
     const streamPid = JSON.parse((await httpGet(addr, '/health')).body).components.stream.pid as number;
     process.kill(streamPid, 'SIGKILL');
-    await waitFor(async () => (await httpGet(addr, '/health')).status === 503, 10_000, '/health to report the stream down');
-    await waitFor(async () => (await httpGet(addr, '/health')).status === 200, 60_000, 'the stream to be restarted');
+    await waitFor(async () => (await httpGet(addr, '/health')).status === 503, 180_000, '/health to report the stream down');
+    await waitFor(async () => (await httpGet(addr, '/health')).status === 200, 180_000, 'the stream to be restarted');
     expect(JSON.parse((await httpGet(addr, '/health')).body).components.stream).toMatchObject({ phase: 'up', restarts: 1 });
     const metrics = (await httpGet(addr, '/metrics')).body;
     expect(metrics).toMatch(/^smartcar_platform_restarts_total\{component="stream"\} 1$/m);
@@ -224,11 +224,11 @@ describe('smartcar up, end to end', () => {
     expect(metrics).toMatch(/^smartcar_broker_records_produced_total\{component="broker"\} [1-9]\d*$/m);
     expect(metrics.match(/^# HELP smartcar_stream_rows_stored_total /gm)).toHaveLength(1);
     const resumed = goodRecords(logLines());
-    await waitFor(() => goodRecords(logLines()) > resumed + CARS * 100, 60_000, 'the simulator to write after the crash');
+    await waitFor(() => goodRecords(logLines()) > resumed + CARS * 100, 180_000, 'the simulator to write after the crash');
     await checkDriving();
     const statusFile = `SmartCarStatusInfo_${SIM_DAY}.txt`;
     // The agent deletes a spool file once ingested; its lake file is closed when idle or when the agent stops.
-    await waitFor(() => !fs.existsSync(path.join(p.spool, statusFile)) && fs.existsSync(path.join(p.state, 'sim.json')), 90_000, 'the status day ingested');
+    await waitFor(() => !fs.existsSync(path.join(p.spool, statusFile)) && fs.existsSync(path.join(p.state, 'sim.json')), 270_000, 'the status day ingested');
     u.child.kill('SIGTERM');
     expect(await u.exited).toBe(0);
 
@@ -256,7 +256,7 @@ describe('smartcar up, end to end', () => {
     } finally {
       await cat.close();
     }
-  }, 900_000);
+  }, 1_800_000);
 });
 
 /**
@@ -287,7 +287,7 @@ describe.skipIf(!services)('smartcar up --redis --postgres, end to end', () => {
         '--date', day, '--status-cars', '1', '--garbage', '0.002', '--redis', REDIS, '--postgres', PG], env);
       expect(u.output()).toMatch(/table +PostgreSQL postgres:\/\/postgres@127\.0\.0\.1:5432\/test/);
       expect(u.output()).toMatch(/hot +Redis redis:\/\/127\.0\.0\.1:6379\/8/);
-      await waitFor(() => goodRecords(logLines(st.log)) > CARS * 150, 90_000, 'the simulator to write');
+      await waitFor(() => goodRecords(logLines(st.log)) > CARS * 150, 270_000, 'the simulator to write');
       await checkDriving(st);
       u.child.kill('SIGTERM');
       expect(await u.exited).toBe(0);
@@ -310,5 +310,5 @@ describe.skipIf(!services)('smartcar up --redis --postgres, end to end', () => {
       await h.close();
       if (!process.env.SMARTCAR_E2E_KEEP) fs.rmSync(root2, { recursive: true, force: true });
     }
-  }, 600_000);
+  }, 1_200_000);
 });
