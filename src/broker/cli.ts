@@ -27,6 +27,11 @@ Examples:
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port must be 0..65535, got '${o.port}'`);
       if (!Number.isInteger(partitions) || partitions < 1 || partitions > 10_000) throw new UserError(`--partitions must be 1..10000, got '${o.partitions}'`);
       if (o.flush !== 'always' && o.flush !== 'interval') throw new UserError(`--flush must be always or interval, got '${o.flush}'`);
+      // Secure by default: another host may reach the broker only with credentials, which it does not
+      // check yet (SASL is not implemented), so any other address is refused.
+      if (!/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(o.host)) {
+        throw new UserError(`--host ${o.host} would let other hosts reach the broker without credentials, and it has no SASL authentication yet; bind a loopback address (127.0.0.1, the default) and reach it through an SSH tunnel or a proxy that authenticates`);
+      }
       const { startBroker } = await import('./server.ts');
       const { onShutdown } = await import('../core/shutdown.ts');
       const b = await startBroker({

@@ -1,5 +1,6 @@
 /** Result printing for `smartcar sql`: an aligned table, CSV, or JSON (one object per line). */
 import type { QueryResult } from './catalog.ts';
+import { displayWidth, padDisplay, truncateDisplay } from '../core/width.ts';
 
 const text = (v: unknown): string => {
   if (v === null || v === undefined) return 'NULL';
@@ -18,7 +19,8 @@ export function formatResult(r: QueryResult, format: string): string {
     return [r.columns.map(esc).join(','), ...r.rows.map((row) => row.map((v) => (v === null ? '' : esc(text(v)))).join(','))].join('\n') + '\n';
   }
   const cells = r.rows.map((row) => row.map(text));
-  const width = r.columns.map((c, i) => Math.min(60, Math.max(c.length, ...cells.map((row) => row[i].length))));
-  const line = (vals: string[]) => vals.map((v, i) => (v.length > width[i] ? v.slice(0, width[i] - 1) + '…' : v.padEnd(width[i]))).join(' │ ');
+  // Columns by display width, as a terminal draws them: 서울 and 회사원 take two columns per character.
+  const width = r.columns.map((c, i) => Math.min(60, Math.max(displayWidth(c), ...cells.map((row) => displayWidth(row[i])))));
+  const line = (vals: string[]) => vals.map((v, i) => (displayWidth(v) > width[i] ? truncateDisplay(v, width[i]) : padDisplay(v, width[i]))).join(' │ ');
   return [line(r.columns), width.map((w) => '─'.repeat(w)).join('─┼─'), ...cells.map(line)].join('\n') + `\n(${r.rows.length} row${r.rows.length === 1 ? '' : 's'})\n`;
 }
