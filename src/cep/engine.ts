@@ -53,6 +53,7 @@ export class CepEngine {
 
   registerEventType(def: EventTypeDef): void {
     for (const n of [def.name, ...(def.aliases ?? [])]) this.types.set(n.toLowerCase(), def);
+    this.version++;
   }
 
   onOutput(cb: (out: CepOutput) => void): void {
