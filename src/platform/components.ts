@@ -7,7 +7,6 @@
  *   scheduler  the five daily workflows on their cron           needs the table store (stream creates it)
  *   sim        driving log + status days (unless --no-sim)     needs the agent and the stream
  *   sql-server PostgreSQL-wire SQL over the catalog (psql, R, JDBC) on --sql-port
-
  *   predict    the incident model over HTTP (127.0.0.1:9001)   only when a trained model exists
  *
  * Stopping in reverse order means: the simulator stops writing, the agent's sources stop and its
@@ -35,7 +34,6 @@ export interface PlatformOptions {
   agentFile?: string;
   /** Port of the SQL server (PostgreSQL wire protocol; 0 = free port). */
   sqlPort: number;
-
   /** Port of the prediction service (default 9001, as the seed's Flask app). */
   predictPort?: number;
 }
