@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { openCatalog } from '../../src/sql/index.ts';
 import {
   evaluateConfusion, evaluateForest, forestDefaults, readLabelled, splitRows, trainForest, writeModelFile, type LabelledSet, type Forest,
@@ -10,6 +10,9 @@ import { predictCommand } from '../../src/ml/classify/run.ts';
 import { loadWorkflows, runWorkflow, SHIPPED_WORKFLOWS } from '../../src/flow/index.ts';
 import { ruleClass, ruleClassOfArgs } from '../support/status-rule.ts';
 import { cli, masterInto, statusMart, tmpDir } from './support.ts';
+
+// Trains models and starts CLI processes: generous on a shared 2-core machine.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 const DAY = '20240105';
 const dataDir = tmpDir('classify');

@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { openCatalog } from '../../src/sql/index.ts';
 import { clusterCars, dedupe, kmeans, kmeansSchema, readCarFeatures, silhouette } from '../../src/ml/index.ts';
 import { cli, masterInto, tmpDir } from './support.ts';
+
+// Trains models and starts CLI processes: generous on a shared 2-core machine.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 /** Points with many duplicates: n rows drawn from `distinct` random points in d dimensions. */
 function data(n: number, distinct: number, d: number, seed: number): Float64Array {

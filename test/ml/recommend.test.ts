@@ -1,12 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeBuyList } from '../../src/sim/index.ts';
 import { buildMart, loadReference, openCatalog } from '../../src/sql/index.ts';
 import { buildPrefs, holdoutEvaluate, itemSimilarities, readPurchases, recommendAll, logLikelihoodRatio } from '../../src/ml/index.ts';
 import { loadWorkflows, runWorkflow, SHIPPED_WORKFLOWS } from '../../src/flow/index.ts';
 import { oracleRecommend, type Row } from '../support/recommend.ts';
 import { cli, masterInto, tmpDir } from './support.ts';
+
+// Trains models and starts CLI processes: generous on a shared 2-core machine.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 const MONTH = '202003';
 const dataDir = tmpDir('recommend');
