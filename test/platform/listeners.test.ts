@@ -60,7 +60,7 @@ describe('listeners of smartcar up', () => {
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     await waitFor(() => out.includes('ready; Ctrl-C stops everything') || child.exitCode !== null, 90_000, 'smartcar up to be ready');
     const pids = [child.pid!, ...Object.values(readLock(path.join(data, 'state'))?.children ?? {})];
-    expect(pids).toHaveLength(5);
+    expect(pids).toHaveLength(6);
     const table = listening();
     const mine: string[] = [];
     for (const pid of pids) for (const inode of socketInodes(pid)) if (table.has(inode)) mine.push(table.get(inode)!);

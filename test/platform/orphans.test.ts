@@ -87,7 +87,7 @@ describe('kill -9 of smartcar up', () => {
     let u = up();
     await u.ready;
     const children = Object.values(readLock(p.state)?.children ?? {});
-    expect(children).toHaveLength(5);
+    expect(children).toHaveLength(6);
     await waitFor(() => goodLines().length > 20 * 200, 60_000, 'the simulator to write');
 
     const t0 = Date.now();
