@@ -153,8 +153,29 @@ describe('stream metrics endpoint', () => {
     const lines = log(day, 20, 120, 32);
     expect(expectedOverspeed(lines).size).toBeGreaterThan(0);
     const table = await openTableStore({ kind: 'lmdb', path: path.join(tmp('fail'), 'table') });
-    // A real fault: nothing listens on port 1, so publishing the first alert fails after ioredis's retries.
-    const hot = await openHotStore({ kind: 'redis', url: 'redis://127.0.0.1:1/0' });
+    // A real fault: a Redis server of this test's own, reachable when the store opens (opening checks
+    // that), then killed before any input, so publishing the first alert fails after ioredis's retries.
+    const port = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as net.AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await waitFor(async () => {
+      const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      try {
+        await c.connect();
+        return (await c.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        c.disconnect();
+      }
+    }, 30_000, 'the test\'s own redis-server');
+    const hot = await openHotStore({ kind: 'redis', url: `redis://127.0.0.1:${port}/0` });
+    redis.kill('SIGKILL');
+    await new Promise((r) => redis.once('exit', r));
     const topo = await startTopology({ bus, table, hot, rulesDir: SHIPPED_RULES, topic, groupId: 'g-metrics-fail', idleCloseMs: 1000, lagIntervalMs: 500 });
     const status = await serveStreamStatus([topo], 0);
     try {

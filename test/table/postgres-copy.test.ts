@@ -181,7 +181,7 @@ describe('PostgreSQL table store: scans push conditions into SQL', () => {
     await store.putMany('f', cellsOf.map((v, i) => ({ row: `f${String(i).padStart(2, '0')}`, cells: { [i === 3 ? 'cf1:other' : 'cf1:v']: v } })));
   });
 
-  const filters = ['cf1:v>5', 'cf1:v<=12', 'cf1:v=100', 'cf1:v!=5', 'cf1:v>=abc', 'cf1:v<Abd', 'cf1:v=é', 'cf1:v>é', 'cf1:v~^A', 'cf1:v~b.$', 'cf1:v>1e1', 'cf1:v=', 'cf1:v<99999999999999999999'];
+  const filters = ['cf1:v>5', 'cf1:v<=12', 'cf1:v=100', 'cf1:v!=5', 'cf1:v>=abc', 'cf1:v<Abd', 'cf1:v=é', 'cf1:v>é', 'cf1:v~^A', 'cf1:v~b.$', 'cf1:v>1e1', 'cf1:v<99999999999999999999'];
   it.each(filters)('%s: the same rows as the oracle, and the pushed SQL alone keeps every one of them', async (text) => {
     const f = parseFilter(text);
     const expected = cellsOf.map((v, i) => [`f${String(i).padStart(2, '0')}`, i === 3 ? undefined : v] as const).filter(([, v]) => oracleMatch(v, f)).map(([k]) => k);
@@ -196,7 +196,7 @@ describe('PostgreSQL table store: scans push conditions into SQL', () => {
       for (const k of expected) expect(got).toContain(k);
       // For string equality and literal prefixes the SQL is the whole answer; for a number it is
       // exact over plain decimals and leaves the other cells (' 7', '0x10', 'abc' …) to JavaScript.
-      if (['cf1:v=é', 'cf1:v~^A', 'cf1:v='].includes(text)) expect(got).toEqual(expected);
+      if (['cf1:v=é', 'cf1:v~^A'].includes(text)) expect(got).toEqual(expected);
       if (text === 'cf1:v=100') expect(got).toEqual(['f06', 'f07', 'f08', 'f09', 'f10', 'f11', 'f12', 'f14']);
       expect(got).not.toContain('f03'); // lacks the column
     } finally {
