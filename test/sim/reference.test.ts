@@ -71,6 +71,6 @@ describe('reference data sets', () => {
     } catch (e) {
       err = String((e as { stderr: Buffer }).stderr);
     }
-    expect(err).toContain('--date must be yyyyMMdd');
+    expect(err).toContain('--date must be a date yyyyMMdd');
   });
 });
