@@ -202,7 +202,8 @@ function parse(schema: Schema, value: unknown, where: string): unknown {
   return r.data;
 }
 
-async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+/** The request body as text; over `limit` bytes is a 413. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
@@ -210,9 +211,14 @@ async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
     if (size > limit) throw new HttpError(413, `request body over ${limit} bytes`);
     chunks.push(c);
   }
-  if (size === 0) return undefined;
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const text = await readBody(req, limit);
+  if (text.length === 0) return undefined;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, `body: not valid JSON (${errorMessage(err)})`);
   }

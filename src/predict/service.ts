@@ -22,7 +22,7 @@
 import fs from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { HttpError, Router, listen, reply, statusRoutes, type HttpServer } from '../core/http.ts';
+import { HttpError, Router, listen, readBody, reply, statusRoutes, type HttpServer } from '../core/http.ts';
 import { UserError, errorMessage } from '../core/errors.ts';
 import { counter, gauge, histogram } from '../core/metrics.ts';
 import { latestArtifact, loadIncidentModel as loadModel, predictRaw, type IncidentModel } from '../ml/index.ts';
@@ -71,17 +71,6 @@ function featureRow(m: IncidentModel, v: unknown, where: string): Float64Array {
     if (n < 0 || n > 2) throw new BadRequest(`${where}${f}: ${n} is outside 0–2`);
     return n;
   });
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > limit) throw new HttpError(413, `request body over ${limit} bytes`);
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function json(status: number, v: unknown) {
