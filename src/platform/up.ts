@@ -159,10 +159,7 @@ export async function runUp(o: UpOptions): Promise<void> {
     platform: {
       components: async () => (await platformHealth(sup, paths.root)).components,
       metrics: () => platformMetrics(sup),
-      restart: async (name) => {
-        const pid = sup.state(name)?.pid;
-        if (pid) process.kill(pid, 'SIGTERM');
-      },
+      restart: (name) => sup.restart(name),
       brokers: () => {
         try {
           return started.comps?.brokers().split(',');
