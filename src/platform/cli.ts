@@ -23,6 +23,7 @@ export function register(program: Command): void {
     .option('--port <p>', 'HTTP port of /health, /metrics and the web console on 127.0.0.1 (0 = any free port)', int('--port', 0, 65535))
     .option('--broker-port <p>', 'port of the embedded broker (default 9092; 0 = any free port)', int('--broker-port', 0, 65535))
     .option('--sql-port <p>', 'port of the SQL server for psql / R / JDBC (default 10000; 0 = any free port)', int('--sql-port', 0, 65535))
+    .option('--predict-port <p>', 'port of the prediction service, started once a model exists (default 9001; 0 = any free port)', int('--predict-port', 0, 65535))
     .addHelpText('after', `
 Starts, in order: broker → stream, agent → workflow scheduler → simulator; a component that dies is
 restarted with exponential backoff. Ctrl-C stops them in reverse order (the agent drains, the stream
