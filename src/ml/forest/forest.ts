@@ -132,9 +132,12 @@ export function trainForest(data: TrainingSet, cfg: ForestConfig, progress?: Tra
       const parentImpurity = gini(counts, 0, K, W);
       if (depth >= cfg.maxDepth || parentImpurity <= 0 || W < 2 * cfg.minInstancesPerNode) return node;
 
-      // The node's feature subset: features in an order drawn from the node's position in the tree,
-      // taken until m of them vary in the node (one constant in the node cannot split it and does not
-      // count, as in scikit-learn). Ties between equal gains go to the lower feature, then bin.
+      // The node's feature subset: features in an order drawn from the node's position in the tree, m of
+      // them visited. As in scikit-learn's splitter, a feature constant in the node counts as visited, and
+      // the draw goes on past m only while every visited feature was constant (so a node that can split
+      // does). Counting only the varying ones instead tries more features in deep nodes, and measured 1.5
+      // accuracy points above scikit-learn's forest over 30 seeds (BENCHMARKS.md). Ties between equal gains
+      // go to the lower feature, then bin.
       const order = Array.from({ length: F }, (_, f) => f);
       if (m < F) {
         const draw = rng(hash32(cfg.seed, t, pos));
@@ -142,9 +145,11 @@ export function trainForest(data: TrainingSet, cfg: ForestConfig, progress?: Tra
       }
       let bestGain = 0, bestF = -1, bestBin = -1;
       const leftC = new Float64Array(K);
-      let counted = 0;
+      let visited = 0;
+      let constant = 0;
       for (const f of order) {
-        if (counted >= m) break;
+        if (visited >= m && visited > constant) break;
+        visited++;
         const h = hist[f];
         h.fill(0);
         const col = binned[f];
@@ -155,8 +160,10 @@ export function trainForest(data: TrainingSet, cfg: ForestConfig, progress?: Tra
         }
         let used = 0;
         for (let b = 0; b < nBins[f] && used < 2; b++) { let s = 0; for (let c = 0; c < K; c++) s += h[b * K + c]; if (s > 0) used++; }
-        if (used < 2) continue;
-        counted++;
+        if (used < 2) {
+          constant++;
+          continue;
+        }
         leftC.fill(0);
         let lw = 0;
         for (let b = 0; b < nBins[f] - 1; b++) {
