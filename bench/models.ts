@@ -7,7 +7,8 @@
  *    Also TensorFlow.js (tfjs-backend-wasm) for two epochs of the same network, per epoch.
  * 2. The prediction service (its own process) under wrk (another process) on loopback: single-row GET
  *    requests, then POSTs of 1,000 rows; the baseline is a bare node:http server answering a constant
- *    JSON, measured with the same wrk settings.
+ *    JSON, measured with the same wrk settings — once as before (writeHead then end: chunked), once with
+ *    a Content-Length (one write), which is how the service's single-row hot path answers.
  * 3. The regression on the 2,600-row income file, load included, vs Rscript's read.table + lm + summary.
  *
  * Flags: --rows N --epochs N --duration S --connections N --skip-tfjs --only dnn|service|regression
@@ -136,27 +137,35 @@ async function service(modelFile: string) {
   const qs = new URLSearchParams(Object.entries(row).map(([k, v]): [string, string] => [k, String(v)])).toString();
   const batch = JSON.stringify(Array.from({ length: 1000 }, (_, i) => Object.fromEntries(INCIDENT_FEATURES.map((f, j) => [f, (i + j) % 3]))));
   fs.writeFileSync(lua, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(batch)}\n`);
-  const bare = spawn(process.execPath, ['-e', `
+  const bareArgs = ['-e', `
 const http = require('node:http');
 const body = JSON.stringify({ success: true, prediction: '1', probabilities: { 0: 0.1, 1: 0.8, 2: 0.1 }, model_version: 1 }) + '\\n';
-const s = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }); res.end(body); }); });
+// argv[1] = 'length': the same with a Content-Length header (one write), as the service's hot path answers.
+const length = process.argv[1] === 'length';
+const s = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, length ? { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) } : { 'content-type': 'application/json; charset=utf-8' }); res.end(body); }); });
 s.listen(0, '127.0.0.1', () => console.log('bare http://127.0.0.1:' + s.address().port));
-process.on('SIGTERM', () => process.exit(0));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+process.on('SIGTERM', () => process.exit(0));`];
+  const bare = spawn(process.execPath, bareArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const bareLen = spawn(process.execPath, [...bareArgs, 'length'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const svc = spawn(process.execPath, [SMARTCAR_BIN, 'serve', 'predict', '--port', '0', '--model', modelFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     const bareUrl = await listening(bare, /bare (http:\S+)/);
+    const bareLenUrl = await listening(bareLen, /bare (http:\S+)/);
     const svcUrl = (await listening(svc, /predict: (http:\S+)/)).replace(/\/smartcar\/predict$/, '');
     const check = await (await fetch(`${svcUrl}/smartcar/predict?${qs}`)).json();
     if (!(check as { success: boolean }).success) throw new Error(`service answered ${JSON.stringify(check)}`);
     const b = wrk(`${bareUrl}/smartcar/predict?${qs}`);
+    const bl = wrk(`${bareLenUrl}/smartcar/predict?${qs}`);
     const s = wrk(`${svcUrl}/smartcar/predict?${qs}`);
-    say(`bare node:http constant JSON  ${b.rps.toFixed(0)} req/s  p50 ${b.p50.toFixed(2)} ms  p99 ${b.p99.toFixed(2)} ms`);
+    say(`bare node:http constant JSON  ${b.rps.toFixed(0)} req/s  p50 ${b.p50.toFixed(2)} ms  p99 ${b.p99.toFixed(2)} ms  (chunked: writeHead then end(body))`);
+    say(`bare, with Content-Length     ${bl.rps.toFixed(0)} req/s  p50 ${bl.p50.toFixed(2)} ms  p99 ${bl.p99.toFixed(2)} ms  (one write, as the service's hot path; ${(s.rps / bl.rps).toFixed(2)}x of this one)`);
     say(`smartcar single-row GET       ${s.rps.toFixed(0)} predictions/s  p50 ${s.p50.toFixed(2)} ms  p99 ${s.p99.toFixed(2)} ms  errors ${s.errors}  (${(s.rps / b.rps).toFixed(2)}x the bare server; target >= 5,000/s, p99 <= 10 ms)`);
     const bb = wrk(`${svcUrl}/smartcar/predict`, ['-s', lua]);
     say(`smartcar POST 1,000-row batch ${bb.rps.toFixed(1)} req/s = ${(bb.rps * 1000).toFixed(0)} rows/s  p99 ${bb.p99.toFixed(1)} ms  errors ${bb.errors}`);
   } finally {
     await stop(svc);
     await stop(bare);
+    await stop(bareLen);
   }
 }
 
