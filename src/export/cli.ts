@@ -55,7 +55,7 @@ Examples:
       if (!to) throw new UserError('give --to postgres://… (or set SMARTCAR_EXPORT_URL)');
       const r = await withProgress(`export ${o.table}`, (onRows, signal) =>
         exportTable({ dataDir: o.data ?? loadRootConfig(undefined).dataDir, table: o.table, where: o.where, to, target: o.target, mode: o.mode, key: o.key?.split(',').map((k: string) => k.trim()).filter(Boolean), onRows, signal }));
-      process.stderr.write(`exported ${r.rows} rows into ${r.target}${r.created ? ' (created)' : ''}${r.deleted ? `, replacing ${r.deleted}` : ''} in ${(r.ms / 1000).toFixed(1)} s\n`);
+      process.stderr.write(`exported ${r.rows} rows into ${r.target}${r.created ? ' (created)' : ''}${r.deleted ? `, replacing ${r.deleted}` : ''} in ${(r.ms / 1000).toFixed(2)} s\n`);
     });
 
   exp
@@ -78,7 +78,7 @@ Example:
       const to = o.to ?? exportUrl();
       if (!to) throw new UserError('give --to postgres://… (or set SMARTCAR_EXPORT_URL)');
       const r = await withProgress('export symptom', (onRows, signal) => exportSymptomDay({ dataDir: o.data ?? loadRootConfig(undefined).dataDir, day: o.day, to, target: o.target, onRows, signal }));
-      process.stderr.write(`exported ${r.rows} rows of ${o.day} into ${r.target}${r.created ? ' (created)' : ''}${r.deleted ? `, replacing ${r.deleted}` : ''} in ${(r.ms / 1000).toFixed(1)} s\n`);
+      process.stderr.write(`exported ${r.rows} rows of ${o.day} into ${r.target}${r.created ? ' (created)' : ''}${r.deleted ? `, replacing ${r.deleted}` : ''} in ${(r.ms / 1000).toFixed(2)} s\n`);
       if (r.rows === 0) process.stderr.write(`note: the symptom mart has no rows for ${o.day} (build it: smartcar workflow run symptom --day ${o.day})\n`);
     });
 }

@@ -224,9 +224,18 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
     throw new UserError(`--to must be a postgres://user:password@host:port/database URL, got '${o.to}'`);
   }
 
-  const engine = await openSqlEngine({ dataDir: o.dataDir });
   const client = new pg.Client({ connectionString: o.to, connectionTimeoutMillis: 10_000 });
   client.on('error', () => {}); // surfaced through the failing query
+  // Connecting runs while DuckDB opens and plans; its failure is reported after the source's own errors.
+  const connecting = client.connect().then(() => undefined, (e: unknown) => ({ e }));
+  let engine;
+  try {
+    engine = await openSqlEngine({ dataDir: o.dataDir });
+  } catch (e) {
+    await connecting;
+    await client.end().catch(() => {});
+    throw e;
+  }
   try {
     const session = await engine.session();
     const select = `SELECT * FROM ${o.table}${o.where ? ` WHERE ${o.where}` : ''}`;
@@ -239,11 +248,8 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
     const cols = stmt.columns;
     for (const k of o.key ?? []) if (!cols.some((c) => c.name === k)) throw new UserError(`--key ${k} is not a column of ${o.table} (${cols.map((c) => c.name).join(', ')})`);
 
-    try {
-      await client.connect();
-    } catch (e) {
-      throw connectError(e, url);
-    }
+    const failed = await connecting;
+    if (failed) throw connectError(failed.e, url);
     const abort = () => client.end().catch(() => {});
     o.signal?.addEventListener('abort', abort);
 
@@ -318,6 +324,7 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
       o.signal?.removeEventListener('abort', abort);
     }
   } finally {
+    await connecting;
     await client.end().catch(() => {});
     await engine.close();
   }
