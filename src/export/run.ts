@@ -107,27 +107,71 @@ export function copyTextSelect(cols: SqlColumn[], select: string): string {
   return `SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM (${select}))`;
 }
 
+type CopyTarget = Writable & { rowCount?: number };
+
+/** Rows of a COPY source, started before the COPY exists (see startCopyText). */
+interface CopySource {
+  /** Hands the COPY … FROM STDIN stream over; resolves with the rows copied once it finished. */
+  into(stream: CopyTarget): Promise<number>;
+  /** Stops DuckDB and cleans up, when the export fails before `into`. */
+  cancel(): Promise<void>;
+}
+
+/** What is read from DuckDB before the COPY stream exists (or while PostgreSQL is still busy) at most. */
+const AHEAD_BYTES = 32 << 20;
+
 /**
  * Streams the rows of `sql` (COPY text fields, see copyTextSelect) into a COPY … FROM STDIN stream.
  * DuckDB's own CSV writer (delimiter TAB, no quoting: the fields are escaped already) writes the lines
- * into a named pipe in the data directory, the one place the engine may write; we read the pipe in
- * 1 MiB pieces and hand them to the COPY as they come, so DuckDB (its threads), this process and
- * PostgreSQL work at the same time and no JavaScript touches a value. The pipe is unlinked as soon as
- * data flows. Without mkfifo, DuckDB writes a temporary file that is streamed once complete.
+ * into a named pipe in the data directory, the one place the engine may write; we read the pipe and
+ * hand about 1 MiB per COPY message on, so DuckDB (its threads), this process and PostgreSQL work at
+ * the same time and no JavaScript touches a value. It starts before the COPY does: up to AHEAD_BYTES
+ * are read ahead while PostgreSQL still creates the table or deletes the day's old rows. The pipe is
+ * unlinked as soon as data flows. Without mkfifo, DuckDB writes a temporary file, streamed once complete.
  *
  * The COPY is ended only after DuckDB reported success; on any failure it is destroyed (CopyFail),
- * so the caller's ROLLBACK keeps the old rows. Returns the rows copied.
+ * so the caller's ROLLBACK keeps the old rows.
  */
-async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, stream: Writable & { rowCount?: number }, o: Pick<ExportOptions, 'onRows' | 'signal'>): Promise<number> {
+function startCopyText(session: SqlSession, dataRoot: string, sql: string, o: Pick<ExportOptions, 'onRows' | 'signal'>): CopySource {
+  let give!: (s: CopyTarget) => void;
+  const target = new Promise<CopyTarget>((resolve) => (give = resolve));
+  const cancelled = new AbortController();
+  const stopped = new Promise<never>((_, reject) => cancelled.signal.addEventListener('abort', () => reject(new Error('export cancelled'))));
+  stopped.catch(() => {});
+  const done = pumpCopyText(session, dataRoot, sql, target, stopped, cancelled.signal, o);
+  done.catch(() => {}); // reported through into()
+  return {
+    into(stream) {
+      give(stream);
+      return done;
+    },
+    async cancel() {
+      cancelled.abort();
+      await done.catch(() => {});
+    },
+  };
+}
+
+async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, target: Promise<CopyTarget>, stopped: Promise<never>, cancelled: AbortSignal, o: Pick<ExportOptions, 'onRows' | 'signal'>): Promise<number> {
+  let stream: CopyTarget | undefined;
   let copyError: Error | undefined;
-  const copied = new Promise<void>((resolve, reject) => {
-    stream.on('finish', resolve);
-    stream.on('error', (e) => {
-      copyError = e;
-      reject(e);
+  let copied: Promise<void> | undefined;
+  const attach = (st: CopyTarget) => {
+    stream = st;
+    copied = new Promise<void>((resolve, reject) => {
+      st.on('finish', resolve);
+      st.on('error', (e) => {
+        copyError = e;
+        reject(e);
+      });
     });
-  });
-  copied.catch(() => {}); // awaited below, or superseded by the error that stopped the pump
+    copied.catch(() => {}); // awaited below, or superseded by the error that stopped the pump
+  };
+  /** The COPY stream, waiting for it (or for a cancel) when it is not there yet. */
+  const theStream = async (): Promise<CopyTarget> => {
+    if (!stream) attach(await Promise.race([target, stopped]));
+    return stream!;
+  };
   const dir = fs.mkdtempSync(path.join(dataRoot, '.export-'));
   const file = path.join(dir, 'rows.copy');
   let piped = true;
@@ -164,45 +208,50 @@ async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, 
     let rows = 0, first = true;
     const pieces: Buffer[] = [];
     let pending = 0;
+    /** Writes what was gathered; waits while PostgreSQL has more than AHEAD_BYTES unread. */
     const flush = async () => {
-      const ok = stream.write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, pending));
+      const out = await theStream();
+      if (pending) out.write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, pending));
       pieces.length = 0;
       pending = 0;
-      if (!ok) await new Promise<void>((resolve, reject) => {
-        stream.once('drain', resolve);
-        copied.catch(reject);
+      if (out.writableLength > AHEAD_BYTES) await new Promise<void>((resolve, reject) => {
+        out.once('drain', resolve);
+        copied!.catch(reject);
       });
     };
     try {
       for await (const buf of input as AsyncIterable<Buffer>) {
         if (copyError) throw copyError;
+        if (cancelled.aborted) throw new Error('export cancelled');
         if (o.signal?.aborted) throw new UserError('export interrupted; nothing was committed', 1);
         if (first && piped) {
           first = false;
           cleanup(); // both ends are open: the name is no longer needed
         }
         for (let at = buf.indexOf(0x0a); at >= 0; at = buf.indexOf(0x0a, at + 1)) rows++;
-        // A pipe gives at most 64 KiB a read: gather about 1 MiB per COPY message.
+        // A pipe gives at most 64 KiB a read: gather about 1 MiB per COPY message. Before the COPY
+        // exists, gather up to AHEAD_BYTES, then wait for it.
         pieces.push(buf);
         pending += buf.length;
-        if (pending >= 1 << 20) await flush();
+        if (stream ? pending >= 1 << 20 : pending >= AHEAD_BYTES) await flush();
         o.onRows?.(rows);
       }
     } catch (e) {
       input.destroy(); // DuckDB may be waiting for the pipe to drain
       const failed = await writer.then(() => undefined, (w: unknown) => w);
-      // PostgreSQL's error or the interruption is the cause (DuckDB then fails on the closed pipe);
-      // otherwise the input ended because DuckDB failed, and its error is the one to report.
-      throw failed !== undefined && !copyError && !(e instanceof UserError) ? failed : e;
+      // PostgreSQL's error, the interruption or the cancel is the cause (DuckDB then fails on the closed
+      // pipe); otherwise the input ended because DuckDB failed, and its error is the one to report.
+      throw failed !== undefined && !copyError && !(e instanceof UserError) && !cancelled.aborted ? failed : e;
     }
     await writer;
-    if (pending) await flush();
+    await flush();
     if (copyError) throw copyError;
-    stream.end();
+    const out = await theStream();
+    out.end();
     await copied;
-    return stream.rowCount || rows;
+    return out.rowCount || rows;
   } catch (e) {
-    if (!stream.destroyed) stream.destroy(e instanceof Error ? e : new Error(String(e)));
+    if (stream && !stream.destroyed) stream.destroy(e instanceof Error ? e : new Error(String(e)));
     throw e;
   } finally {
     input?.destroy(); // closes the read end: a DuckDB still writing gets EPIPE and stops
@@ -236,6 +285,8 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
     await client.end().catch(() => {});
     throw e;
   }
+  let copySession: SqlSession | undefined;
+  let source: CopySource | undefined;
   try {
     const session = await engine.session();
     const select = `SELECT * FROM ${o.table}${o.where ? ` WHERE ${o.where}` : ''}`;
@@ -248,6 +299,10 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
     const cols = stmt.columns;
     for (const k of o.key ?? []) if (!cols.some((c) => c.name === k)) throw new UserError(`--key ${k} is not a column of ${o.table} (${cols.map((c) => c.name).join(', ')})`);
 
+    // DuckDB starts producing the COPY text now (its own connection), while PostgreSQL is checked,
+    // the table created and the old rows deleted; nothing reaches PostgreSQL before the COPY.
+    copySession = await engine.session();
+    source = startCopyText(copySession, dataPaths(o.dataDir).root, copyTextSelect(cols, select), o);
     const failed = await connecting;
     if (failed) throw connectError(failed.e, url);
     const abort = () => client.end().catch(() => {});
@@ -303,8 +358,7 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
           deleted += res.rowCount ?? 0;
         }
       }
-      const stream = client.query(copyFrom(`COPY ${copyInto} (${colList}) FROM STDIN`));
-      rows = await pumpCopyText(session, dataPaths(o.dataDir).root, copyTextSelect(cols, select), stream, o);
+      rows = await source.into(client.query(copyFrom(`COPY ${copyInto} (${colList}) FROM STDIN`)));
       if (o.mode === 'upsert') {
         const keys = o.key!;
         const del = await client.query(`DELETE FROM ${target} t USING ${copyInto} s WHERE ${keys.map((k) => `t.${qi(k)} IS NOT DISTINCT FROM s.${qi(k)}`).join(' AND ')}`);
@@ -324,6 +378,8 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
       o.signal?.removeEventListener('abort', abort);
     }
   } finally {
+    await source?.cancel(); // a no-op once the COPY finished
+    copySession?.close();
     await connecting;
     await client.end().catch(() => {});
     await engine.close();

@@ -127,6 +127,8 @@ describe('smartcar export --table', () => {
     expect(mis.stderr).toContain(`target table ${t} has columns (car_number, other)`);
     expect(await count(t)).toBe(1);
     expect(mis.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    // DuckDB had started on the rows before the target was checked: its pipe is gone too.
+    expect(fs.readdirSync(root).filter((f) => f.startsWith('.export-'))).toEqual([]);
   });
 });
 
