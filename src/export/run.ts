@@ -68,7 +68,7 @@ export function pgTypeOf(c: SqlColumn): string {
     case 'HUGEINT': case 'UBIGINT': return 'numeric';
     case 'DATE': return 'date';
     case 'TIMESTAMP': case 'TIMESTAMP_S': case 'TIMESTAMP_MS': case 'TIMESTAMP_NS': return 'timestamp';
-    case 'TIMESTAMP WITH TIME ZONE': return 'timestamptz';
+    case 'TIMESTAMP_TZ': case 'TIMESTAMP WITH TIME ZONE': return 'timestamptz';
     case 'BLOB': return 'bytea';
     default: return 'varchar';
   }
@@ -96,13 +96,24 @@ const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
  * BLOB as bytea's hex form, its backslash already escaped: `\\x…`), the outer one escapes `\` TAB LF CR (the replace() calls run only
  * for values holding one of those bytes) and writes NULL as \N.
  */
+/** DuckDB types whose values are free text. */
+const TEXT_TYPES = new Set(['VARCHAR', 'CHAR', 'BPCHAR', 'TEXT', 'STRING']);
+/** DuckDB types whose text form never holds `\` TAB LF CR (a BLOB's is hex); anything else is escaped as text. */
+const KNOWN_TYPES = new Set([
+  'BOOLEAN', 'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT',
+  'FLOAT', 'DOUBLE', 'DECIMAL', 'DATE', 'TIME', 'TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS',
+  'TIMESTAMP_TZ', 'TIME_TZ', 'TIME_NS', 'INTERVAL', 'UUID', 'BLOB', ...TEXT_TYPES,
+]);
+
 export function copyTextSelect(cols: SqlColumn[], select: string): string {
   const inner = cols.map((c) => `${c.type.name === 'BLOB' ? `'\\\\x' || lower(hex(${qi(c.name)}))` : `CAST(${qi(c.name)} AS VARCHAR)`} AS ${qi(c.name)}`);
   const outer = cols.map((c) => {
     const x = qi(c.name);
     const special = [`'\\'`, 'chr(9)', 'chr(10)', 'chr(13)'].map((b) => `contains(${x}, ${b})`).join(' OR ');
     const escaped = `replace(replace(replace(replace(${x}, '\\', '\\\\'), chr(9), '\\t'), chr(10), '\\n'), chr(13), '\\r')`;
-    return `coalesce(${c.type.name === 'BLOB' ? x : `CASE WHEN ${special} THEN ${escaped} ELSE ${x} END`}, '\\N') AS ${x}`;
+    // Only text can hold those bytes: numbers, dates, booleans… in DuckDB's text form never do.
+    const text = TEXT_TYPES.has(c.type.name) || !KNOWN_TYPES.has(c.type.name);
+    return `coalesce(${text ? `CASE WHEN ${special} THEN ${escaped} ELSE ${x} END` : x}, '\\N') AS ${x}`;
   });
   return `SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM (${select}))`;
 }
