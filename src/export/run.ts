@@ -199,7 +199,9 @@ async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, 
     // The read end first, non-blocking, so DuckDB's open of the write end never waits; a pipe socket
     // (polled by the event loop) sees no end of file before a writer came and went.
     if (piped) fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const st = await session.prepare(`COPY (${sql}) TO ${lit(file)} (FORMAT csv, DELIMITER E'\\t', QUOTE '', ESCAPE '', HEADER false)`);
+    const st = await session.prepare(`COPY (${sql}) TO ${lit(file)} (FORMAT csv, DELIMITER E'\\t', QUOTE '', ESCAPE '', HEADER false, PRESERVE_ORDER false)`);
+    // PRESERVE_ORDER false: rows go out as they are produced (with order kept, DuckDB held back the first
+    // bytes by a second and more); a COPY into a table has no order to keep.
     writer = (async () => {
       try {
         const r = await st.run([]);
@@ -290,7 +292,9 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
   const connecting = client.connect().then(() => undefined, (e: unknown) => ({ e }));
   let engine;
   try {
-    engine = await openSqlEngine({ dataDir: o.dataDir });
+    // One DuckDB thread: writing the COPY text costs DuckDB less than parsing it costs PostgreSQL, whose
+    // backend keeps the other core (on 2 cores, a second DuckDB thread only took CPU from it).
+    engine = await openSqlEngine({ dataDir: o.dataDir, threads: 1 });
   } catch (e) {
     await connecting;
     await client.end().catch(() => {});
