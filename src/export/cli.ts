@@ -23,6 +23,11 @@ async function withProgress<T>(what: string, fn: (onRows: (n: number) => void, s
   }
 }
 
+/** --data, or the configured data directory (the config module, and zod with it, loaded only then). */
+async function dataDirOf(data: string | undefined): Promise<string> {
+  return data ?? (await import('../core/config.ts')).loadRootConfig(undefined).dataDir;
+}
+
 export function register(program: Command): void {
   const exp = program
     .command('export')
@@ -50,12 +55,11 @@ Examples:
       if (!o.target) throw new UserError('give --target [schema.]table');
       if (!['replace-partition', 'append', 'upsert'].includes(o.mode)) throw new UserError(`--mode must be replace-partition, append or upsert, got '${o.mode}'`);
       const { exportTable, exportUrl } = await import('./index.ts');
-      const { loadRootConfig } = await import('../core/config.ts');
       const to = o.to ?? exportUrl();
       if (!to) throw new UserError('give --to postgres://… (or set SMARTCAR_EXPORT_URL)');
-      const r = await withProgress(`export ${o.table}`, (onRows, signal) =>
-        exportTable({ dataDir: o.data ?? loadRootConfig(undefined).dataDir, table: o.table, where: o.where, to, target: o.target, mode: o.mode, key: o.key?.split(',').map((k: string) => k.trim()).filter(Boolean), onRows, signal }));
-      process.stderr.write(`exported ${r.rows} rows into ${r.target}${r.created ? ' (created)' : ''}${r.deleted ? `, replacing ${r.deleted}` : ''} in ${(r.ms / 1000).toFixed(1)} s\n`);
+      const r = await withProgress(`export ${o.table}`, async (onRows, signal) =>
+        exportTable({ dataDir: await dataDirOf(o.data), table: o.table, where: o.where, to, target: o.target, mode: o.mode, key: o.key?.split(',').map((k: string) => k.trim()).filter(Boolean), onRows, signal }));
+      process.stderr.write(`exported ${r.rows} rows into ${r.target}${r.created ? ' (created)' : ''}${r.deleted ? `, replacing ${r.deleted}` : ''} in ${(r.ms / 1000).toFixed(2)} s\n`);
     });
 
   exp
@@ -74,11 +78,10 @@ Example:
       const o = { ...sub, ...Object.fromEntries(Object.entries(exp.opts()).filter(([k, v]) => v !== undefined && k !== 'mode')) };
       const { UserError } = await import('../core/errors.ts');
       const { exportSymptomDay, exportUrl } = await import('./index.ts');
-      const { loadRootConfig } = await import('../core/config.ts');
       const to = o.to ?? exportUrl();
       if (!to) throw new UserError('give --to postgres://… (or set SMARTCAR_EXPORT_URL)');
-      const r = await withProgress('export symptom', (onRows, signal) => exportSymptomDay({ dataDir: o.data ?? loadRootConfig(undefined).dataDir, day: o.day, to, target: o.target, onRows, signal }));
-      process.stderr.write(`exported ${r.rows} rows of ${o.day} into ${r.target}${r.created ? ' (created)' : ''}${r.deleted ? `, replacing ${r.deleted}` : ''} in ${(r.ms / 1000).toFixed(1)} s\n`);
+      const r = await withProgress('export symptom', async (onRows, signal) => exportSymptomDay({ dataDir: await dataDirOf(o.data), day: o.day, to, target: o.target, onRows, signal }));
+      process.stderr.write(`exported ${r.rows} rows of ${o.day} into ${r.target}${r.created ? ' (created)' : ''}${r.deleted ? `, replacing ${r.deleted}` : ''} in ${(r.ms / 1000).toFixed(2)} s\n`);
       if (r.rows === 0) process.stderr.write(`note: the symptom mart has no rows for ${o.day} (build it: smartcar workflow run symptom --day ${o.day})\n`);
     });
 }

@@ -3,6 +3,7 @@
  * `COPY … FROM STDIN` (text format), streamed chunk by chunk from DuckDB, in one transaction:
  *
  *   replace-partition   BEGIN; DELETE FROM target WHERE key IN (the exported key values); COPY; COMMIT
+ *                       (the key compared as the target column's type: an index on it serves the DELETE)
  *   append              BEGIN; COPY; COMMIT
  *   upsert --key k,…    BEGIN; COPY into a temporary table; DELETE target rows whose keys it has; INSERT them; COMMIT
  *
@@ -12,12 +13,19 @@
  * (each a UserError, exit 2). A missing target is created (PostgreSQL types from DuckDB's).
  *
  * COPY text format: one line per row, fields separated by TAB, NULL as \N, and `\` TAB LF CR in
- * values escaped as \\ \t \n \r.
+ * values escaped as \\ \t \n \r — produced by DuckDB itself (copyTextSelect, pumpCopyText): no value
+ * passes through JavaScript.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { UserError } from '../core/errors.ts';
-import { openSqlEngine, type SqlChunk, type SqlColumn } from '../sql/index.ts';
+import { dataPaths } from '../core/paths.ts';
+import { openSqlEngine, type SqlColumn, type SqlSession } from '../sql/engine.ts';
 
 export type ExportMode = 'replace-partition' | 'append' | 'upsert';
 
@@ -60,7 +68,7 @@ export function pgTypeOf(c: SqlColumn): string {
     case 'HUGEINT': case 'UBIGINT': return 'numeric';
     case 'DATE': return 'date';
     case 'TIMESTAMP': case 'TIMESTAMP_S': case 'TIMESTAMP_MS': case 'TIMESTAMP_NS': return 'timestamp';
-    case 'TIMESTAMP WITH TIME ZONE': return 'timestamptz';
+    case 'TIMESTAMP_TZ': case 'TIMESTAMP WITH TIME ZONE': return 'timestamptz';
     case 'BLOB': return 'bytea';
     default: return 'varchar';
   }
@@ -79,63 +87,190 @@ function connectError(e: unknown, url: URL): UserError {
   return new UserError(`cannot connect to PostgreSQL at ${where}: ${err.message ?? String(e)}`);
 }
 
-const BS = 0x5c, TAB = 0x09, LF = 0x0a, CR = 0x0d;
+/** A DuckDB string literal. */
+const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-/** Rows of a chunk in COPY text format, into one buffer. */
-export function copyText(chunk: SqlChunk, from = 0, to = chunk.rowCount): Buffer {
-  let buf = Buffer.allocUnsafe(64 * 1024);
-  let pos = 0;
-  const ensure = (n: number) => {
-    if (pos + n <= buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + n));
-    buf.copy(next, 0, 0, pos);
-    buf = next;
+/**
+ * The query whose rows are COPY text lines' fields, all VARCHAR, computed by DuckDB: the inner select
+ * gives each value's text (CAST to VARCHAR, which PostgreSQL reads back as the type pgTypeOf gives; a
+ * BLOB as bytea's hex form, its backslash already escaped: `\\x…`), the outer one escapes `\` TAB LF CR (the replace() calls run only
+ * for values holding one of those bytes) and writes NULL as \N.
+ */
+/** DuckDB types whose values are free text. */
+const TEXT_TYPES = new Set(['VARCHAR', 'CHAR', 'BPCHAR', 'TEXT', 'STRING']);
+/** DuckDB types whose text form never holds `\` TAB LF CR (a BLOB's is hex); anything else is escaped as text. */
+const KNOWN_TYPES = new Set([
+  'BOOLEAN', 'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT',
+  'FLOAT', 'DOUBLE', 'DECIMAL', 'DATE', 'TIME', 'TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS',
+  'TIMESTAMP_TZ', 'TIME_TZ', 'TIME_NS', 'INTERVAL', 'UUID', 'BLOB', ...TEXT_TYPES,
+]);
+
+export function copyTextSelect(cols: SqlColumn[], select: string): string {
+  const inner = cols.map((c) => `${c.type.name === 'BLOB' ? `'\\\\x' || lower(hex(${qi(c.name)}))` : `CAST(${qi(c.name)} AS VARCHAR)`} AS ${qi(c.name)}`);
+  const outer = cols.map((c) => {
+    const x = qi(c.name);
+    const special = [`'\\'`, 'chr(9)', 'chr(10)', 'chr(13)'].map((b) => `contains(${x}, ${b})`).join(' OR ');
+    const escaped = `replace(replace(replace(replace(${x}, '\\', '\\\\'), chr(9), '\\t'), chr(10), '\\n'), chr(13), '\\r')`;
+    // Only text can hold those bytes: numbers, dates, booleans… in DuckDB's text form never do.
+    const text = TEXT_TYPES.has(c.type.name) || !KNOWN_TYPES.has(c.type.name);
+    return `coalesce(${text ? `CASE WHEN ${special} THEN ${escaped} ELSE ${x} END` : x}, '\\N') AS ${x}`;
+  });
+  return `SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM (${select}))`;
+}
+
+type CopyTarget = Writable & { rowCount?: number };
+
+/** Rows of a COPY source, started before the COPY exists (see startCopyText). */
+interface CopySource {
+  /** Hands the COPY … FROM STDIN stream over; resolves with the rows copied once it finished. */
+  into(stream: CopyTarget): Promise<number>;
+  /** Stops DuckDB and cleans up, when the export fails before `into`. */
+  cancel(): Promise<void>;
+}
+
+/** What is read from DuckDB before the COPY stream exists (or while PostgreSQL is still busy) at most. */
+const AHEAD_BYTES = 32 << 20;
+
+/**
+ * Streams the rows of `sql` (COPY text fields, see copyTextSelect) into a COPY … FROM STDIN stream.
+ * DuckDB's own CSV writer (delimiter TAB, no quoting: the fields are escaped already) writes the lines
+ * into a named pipe in the data directory, the one place the engine may write; we read the pipe and
+ * hand about 1 MiB per COPY message on, so DuckDB (its threads), this process and PostgreSQL work at
+ * the same time and no JavaScript touches a value. It starts before the COPY does: up to AHEAD_BYTES
+ * are read ahead while PostgreSQL still creates the table or deletes the day's old rows. The pipe is
+ * unlinked as soon as data flows. Without mkfifo, DuckDB writes a temporary file, streamed once complete.
+ *
+ * The COPY is ended only after DuckDB reported success; on any failure it is destroyed (CopyFail),
+ * so the caller's ROLLBACK keeps the old rows.
+ */
+function startCopyText(session: SqlSession, dataRoot: string, sql: string, o: Pick<ExportOptions, 'onRows' | 'signal'>): CopySource {
+  let give!: (s: CopyTarget) => void;
+  const target = new Promise<CopyTarget>((resolve) => (give = resolve));
+  const cancelled = new AbortController();
+  const stopped = new Promise<never>((_, reject) => cancelled.signal.addEventListener('abort', () => reject(new Error('export cancelled'))));
+  stopped.catch(() => {});
+  const done = pumpCopyText(session, dataRoot, sql, target, stopped, cancelled.signal, o);
+  done.catch(() => {}); // reported through into()
+  return {
+    into(stream) {
+      give(stream);
+      return done;
+    },
+    async cancel() {
+      cancelled.abort();
+      await done.catch(() => {});
+    },
   };
-  const putBytes = (b: Uint8Array) => {
-    ensure(b.length * 2);
-    for (let i = 0; i < b.length; i++) {
-      const x = b[i]!;
-      if (x === BS || x === TAB || x === LF || x === CR) {
-        buf[pos++] = BS;
-        buf[pos++] = x === BS ? BS : x === TAB ? 0x74 : x === LF ? 0x6e : 0x72;
-      } else buf[pos++] = x;
-    }
+}
+
+async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, target: Promise<CopyTarget>, stopped: Promise<never>, cancelled: AbortSignal, o: Pick<ExportOptions, 'onRows' | 'signal'>): Promise<number> {
+  let stream: CopyTarget | undefined;
+  let copyError: Error | undefined;
+  let copied: Promise<void> | undefined;
+  const attach = (st: CopyTarget) => {
+    stream = st;
+    copied = new Promise<void>((resolve, reject) => {
+      st.on('finish', resolve);
+      st.on('error', (e) => {
+        copyError = e;
+        reject(e);
+      });
+    });
+    copied.catch(() => {}); // awaited below, or superseded by the error that stopped the pump
   };
-  const cols = chunk.columns;
-  for (let r = from; r < to; r++) {
-    for (let c = 0; c < cols.length; c++) {
-      if (c) {
-        ensure(1);
-        buf[pos++] = TAB;
-      }
-      const col = cols[c]!;
-      if (col.utf8) {
-        const b = col.utf8(r);
-        if (b === null) {
-          ensure(2);
-          buf[pos++] = BS;
-          buf[pos++] = 0x4e;
-        } else putBytes(b);
-        continue;
-      }
-      const v = col.get(r);
-      if (v === null || v === undefined) {
-        ensure(2);
-        buf[pos++] = BS;
-        buf[pos++] = 0x4e;
-      } else if (typeof v === 'boolean') {
-        ensure(1);
-        buf[pos++] = v ? 0x74 : 0x66;
-      } else {
-        const bytes = (v as { bytes?: Uint8Array }).bytes;
-        const s = bytes instanceof Uint8Array ? '\\x' + Buffer.from(bytes).toString('hex') : typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : String(v);
-        putBytes(Buffer.from(s, 'utf8'));
-      }
-    }
-    ensure(1);
-    buf[pos++] = LF;
+  /** The COPY stream, waiting for it (or for a cancel) when it is not there yet. */
+  const theStream = async (): Promise<CopyTarget> => {
+    if (!stream) attach(await Promise.race([target, stopped]));
+    return stream!;
+  };
+  const dir = fs.mkdtempSync(path.join(dataRoot, '.export-'));
+  const file = path.join(dir, 'rows.copy');
+  let piped = true;
+  try {
+    execFileSync('mkfifo', ['-m', '600', file], { stdio: 'ignore' });
+  } catch {
+    piped = false;
   }
-  return buf.subarray(0, pos);
+  const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+  let input: Readable | undefined;
+  let writer: Promise<void> | undefined;
+  try {
+    let fd: number | undefined;
+    // The read end first, non-blocking, so DuckDB's open of the write end never waits; a pipe socket
+    // (polled by the event loop) sees no end of file before a writer came and went.
+    if (piped) fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const st = await session.prepare(`COPY (${sql}) TO ${lit(file)} (FORMAT csv, DELIMITER E'\\t', QUOTE '', ESCAPE '', HEADER false, PRESERVE_ORDER false)`);
+    // PRESERVE_ORDER false: rows go out as they are produced (with order kept, DuckDB held back the first
+    // bytes by a second and more); a COPY into a table has no order to keep.
+    writer = (async () => {
+      try {
+        const r = await st.run([]);
+        while (await r.next());
+      } finally {
+        st.close();
+      }
+    })();
+    if (piped) {
+      input = new net.Socket({ fd, readable: true, writable: false });
+      // DuckDB failing before it opened the pipe would leave the socket waiting: end it.
+      writer.catch(() => input?.destroy());
+    } else {
+      await writer;
+      input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
+    }
+    let rows = 0, first = true;
+    const pieces: Buffer[] = [];
+    let pending = 0;
+    /** Writes what was gathered; waits while PostgreSQL has more than AHEAD_BYTES unread. */
+    const flush = async () => {
+      const out = await theStream();
+      if (pending) out.write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, pending));
+      pieces.length = 0;
+      pending = 0;
+      if (out.writableLength > AHEAD_BYTES) await new Promise<void>((resolve, reject) => {
+        out.once('drain', resolve);
+        copied!.catch(reject);
+      });
+    };
+    try {
+      for await (const buf of input as AsyncIterable<Buffer>) {
+        if (copyError) throw copyError;
+        if (cancelled.aborted) throw new Error('export cancelled');
+        if (o.signal?.aborted) throw new UserError('export interrupted; nothing was committed', 1);
+        if (first && piped) {
+          first = false;
+          cleanup(); // both ends are open: the name is no longer needed
+        }
+        for (let at = buf.indexOf(0x0a); at >= 0; at = buf.indexOf(0x0a, at + 1)) rows++;
+        // A pipe gives at most 64 KiB a read: gather about 1 MiB per COPY message. Before the COPY
+        // exists, gather up to AHEAD_BYTES, then wait for it.
+        pieces.push(buf);
+        pending += buf.length;
+        if (stream ? pending >= 1 << 20 : pending >= AHEAD_BYTES) await flush();
+        o.onRows?.(rows);
+      }
+    } catch (e) {
+      input.destroy(); // DuckDB may be waiting for the pipe to drain
+      const failed = await writer.then(() => undefined, (w: unknown) => w);
+      // PostgreSQL's error, the interruption or the cancel is the cause (DuckDB then fails on the closed
+      // pipe); otherwise the input ended because DuckDB failed, and its error is the one to report.
+      throw failed !== undefined && !copyError && !(e instanceof UserError) && !cancelled.aborted ? failed : e;
+    }
+    await writer;
+    await flush();
+    if (copyError) throw copyError;
+    const out = await theStream();
+    out.end();
+    await copied;
+    return out.rowCount || rows;
+  } catch (e) {
+    if (stream && !stream.destroyed) stream.destroy(e instanceof Error ? e : new Error(String(e)));
+    throw e;
+  } finally {
+    input?.destroy(); // closes the read end: a DuckDB still writing gets EPIPE and stops
+    await writer?.catch(() => {});
+    cleanup();
+  }
 }
 
 export async function exportTable(o: ExportOptions): Promise<ExportResult> {
@@ -151,9 +286,22 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
     throw new UserError(`--to must be a postgres://user:password@host:port/database URL, got '${o.to}'`);
   }
 
-  const engine = await openSqlEngine({ dataDir: o.dataDir });
   const client = new pg.Client({ connectionString: o.to, connectionTimeoutMillis: 10_000 });
   client.on('error', () => {}); // surfaced through the failing query
+  // Connecting runs while DuckDB opens and plans; its failure is reported after the source's own errors.
+  const connecting = client.connect().then(() => undefined, (e: unknown) => ({ e }));
+  let engine;
+  try {
+    // One DuckDB thread: writing the COPY text costs DuckDB less than parsing it costs PostgreSQL, whose
+    // backend keeps the other core (on 2 cores, a second DuckDB thread only took CPU from it).
+    engine = await openSqlEngine({ dataDir: o.dataDir, threads: 1 });
+  } catch (e) {
+    await connecting;
+    await client.end().catch(() => {});
+    throw e;
+  }
+  let copySession: SqlSession | undefined;
+  let source: CopySource | undefined;
   try {
     const session = await engine.session();
     const select = `SELECT * FROM ${o.table}${o.where ? ` WHERE ${o.where}` : ''}`;
@@ -166,11 +314,12 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
     const cols = stmt.columns;
     for (const k of o.key ?? []) if (!cols.some((c) => c.name === k)) throw new UserError(`--key ${k} is not a column of ${o.table} (${cols.map((c) => c.name).join(', ')})`);
 
-    try {
-      await client.connect();
-    } catch (e) {
-      throw connectError(e, url);
-    }
+    // DuckDB starts producing the COPY text now (its own connection), while PostgreSQL is checked,
+    // the table created and the old rows deleted; nothing reaches PostgreSQL before the COPY.
+    copySession = await engine.session();
+    source = startCopyText(copySession, dataPaths(o.dataDir).root, copyTextSelect(cols, select), o);
+    const failed = await connecting;
+    if (failed) throw connectError(failed.e, url);
     const abort = () => client.end().catch(() => {});
     o.signal?.addEventListener('abort', abort);
 
@@ -206,36 +355,25 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
         const values: unknown[][] = [];
         for (let c = await kr.next(); c; c = await kr.next()) for (let r = 0; r < c.rowCount; r++) values.push(c.columns.map((col) => col.get(r)));
         ks.close();
+        // Compared as the target column's own type (the parameters are untyped text PostgreSQL converts),
+        // so an index on the key serves the DELETE; a NULL key value matches the target's NULLs.
         const BATCH = 500;
         for (let i = 0; i < values.length; i += BATCH) {
-          const part = values.slice(i, i + BATCH);
           const params: unknown[] = [];
-          const cond = part.map((v) => `(${v.map((x) => (params.push(x === null ? null : typeof x === 'bigint' ? x.toString() : String(x)), `$${params.length}`)).join(', ')})`).join(', ');
-          const res = await client.query(`DELETE FROM ${target} WHERE (${keys.map((k) => `${qi(k)}::text`).join(', ')}) IN (${cond})`, params);
+          const param = (x: unknown) => (params.push(typeof x === 'bigint' ? x.toString() : String(x)), `$${params.length}`);
+          const tuples: string[] = [];
+          const withNull: string[] = [];
+          for (const v of values.slice(i, i + BATCH)) {
+            if (v.some((x) => x === null || x === undefined)) withNull.push(`(${v.map((x, j) => (x === null || x === undefined ? `${qi(keys[j]!)} IS NULL` : `${qi(keys[j]!)} = ${param(x)}`)).join(' AND ')})`);
+            else tuples.push(keys.length === 1 ? param(v[0]) : `(${v.map(param).join(', ')})`);
+          }
+          const lhs = keys.length === 1 ? qi(keys[0]!) : `(${keys.map(qi).join(', ')})`;
+          const cond = [...(tuples.length ? [`${lhs} IN (${tuples.join(', ')})`] : []), ...withNull].join(' OR ');
+          const res = await client.query(`DELETE FROM ${target} WHERE ${cond}`, params);
           deleted += res.rowCount ?? 0;
         }
       }
-      const stream = client.query(copyFrom(`COPY ${copyInto} (${colList}) FROM STDIN`));
-      const done = new Promise<void>((resolve, reject) => {
-        stream.on('finish', resolve);
-        stream.on('error', reject);
-      });
-      // DuckDB writes the text of every non-binary column itself (C++), so each field is a VARCHAR copied as bytes.
-      const textSelect = `SELECT ${cols.map((c) => (c.type.name === 'BLOB' ? qi(c.name) : `CAST(${qi(c.name)} AS VARCHAR) AS ${qi(c.name)}`)).join(', ')} FROM (${select})`;
-      const textStmt = await session.prepare(textSelect);
-      const result = await textStmt.run([]);
-      for (let c = await result.next(); c; c = await result.next()) {
-        if (o.signal?.aborted) throw new UserError('export interrupted; nothing was committed', 1);
-        const ok = stream.write(copyText(c));
-        rows += c.rowCount;
-        o.onRows?.(rows);
-        if (!ok) await new Promise<void>((resolve, reject) => {
-          stream.once('drain', resolve);
-          stream.once('error', reject);
-        });
-      }
-      stream.end();
-      await done;
+      rows = await source.into(client.query(copyFrom(`COPY ${copyInto} (${colList}) FROM STDIN`)));
       if (o.mode === 'upsert') {
         const keys = o.key!;
         const del = await client.query(`DELETE FROM ${target} t USING ${copyInto} s WHERE ${keys.map((k) => `t.${qi(k)} IS NOT DISTINCT FROM s.${qi(k)}`).join(' AND ')}`);
@@ -243,7 +381,6 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
         await client.query(`INSERT INTO ${target} (${colList}) SELECT ${colList} FROM ${copyInto}`);
       }
       await client.query('COMMIT');
-      textStmt.close();
       stmt.close();
       session.close();
       return { rows, deleted, created, target: o.target, ms: performance.now() - t0 };
@@ -256,6 +393,9 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
       o.signal?.removeEventListener('abort', abort);
     }
   } finally {
+    await source?.cancel(); // a no-op once the COPY finished
+    copySession?.close();
+    await connecting;
     await client.end().catch(() => {});
     await engine.close();
   }

@@ -18,10 +18,17 @@
  * reference once, so it is answered by one whole model, old or new.
  * Security: 127.0.0.1 by default; another address needs a token (option or SMARTCAR_PREDICT_TOKEN), and
  * when a token is set every route but /health needs `Authorization: Bearer <token>`.
+ *
+ * Hot path (issue 17): a single-row GET whose query string holds exactly the ten features, each once,
+ * as plain numbers in 0–2 (no percent-encoding), is answered before the router: no URL object, no
+ * per-request closures, metric children bound once, the answer JSON written by string concatenation
+ * (byte-identical to JSON.stringify of the same object) with a Content-Length, so node writes it in one
+ * piece instead of chunked. Anything else — bad, duplicate, unknown or encoded values, POST, other
+ * routes — takes the general path below, which produces every answer and every error message.
  */
 import fs from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError, Router, listen, readBody, reply, statusRoutes, type HttpServer } from '../core/http.ts';
 import { UserError, errorMessage } from '../core/errors.ts';
 import { counter, gauge, histogram } from '../core/metrics.ts';
@@ -73,8 +80,49 @@ function featureRow(m: IncidentModel, v: unknown, where: string): Float64Array {
   });
 }
 
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 function json(status: number, v: unknown) {
-  return reply(status, 'application/json; charset=utf-8', JSON.stringify(v) + '\n');
+  const body = JSON.stringify(v) + '\n';
+  return reply(status, JSON_TYPE, body, { 'content-length': String(Buffer.byteLength(body)) });
+}
+
+/**
+ * What the hot path needs of a model, computed once per model: where each query key goes, the
+ * probabilities' keys in the order JSON.stringify puts them (integer-like keys first, ascending), and
+ * the fixed pieces of the answer.
+ */
+interface FastModel {
+  m: IncidentModel;
+  index: Map<string, number>;
+  x: Float64Array;
+  /** probability j of the object, in key order: [class index, `"<class>":`] */
+  probs: [number, string][];
+  prediction: string[];
+  tail: string;
+}
+
+function fastModel(m: IncidentModel): FastModel {
+  const byName = new Map(m.classes.map((c, j) => [c, j]));
+  const keyOrder = Object.keys(Object.fromEntries(m.classes.map((c) => [c, 0])));
+  return {
+    m,
+    index: new Map(m.features.map((f, i) => [f, i])),
+    x: new Float64Array(m.features.length),
+    probs: keyOrder.map((c, i) => [byName.get(c)!, `${i ? ',' : ''}${JSON.stringify(c)}:`]),
+    prediction: m.classes.map((c) => `{"success":true,"prediction":${JSON.stringify(c)},"probabilities":{`),
+    tail: `},"model_version":${JSON.stringify(m.version)}}\n`,
+  };
+}
+
+/** A query value the hot path takes as it is: digits, '.', '-', 'e'/'E' only (anything else, the general path). */
+function plainNumber(s: string, from: number, to: number): boolean {
+  if (from === to) return false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || c === 46 || c === 45 || c === 101 || c === 69)) return false;
+  }
+  return true;
 }
 
 export async function startPredictService(o: PredictServiceOptions): Promise<PredictService> {
@@ -112,8 +160,8 @@ export async function startPredictService(o: PredictServiceOptions): Promise<Pre
   timer.unref();
 
   const router = new Router({ bodyLimit: 16 << 20 });
-  if (token) {
-    const want = Buffer.from(`Bearer ${token}`);
+  const want = token ? Buffer.from(`Bearer ${token}`) : undefined;
+  if (want) {
     router.use((req, route) => {
       if (route.path === '/health') return;
       const got = Buffer.from(req.headers.authorization ?? '');
@@ -172,11 +220,77 @@ export async function startPredictService(o: PredictServiceOptions): Promise<Pre
     }
   };
 
+  // The hot path (see the head of this file). Returns false, having written nothing, to leave the request to the router.
+  const ok200 = requests.labels('200');
+  const perClass = new Map<string, ReturnType<typeof predictions.labels>>();
+  let fast: FastModel | undefined;
+  const PREFIX = '/smartcar/predict?';
+  const hot = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const u = req.url;
+    if (req.method !== 'GET' || u === undefined || !u.startsWith(PREFIX)) return false;
+    const m = model; // read once: this request sees one whole model
+    if (!m) return false;
+    if (want) {
+      const auth = req.headers.authorization;
+      if (auth === undefined || Buffer.byteLength(auth) !== want.length || !timingSafeEqual(Buffer.from(auth), want)) return false;
+    }
+    const t0 = process.hrtime.bigint();
+    if (m.features.length > 30) return false; // the seen-set below is a 31-bit mask
+    if (fast?.m !== m) fast = fastModel(m);
+    const f = fast;
+    const nf = m.features.length;
+    let seen = 0, count = 0, at = PREFIX.length;
+    while (at <= u.length) {
+      let end = u.indexOf('&', at);
+      if (end < 0) end = u.length;
+      const eq = u.indexOf('=', at);
+      if (eq < 0 || eq > end) return false;
+      const i = f.index.get(u.slice(at, eq));
+      if (i === undefined || seen & (1 << i) || !plainNumber(u, eq + 1, end)) return false;
+      const v = Number(u.slice(eq + 1, end));
+      if (!(v >= 0 && v <= 2)) return false;
+      f.x[i] = v;
+      seen |= 1 << i;
+      count++;
+      at = end + 1;
+    }
+    if (count !== nf) return false;
+    const p = predictRaw(m, f.x, 1);
+    let best = 0;
+    for (let j = 1; j < p.length; j++) if (p[j] > p[best]) best = j;
+    let body = f.prediction[best];
+    for (const [j, key] of f.probs) body += key + JSON.stringify(p[j]);
+    body += f.tail;
+    res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': String(Buffer.byteLength(body)) });
+    res.end(body);
+    const cls = m.classes[best];
+    let c = perClass.get(cls);
+    if (!c) perClass.set(cls, (c = predictions.labels(cls)));
+    c.inc();
+    ok200.inc();
+    latency.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+    return true;
+  };
+
   for (const method of ['GET', 'POST'] as const)
     router.route({ method, path: '/smartcar/predict', summary: 'predict the incident class from the ten features', handler: async (ctx) => predict(ctx.req, ctx.url) });
   statusRoutes(router, () => (model ? { status: 'ok' as const, model_version: model.version, model: model.file } : { status: 'down' as const, error: `no model at ${o.model}` }));
 
   const server = await listen({ host, port: o.port, router, portFlag: process.env.SMARTCAR_PORT_FLAG ?? '--port', ref: true }); // --predict-port under up
+  // The hot path goes in front of the router's request listener (core/http's listen owns that listener).
+  const routed = server.server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.server.removeAllListeners('request');
+  server.server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    let done = false;
+    try {
+      done = hot(req, res);
+    } catch (err) {
+      // Nothing is written before the answer is complete, so the general path can still answer (with its 500).
+      log(`predict hot path: ${errorMessage(err)}`);
+      if (res.headersSent) return void res.destroy();
+    }
+    if (!done) for (const l of routed) l(req, res);
+  });
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     server,

@@ -77,6 +77,39 @@ describe('smartcar serve predict', () => {
     expect(a).toEqual(c);
   });
 
+  it('answers a single-row GET on its hot path byte for byte as the general path does', async () => {
+    // GET with exactly the ten plain features takes the hot path; POST with the same query string (no
+    // body) and GET with a percent-encoded value take the router's path.
+    for (const row of rows.slice(0, 20)) {
+      const qs = new URLSearchParams(Object.entries(row).map(([k, v]): [string, string] => [k, String(v)])).toString();
+      const hot = await fetch(`${svc.url}/smartcar/predict?${qs}`);
+      const text = await hot.text();
+      expect(hot.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+      expect(text).toBe(await (await fetch(`${svc.url}/smartcar/predict?${qs}`, { method: 'POST' })).text());
+      const encoded = qs.replace(/=(\d)/, (_, d: string) => `=%${(0x30 + Number(d)).toString(16)}`);
+      expect(encoded).not.toBe(qs);
+      expect(text).toBe(await (await fetch(`${svc.url}/smartcar/predict?${encoded}`)).text());
+    }
+    // Not for the hot path, answered by the general one with its messages.
+    const qs = new URLSearchParams(Object.entries(rows[0]).map(([k, v]): [string, string] => [k, String(v)])).toString();
+    const cases: [string, number, RegExp | undefined][] = [
+      [`${qs}&wea=1`, 400, /^wea: given twice/],
+      [`${qs}&speed=1`, 400, /^speed: unknown feature/],
+      [qs.replace(/carSpd=[^&]*/, 'carSpd=2.5'), 400, /^carSpd: 2.5 is outside 0–2/],
+      [qs.replace(/hum=[^&]*/, 'hum=1e'), 400, /^hum: "1e" is not a number/],
+      [qs.replace(/hum=[^&]*/, 'hum='), 400, /^hum: "" is not a number/],
+      [qs.replace(/&steeAng=[^&]*/, ''), 400, /^steeAng: missing feature/],
+      [`${qs}&`, 200, undefined],
+    ];
+    for (const [q, status, error] of cases) {
+      const res = await fetch(`${svc.url}/smartcar/predict?${q}`);
+      expect(res.status, q).toBe(status);
+      const j = (await res.json()) as Answer;
+      if (error) expect(j.error, q).toMatch(error);
+      else expect(j.success).toBe(true);
+    }
+  });
+
   it('scores a POSTed array as a batch, row for row as single requests do', async () => {
     const j = await json(post(rows.slice(0, 50)));
     expect(j.success).toBe(true);
@@ -209,6 +242,11 @@ describe('smartcar serve predict', () => {
       expect((await fetch(url, { method: 'POST', body })).status).toBe(401);
       expect((await fetch(url, { method: 'POST', body, headers: { authorization: 'Bearer nope' } })).status).toBe(401);
       expect((await fetch(url, { method: 'POST', body, headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
+      // The single-row GET's hot path checks the token too.
+      const qs = new URLSearchParams(Object.entries(rows[0]).map(([k, v]): [string, string] => [k, String(v)])).toString();
+      expect((await fetch(`${url}?${qs}`)).status).toBe(401);
+      expect((await fetch(`${url}?${qs}`, { headers: { authorization: 'Bearer s3cre' } })).status).toBe(401);
+      expect((await fetch(`${url}?${qs}`, { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
       expect((await fetch(`${guarded.url}/health`)).status).toBe(200);
     } finally {
       await guarded.close();
