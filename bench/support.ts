@@ -52,8 +52,15 @@ export async function writeSymptomMart(dataDir: string, rows: number, csv?: stri
 
 /** Wall seconds of `psql -X -q [extra] -c SQL > /dev/null` (psql reads the whole result, then prints it). */
 export function psqlTime(env: NodeJS.ProcessEnv, sql: string, extra: string[] = []): number {
+  return psqlRun(env, sql, extra).seconds;
+}
+
+/** `psqlTime`, and the CPU seconds psql itself used (user + system, from bash's `time`). */
+export function psqlRun(env: NodeJS.ProcessEnv, sql: string, extra: string[] = []): { seconds: number; clientCpu: number } {
   const t0 = performance.now();
-  const r = spawnSync('sh', ['-c', `psql -X -q ${extra.join(' ')} -c "${sql}" > /dev/null`], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', `TIMEFORMAT='%3U %3S'; time (psql -X -q ${extra.join(' ')} -c "${sql}" > /dev/null)`], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
-  return (performance.now() - t0) / 1000;
+  const m = /([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
+  return { seconds, clientCpu: m ? Number(m[1]) + Number(m[2]) : NaN };
 }
