@@ -49,6 +49,11 @@ const KINDS = ['ours', 'gw02', 'gw03', 'gw03raw'] as const;
 type Kind = (typeof KINDS)[number];
 const USER = 'smartcar';
 const SERVER_VERSION = '15.0 (bench)';
+/**
+ * What every server reports after authentication (ours reports more). client_encoding matters: without it
+ * libpq assumes SQL_ASCII, and psql then formats UTF-8 text byte by byte — cheaper, and wrong for non-ASCII.
+ */
+const REPORTED: [string, string][] = [['server_version', SERVER_VERSION], ['server_encoding', 'UTF8'], ['client_encoding', 'UTF8'], ['DateStyle', 'ISO, MDY'], ['integer_datetimes', 'on'], ['standard_conforming_strings', 'on']];
 
 // ---------------------------------------------------------------------------------------------------
 // The servers (run in the child process)
@@ -118,7 +123,7 @@ async function gw02(engine: SqlEngine, password: string): Promise<net.Server> {
           session = await engine.session();
           step = 'ready';
           conn.sendAuthenticationOk();
-          for (const [k, v] of [['server_version', SERVER_VERSION], ['server_encoding', 'UTF8'], ['client_encoding', 'UTF8'], ['DateStyle', 'ISO, MDY'], ['integer_datetimes', 'on'], ['standard_conforming_strings', 'on']]) conn.sendParameterStatus(k!, v!);
+          for (const [k, v] of REPORTED) conn.sendParameterStatus(k, v);
           conn.sendReadyForQuery('idle');
           return true;
         }
@@ -191,6 +196,7 @@ async function gw03(engine: SqlEngine, password: string, raw: boolean): Promise<
   return net.createServer(async (socket) => {
     socket.setNoDelay(true);
     let session: SqlSession | undefined;
+    let reported = false;
     socket.on('close', () => session?.close());
     socket.on('error', () => socket.destroy());
     const conn = await fromNodeSocket(socket, {
@@ -211,6 +217,12 @@ async function gw03(engine: SqlEngine, password: string, raw: boolean): Promise<
     });
     async function* query(sql: string): AsyncGenerator<Uint8Array> {
       const w = conn.bufferWriter;
+      // 0.3 reports only server_version and has no hook to add to it; ParameterStatus may come at any time, so
+      // the rest goes out before the first answer.
+      if (!reported) {
+        reported = true;
+        for (const [k, v] of REPORTED.slice(1)) yield conn.createParameterStatus(k, v);
+      }
       let stmt: SqlStatement | undefined;
       try {
         stmt = await session!.prepare(sql);
@@ -359,6 +371,7 @@ async function main(): Promise<void> {
   const RUNS = Number(process.env.BENCH_RUNS ?? 3);
   const CONNECTS = Number(process.env.BENCH_CONNECTS ?? 200);
   const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+  const PSQL_ARGS = process.env.BENCH_PSQL_ARGS?.split(' ').filter(Boolean) ?? [];
   const only = (process.env.BENCH_SERVERS?.split(',') as Kind[] | undefined) ?? [...KINDS];
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-pggw-'));
   const password = crypto.randomBytes(12).toString('base64url');
@@ -392,7 +405,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       for (const s of turn(i)) {
         const c0 = cpuSeconds(s.child.pid!);
-        const r = psqlRun(env(s.port), `select * from ${SYMPTOM_MART}`);
+        const r = psqlRun(env(s.port), `select * from ${SYMPTOM_MART}`, PSQL_ARGS);
         wall.get(s.kind)!.push(r.seconds);
         cpu.get(s.kind)!.push(cpuSeconds(s.child.pid!) - c0);
         psqlCpu.get(s.kind)!.push(r.clientCpu);
