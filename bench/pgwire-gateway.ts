@@ -27,7 +27,8 @@
  *   1. bulk read: `psql -X -q -c 'select * from MART' > /dev/null`, 1,000,000 rows × 8 varchar, best of
  *      BENCH_RUNS (3), the servers taking turns within each round (who goes first rotates); the server's CPU
  *      seconds per read (/proc) and psql's (bash `time`): on a loaded machine the CPU is steadier than the wall.
- *      Before that, every server's first 50,000 rows (psql -A -t) must hash the same.
+ *      Before that, every server's first 50,000 rows (psql -A -t) must hash the same, a wrong password must be
+ *      refused, and psql must see client_encoding UTF8 (it formats by the encoding reported at connect).
  *   2. connection set-up: BENCH_CONNECTS (200) sequential node-postgres `connect(); query('select 1'); end()`
  *      per server, taking turns (rotating); median and p90 ms.
  *   3. lines of code: non-blank, non-comment lines of src/pgwire and of each server below (between the
@@ -196,7 +197,6 @@ async function gw03(engine: SqlEngine, password: string, raw: boolean): Promise<
   return net.createServer(async (socket) => {
     socket.setNoDelay(true);
     let session: SqlSession | undefined;
-    let reported = false;
     socket.on('close', () => session?.close());
     socket.on('error', () => socket.destroy());
     const conn = await fromNodeSocket(socket, {
@@ -207,8 +207,12 @@ async function gw03(engine: SqlEngine, password: string, raw: boolean): Promise<
         validateCredentials: async ({ username, authMessage, clientProof, scramSha256Data }) =>
           username === USER && verifyScramSha256Password({ authMessage, clientProof, storedKey: scramSha256Data.storedKey }),
       },
+      // 0.3 reports only server_version and has no hook to add to it. psql reads client_encoding once, at
+      // connect (without it, SQL_ASCII: cheaper, wrong formatting), so the rest goes straight to the socket here,
+      // after the library's AuthenticationOk and before its ReadyForQuery.
       async onAuthenticated() {
         session = await engine.session();
+        for (const [k, v] of REPORTED.slice(1)) socket.write(conn.createParameterStatus(k, v));
       },
       onMessage(data, state) {
         if (!state.isAuthenticated || data[0] !== 0x51) return undefined; // everything but Query: the library's
@@ -217,12 +221,6 @@ async function gw03(engine: SqlEngine, password: string, raw: boolean): Promise<
     });
     async function* query(sql: string): AsyncGenerator<Uint8Array> {
       const w = conn.bufferWriter;
-      // 0.3 reports only server_version and has no hook to add to it; ParameterStatus may come at any time, so
-      // the rest goes out before the first answer.
-      if (!reported) {
-        reported = true;
-        for (const [k, v] of REPORTED.slice(1)) yield conn.createParameterStatus(k, v);
-      }
       let stmt: SqlStatement | undefined;
       try {
         stmt = await session!.prepare(sql);
@@ -387,6 +385,9 @@ async function main(): Promise<void> {
     const hashes = servers.map((s) => {
       const r = spawnSync('sh', ['-c', `psql -X -q -A -t -c "select * from ${SYMPTOM_MART} limit 50000" | sha256sum`], { env: env(s.port), encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${s.kind}: psql failed: ${r.stderr}`);
+      // psql formats by the client_encoding reported at connect: every server must report UTF8.
+      const enc = spawnSync('psql', ['-X', '-q', '-c', '\\encoding'], { env: env(s.port), encoding: 'utf8' }).stdout.trim();
+      if (enc !== 'UTF8') throw new Error(`${s.kind}: psql sees client encoding ${enc}, not UTF8`);
       return r.stdout.split(' ')[0]!;
     });
     if (new Set(hashes).size !== 1) throw new Error(`servers disagree on the first 50,000 rows: ${servers.map((s, i) => `${s.kind} ${hashes[i]}`).join(', ')}`);
