@@ -15,11 +15,13 @@
  *   gw03      pg-gateway 0.3.0-beta.4 (npm alias `pg-gateway-next`): `fromNodeSocket`, its built-in
  *             `scram-sha-256` auth, queries in `onMessage` returning an async generator (its streaming
  *             answer: the library awaits the web-stream writer per yielded message). One DataRow per
- *             yield from its `bufferWriter`, values as JS strings (`getItem`), TextEncoder'd.
+ *             yield from its `bufferWriter`, values as JS strings (`getItem`), TextEncoder'd. It reports only
+ *             server_version, so the other start-up parameters are written from `onAuthenticated`.
  *   gw03raw   gw03 with our encoding choices: VARCHAR bytes straight from DuckDB's vectors (`utf8`), the
  *             chunk's DataRows in one yield. Shows what the library itself costs once the user does
  *             what our codec does.
- * Every server: one DuckDB connection per session made after authentication, read-only check
+ * Every server: the same start-up parameters (client_encoding UTF8…), one DuckDB connection per session made
+ * after authentication, read-only check
  * (`kind` select/explain), RowDescription with our OIDs (types.ts), CommandComplete `SELECT n`,
  * DuckDB errors as ErrorResponse with our SQLSTATE mapping, no statement timeout, Nagle off.
  *
