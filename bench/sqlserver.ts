@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { openCatalog, lakePaths } from '../src/sql/index.ts';
+import { SYMPTOM_MART as MART, psqlTime, writeSymptomMart } from './support.ts';
 
 const PG = process.env.BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -24,14 +24,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const ROWS = 1_000_000;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-sqlserver-'));
 const table = `bench_sqlserver_${crypto.randomBytes(3).toString('hex')}`;
-const MART = 'managed_smartcar_symptom_info';
 const log = (s: string) => process.stdout.write(s + '\n');
 const password = crypto.randomBytes(9).toString('base64url');
-
-const ROW_SQL = `SELECT chr(65 + (range % 26)::int) || lpad((range % 10000)::varchar, 4, '0') AS car_number, (range * 0.001)::varchar AS speed_p_avg,
-  CASE WHEN range % 17 = 0 THEN 'abnormal' ELSE 'normal' END AS speed_p_symptom, (range * 0.002)::varchar AS break_p_avg,
-  CASE WHEN range % 13 = 0 THEN 'abnormal' ELSE 'normal' END AS break_p_symptom, (range % 3000)::varchar AS steer_a_cnt,
-  'normal' AS steer_p_symptom, '20240101' AS biz_date FROM range(${ROWS})`;
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -55,13 +49,6 @@ async function startServer(): Promise<{ child: ChildProcess; port: number }> {
   return { child, port };
 }
 
-function psqlTime(env: NodeJS.ProcessEnv, sql: string, extra: string[] = []): number {
-  const t0 = performance.now();
-  const r = spawnSync('sh', ['-c', `psql -X -q ${extra.join(' ')} -c "${sql}" > /dev/null`], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
-  return (performance.now() - t0) / 1000;
-}
-
 function pgbench(env: NodeJS.ProcessEnv, script: string): { tps: number; failed: string } {
   const r = spawnSync('pgbench', ['-n', '-M', 'extended', '-c', '16', '-j', '2', '-T', String(SECONDS), '-f', script], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`pgbench failed: ${r.stderr}`);
@@ -71,13 +58,8 @@ function pgbench(env: NodeJS.ProcessEnv, script: string): { tps: number; failed:
 async function main(): Promise<void> {
   log(`# bench:sqlserver  ${os.cpus().length} cores, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}  (shared machine)`);
   // The same rows: a Parquet mart partition for us, a table for PostgreSQL.
-  const dir = path.join(lakePaths(path.join(root, 'lake')).warehouse, MART, 'biz_date=20240101');
-  fs.mkdirSync(dir, { recursive: true });
   const csv = path.join(root, 'rows.csv');
-  const cat = await openCatalog({ dataDir: root });
-  await cat.exec(`COPY (${ROW_SQL.replace(", '20240101' AS biz_date", '')}) TO '${path.join(dir, 'data.parquet')}' (FORMAT parquet)`);
-  await cat.exec(`COPY (${ROW_SQL}) TO '${csv}' (HEADER false)`);
-  await cat.close();
+  await writeSymptomMart(root, ROWS, csv);
   const pgEnv = { ...process.env, PGDATABASE: new URL(PG).pathname.slice(1), PGHOST: new URL(PG).hostname, PGPORT: new URL(PG).port || '5432', PGUSER: new URL(PG).username };
   const ddl = `create table ${table} (car_number varchar, speed_p_avg varchar, speed_p_symptom varchar, break_p_avg varchar, break_p_symptom varchar, steer_a_cnt varchar, steer_p_symptom varchar, biz_date varchar)`;
   const load = spawnSync('psql', ['-X', '-q', '-c', ddl, '-c', `\\copy ${table} from '${csv}' csv`, '-c', `create index on ${table} (car_number)`, '-c', `analyze ${table}`], { env: pgEnv, encoding: 'utf8' });
