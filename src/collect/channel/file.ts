@@ -41,14 +41,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { fsyncDirSync } from '../../core/files.ts';
 import type { Logger } from '../../core/log.ts';
 import type { EventBatch } from '../batch.ts';
 import type { ChannelTransaction } from '../types.ts';
 import { ChannelStateError, QueuedChannel, type Piece, type PersistRequest, type StoredBatch } from './queue.ts';
 import {
-  FILE_HEADER, FILE_MAGIC, LogCorruptError, LogScanner, LogWriter, decodePut, decodeTake, encodePut, encodeTake,
-  fsyncDir, isPut, logFileName, recordBytes, type EncodedRecord, parseLogFileName, readFully, readRecord, writeFully,
+  FILE_HEADER, FILE_MAGIC, LogCorruptError, decodePut, decodeTake, encodePut, encodeTake,
+  isPut, logFileName, recordBytes, type EncodedRecord, parseLogFileName,
 } from './wal.ts';
+import { LogScanner, readFully, readRecord } from './wal-read.ts';
+import { LogWriter, writeFully } from './wal-writer.ts';
 
 export interface FileChannelOptions {
   checkpointDir: string;
@@ -492,7 +495,7 @@ export class FileChannel extends QueuedChannel {
       await fh.close();
     }
     await fs.promises.rename(tmp, path.join(this.checkpointDir, 'checkpoint'));
-    fsyncDir(this.checkpointDir);
+    fsyncDirSync(this.checkpointDir);
     this.stats.checkpoints++;
     // Files before the checkpoint position that hold no live event are no longer needed.
     const referenced = new Set(live.map((p) => p.batch.fileId));
