@@ -4,8 +4,7 @@
  * components; custom ones register with `registerComponent` (registry.ts).
  */
 import './interceptor/index.ts';
-import './source/spooldir.ts';
-import './source/tail.ts';
+import './source/index.ts';
 import './channel/index.ts';
 import './sink/index.ts';
 import { FileDeadLetters } from './deadletter.ts';
