@@ -7,7 +7,7 @@ import { onShutdown } from '../core/shutdown.ts';
 import { createLogger } from '../core/log.ts';
 import { serveStatus } from '../core/http.ts';
 import { UserError } from '../core/errors.ts';
-import { chooseBackends } from '../platform/backends.ts';
+import { chooseBackends } from '../core/backends.ts';
 import { Agent, readAgentFile, createDeadLetters, type ComponentStatus } from './index.ts';
 
 export interface AgentCommandOptions {

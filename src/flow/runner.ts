@@ -12,11 +12,7 @@ import { UserError, errorMessage } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import { counter } from '../core/metrics.ts';
 import type { TableStore } from '../table/types.ts';
-import { openCatalog, type Catalog } from '../sql/catalog.ts';
-import { buildMartWith, copyDriveDay, type QualityCheck } from '../sql/marts.ts';
-import { lakePaths, MARTS } from '../sql/lake.ts';
-import { partitionKey } from '../sql/marts.ts';
-import { compactStatusDay } from '../sql/compact.ts';
+import { buildMartWith, compactStatusDay, copyDriveDay, lakePaths, MARTS, openCatalog, partitionKey, type Catalog, type QualityCheck } from '../sql/index.ts';
 import { order, substitute, type Step, type Workflow } from './workflow.ts';
 
 const log = createLogger('flow');

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser';
 import { UserError } from '../core/errors.ts';
 import { describeIssues } from '../core/config.ts';
-import { MARTS } from '../sql/lake.ts';
+import { MARTS } from '../sql/index.ts';
 
 export const SHIPPED_WORKFLOWS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../workflows');
 

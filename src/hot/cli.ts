@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../core/errors.ts';
-import { date8 } from '../cli/options.ts';
+import { date8 } from '../core/options.ts';
 
 export function register(program: Command): void {
   program

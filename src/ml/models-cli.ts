@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { int, positive } from '../cli/options.ts';
+import { int, positive } from '../core/options.ts';
 import { UserError } from '../core/errors.ts';
 
 const dataOption = ['--data <dir>', 'data directory (default ./smartcar-data)'] as const;

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { MAX_CARS } from '../core/records.ts';
-import { date8, int, positive, rate } from '../cli/options.ts';
+import { date8, int, positive, rate } from '../core/options.ts';
 
 
 /** `smartcar up`, `smartcar status`, and `smartcar sim` (the simulator as `up` runs it). */

@@ -16,7 +16,7 @@ import { UserError, errorMessage } from '../core/errors.ts';
 import { metricsText } from '../core/metrics.ts';
 import { listen, Router, statusRoutes } from '../core/http.ts';
 import { onShutdown } from '../core/shutdown.ts';
-import { chooseBackends, describeBackend } from './backends.ts';
+import { chooseBackends, describeBackend } from '../core/backends.ts';
 import { agentFileExists, platformComponents, SHIPPED_AGENT_FILE } from './components.ts';
 import { acquireLock, type PlatformLock } from './lock.ts';
 import { httpGet, mergeMetrics } from './scrape.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { int } from '../cli/options.ts';
+import { int } from '../core/options.ts';
 
 /** `smartcar serve predict`: the `serve` group is shared; whoever registers first creates it. */
 export function register(program: Command): void {

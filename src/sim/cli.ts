@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../core/errors.ts';
 import { MAX_CARS } from '../core/records.ts';
-import { date8, int, month6, rate } from '../cli/options.ts';
+import { date8, int, month6, rate } from '../core/options.ts';
 
 const seedOption = () => new Option('--seed <n>', 'same seed → byte-identical output (default: random, printed)').argParser(int('--seed', 0, 2 ** 31 - 1));
 const garbageOption = () => new Option('--garbage <rate>', 'inject malformed lines at this rate per record (e.g. 0.01)').argParser(rate);

@@ -20,7 +20,7 @@ import { dataPaths } from '../core/paths.ts';
 import { DRIVER_TABLE } from '../core/records.ts';
 import { UserError } from '../core/errors.ts';
 import type { TableStore } from '../table/types.ts';
-import { openCatalog, type Catalog } from './catalog.ts';
+import type { Catalog } from './catalog.ts';
 import { DRIVE_COLS, MARTS, lakePaths, type MartName } from './lake.ts';
 import { recoverPartitions, swapIn, tempPartition } from './partition.ts';
 
@@ -144,6 +144,8 @@ export async function buildMartWith(cat: Catalog, name: MartName, day: string, w
 
 export async function buildMart(name: MartName, day: string, opts: { dataDir: string; table?: TableStore }): Promise<MartResult> {
   if (!(name in MARTS)) throw new UserError(`unknown mart '${name}' (${Object.keys(MARTS).join(', ')})`);
+  // DuckDB is loaded on first use, so importing the SQL module stays light.
+  const { openCatalog } = await import('./catalog.ts');
   const cat = await openCatalog(opts);
   try {
     return await buildMartWith(cat, name, day, lakePaths(dataPaths(opts.dataDir).lake).warehouse);

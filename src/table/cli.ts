@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { int } from '../cli/options.ts';
+import { int } from '../core/options.ts';
 
 const common = (c: Command) =>
   c.option('--data <dir>', 'data directory (the embedded store is <dir>/table)')

@@ -1,7 +1,6 @@
 export type * from './types.ts';
 export { parseFilter, matchFilter, matchesFilters } from './filter.ts';
 export { ensureDriverTable, drivingRecordCells } from './driver.ts';
-export { LmdbTableStore } from './lmdb.ts';
 import type { TableStore } from './types.ts';
 
 export type TableStoreOptions = { kind: 'lmdb'; path: string } | { kind: 'postgres'; url: string; schema?: string };
