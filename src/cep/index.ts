@@ -6,7 +6,7 @@ export { EplError } from './lexer.ts';
 export { parseEpl } from './parser.ts';
 export { loadRules, watchRules, ruleFiles } from './rules.ts';
 export type { RuleEvent } from './rules.ts';
-import type { DrivingRecord } from '../core/records.ts';
+import type { DrivingRecord } from '../core/index.ts';
 import type { CepEvent } from './types.ts';
 
 /** A parsed driving record is a valid `DrivingRecord` event as it is. */

@@ -17,8 +17,7 @@
  * itself reads (`type`, `channels`, `interceptors`, `selector.*`, `channel`) are listed in AGENT_KEYS.
  */
 import { z } from 'zod';
-import { registry } from '../core/metrics.ts';
-import { UserError } from '../core/errors.ts';
+import { registry, UserError } from '../core/index.ts';
 import { closest } from './properties.ts';
 import { componentTypes, findComponent, type AnyFactory } from './registry.ts';
 import './index.ts';

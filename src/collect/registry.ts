@@ -9,7 +9,7 @@
  * `selector.*`, `interceptors`, `interceptors.*` (sources), and for sinks `channel`.
  */
 import type { z } from 'zod';
-import type { Logger } from '../core/log.ts';
+import type { Logger } from '../core/index.ts';
 import type { Channel, DeadLetters, Interceptor, Sink, Source } from './types.ts';
 
 export interface ComponentContext {

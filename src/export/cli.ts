@@ -45,12 +45,12 @@ Examples:
   $ smartcar export --table smartcar_master --to postgres://postgres@127.0.0.1/test --target car_master \\
       --mode upsert --key car_number`)
     .action(async (o) => {
-      const { UserError } = await import('../core/errors.ts');
+      const { UserError } = await import('../core/index.ts');
       if (!o.table) throw new UserError('give --table NAME (or use: smartcar export symptom --day yyyyMMdd)');
       if (!o.target) throw new UserError('give --target [schema.]table');
       if (!['replace-partition', 'append', 'upsert'].includes(o.mode)) throw new UserError(`--mode must be replace-partition, append or upsert, got '${o.mode}'`);
       const { exportTable, exportUrl } = await import('./index.ts');
-      const { loadRootConfig } = await import('../core/config.ts');
+      const { loadRootConfig } = await import('../core/index.ts');
       const to = o.to ?? exportUrl();
       if (!to) throw new UserError('give --to postgres://… (or set SMARTCAR_EXPORT_URL)');
       const r = await withProgress(`export ${o.table}`, (onRows, signal) =>
@@ -72,9 +72,9 @@ Example:
     .action(async (sub) => {
       // --to, --data and --target are the parent's options too; commander hands them to it.
       const o = { ...sub, ...Object.fromEntries(Object.entries(exp.opts()).filter(([k, v]) => v !== undefined && k !== 'mode')) };
-      const { UserError } = await import('../core/errors.ts');
+      const { UserError } = await import('../core/index.ts');
       const { exportSymptomDay, exportUrl } = await import('./index.ts');
-      const { loadRootConfig } = await import('../core/config.ts');
+      const { loadRootConfig } = await import('../core/index.ts');
       const to = o.to ?? exportUrl();
       if (!to) throw new UserError('give --to postgres://… (or set SMARTCAR_EXPORT_URL)');
       const r = await withProgress('export symptom', (onRows, signal) => exportSymptomDay({ dataDir: o.data ?? loadRootConfig(undefined).dataDir, day: o.day, to, target: o.target, onRows, signal }));

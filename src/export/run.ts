@@ -16,7 +16,7 @@
  */
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/index.ts';
 import { openSqlEngine, type SqlChunk, type SqlColumn } from '../sql/index.ts';
 
 export type ExportMode = 'replace-partition' | 'append' | 'upsert';

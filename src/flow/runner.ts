@@ -7,11 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { dataPaths } from '../core/paths.ts';
-import { UserError, errorMessage } from '../core/errors.ts';
-import { createLogger } from '../core/log.ts';
-import { counter } from '../core/metrics.ts';
-import type { TableStore } from '../table/types.ts';
+import { dataPaths, UserError, errorMessage, createLogger, counter } from '../core/index.ts';
+import type { TableStore } from '../table/index.ts';
 import { buildMartWith, compactStatusDay, copyDriveDay, lakePaths, MARTS, openCatalog, partitionKey, type Catalog, type QualityCheck } from '../sql/index.ts';
 import { order, substitute, type Step, type Workflow } from './workflow.ts';
 

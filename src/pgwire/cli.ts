@@ -23,8 +23,8 @@ Examples:
       user="smartcar", password="…", dbname="smartcar"); dbListTables(con)'`)
     .action(async (o) => {
       const { serveForever } = await import('./run.ts');
-      const { loadRootConfig } = await import('../core/config.ts');
-      const { UserError } = await import('../core/errors.ts');
+      const { loadRootConfig } = await import('../core/index.ts');
+      const { UserError } = await import('../core/index.ts');
       const int = (v: string, flag: string) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`);

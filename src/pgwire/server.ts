@@ -7,8 +7,7 @@
  * `maxMessage` bytes per frontend message (54000), `statementTimeoutMs` per statement (57014).
  */
 import net, { type AddressInfo } from 'node:net';
-import { UserError } from '../core/errors.ts';
-import { createLogger } from '../core/log.ts';
+import { UserError, createLogger } from '../core/index.ts';
 import type { SqlEngine } from '../sql/index.ts';
 import type { Credentials } from './credentials.ts';
 import { makeVerifier } from './scram.ts';

@@ -11,14 +11,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DRIVER_HEADER } from '../core/records.ts';
-import { formatDate8, formatTimestamp14, localCivilNowMs, parseDate8, parseTimestamp14 } from '../core/time.ts';
-import { dataPaths } from '../core/paths.ts';
-import { UserError } from '../core/errors.ts';
-import { counter } from '../core/metrics.ts';
-import { createLogger } from '../core/log.ts';
+import { DRIVER_HEADER, formatDate8, formatTimestamp14, localCivilNowMs, parseDate8, parseTimestamp14, dataPaths, UserError, counter, createLogger } from '../core/index.ts';
 import { Driver, garbageLine, randomSeed, rngFor, writeStatusDay } from '../sim/index.ts';
-import type { Rng } from '../sim/random.ts';
+import type { Rng } from '../sim/index.ts';
 
 const log = createLogger('sim');
 const recordsTotal = counter('smartcar_sim_records_total', 'Driving records appended to the log');

@@ -7,9 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadRootConfig } from '../core/config.ts';
-import { dataPaths } from '../core/paths.ts';
-import { UserError, errorMessage } from '../core/errors.ts';
+import { loadRootConfig, dataPaths, UserError, errorMessage } from '../core/index.ts';
 import { readLock, isAlive } from './lock.ts';
 import { httpGet } from './scrape.ts';
 import type { PlatformHealth } from './up.ts';

@@ -14,9 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DRIVER_HEADER, carNumber } from '../core/records.ts';
-import { formatTimestamp14, localCivilNowMs } from '../core/time.ts';
-import { UserError } from '../core/errors.ts';
+import { DRIVER_HEADER, carNumber, formatTimestamp14, localCivilNowMs, UserError } from '../core/index.ts';
 import { rngFor, randomSeed, weighted, type Rng } from './random.ts';
 import { garbageLine } from './garbage.ts';
 

@@ -4,4 +4,5 @@ export { runDriverLog, driverLines, Driver, WILD_SHARE } from './driver.ts';
 export type { DriverLogOptions, DriverLinesOptions } from './driver.ts';
 export { writeMaster, writeBuyList, writeIncome, writeIncidents, incidentLabel, masterCarNumbers, INCIDENT_FEATURES } from './reference.ts';
 export { rngFor, randomSeed, weighted } from './random.ts';
+export type { Rng } from './random.ts';
 export { garbageLine } from './garbage.ts';

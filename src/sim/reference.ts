@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/index.ts';
 import { between, randomSeed, rngFor, weighted, type Rng } from './random.ts';
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)];

@@ -14,9 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { STATUS_HEADER, carNumber } from '../core/records.ts';
-import { parseDate8 } from '../core/time.ts';
-import { UserError } from '../core/errors.ts';
+import { STATUS_HEADER, carNumber, parseDate8, UserError } from '../core/index.ts';
 import { between, rngFor, type Rng } from './random.ts';
 import { ByteSink } from './sink.ts';
 import { garbageLine } from './garbage.ts';

@@ -7,9 +7,8 @@
  * `smartcar_drive_info` reads the table store: it is loaded from `DriverCarInfo` when a query names it.
  */
 import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
-import { dataPaths } from '../core/paths.ts';
-import { DRIVER_TABLE } from '../core/records.ts';
-import type { TableStore } from '../table/types.ts';
+import { dataPaths, DRIVER_TABLE } from '../core/index.ts';
+import type { TableStore } from '../table/index.ts';
 import { DRIVE_COLS, lakeViews } from './lake.ts';
 
 export interface QueryResult {

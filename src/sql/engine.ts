@@ -12,7 +12,7 @@
  */
 import { DuckDBInstance, DuckDBTypeId, DuckDBVarCharVector, StatementType, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import bindings from '@duckdb/node-bindings';
-import { dataPaths } from '../core/paths.ts';
+import { dataPaths } from '../core/index.ts';
 import { lakeViews } from './lake.ts';
 
 /** A column's or parameter's type as DuckDB names it (`VARCHAR`, `DECIMAL`, `TIMESTAMP`…). */

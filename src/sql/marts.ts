@@ -16,10 +16,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataPaths } from '../core/paths.ts';
-import { DRIVER_TABLE } from '../core/records.ts';
-import { UserError } from '../core/errors.ts';
-import type { TableStore } from '../table/types.ts';
+import { dataPaths, DRIVER_TABLE, UserError } from '../core/index.ts';
+import type { TableStore } from '../table/index.ts';
 import type { Catalog } from './catalog.ts';
 import { DRIVE_COLS, MARTS, lakePaths, type MartName } from './lake.ts';
 import { recoverPartitions, swapIn, tempPartition } from './partition.ts';

@@ -5,7 +5,7 @@
  */
 import type { CepOutput } from '../cep/index.ts';
 import { CepEngine, loadRules, watchRules } from '../cep/index.ts';
-import type { Logger } from '../core/log.ts';
+import type { Logger } from '../core/index.ts';
 import type { TableStore } from '../table/index.ts';
 
 /** Table of the topology's own durable state (watermarks), beside the data tables. */

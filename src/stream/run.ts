@@ -2,13 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRootConfigWithFlags } from '../core/config.ts';
-import { dataPaths } from '../core/paths.ts';
-import { onShutdown } from '../core/shutdown.ts';
-import { createLogger } from '../core/log.ts';
-import { chooseBackends, describeBackend } from '../core/backends.ts';
+import { loadRootConfigWithFlags, dataPaths, onShutdown, createLogger, chooseBackends, describeBackend, serveStatus, type Health, type StatusServer } from '../core/index.ts';
 import { startTopology, type Topology } from './topology.ts';
-import { serveStatus, type Health, type StatusServer } from '../core/http.ts';
 
 const log = createLogger('stream');
 

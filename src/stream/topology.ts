@@ -15,7 +15,7 @@
  * and the watermark is saved with each commit: after a restart the engine resumes from it, so records
  * re-read from before an already-emitted window are recognised as late and not counted twice.
  */
-import { DRIVER_TABLE, TOPIC, driverRowKey, parseDrivingRecordBytes } from '../core/records.ts';
+import { DRIVER_TABLE, TOPIC, driverRowKey, parseDrivingRecordBytes, counter, gauge, histogram, createLogger, errorMessage } from '../core/index.ts';
 import type { Bus, BusConsumer, BusProducer, ConsumedBatch } from '../bus/index.ts';
 import type { TableStore, PutRow } from '../table/index.ts';
 import type { HotStore, OverspeedAlert } from '../hot/index.ts';
@@ -23,9 +23,6 @@ import type { CepOutput } from '../cep/index.ts';
 import { CepEngine, loadRules } from '../cep/index.ts';
 import { drivingRecordCells, ensureDriverTable } from '../table/index.ts';
 import { publishOverspeed } from '../hot/index.ts';
-import { counter, gauge, histogram } from '../core/metrics.ts';
-import { createLogger } from '../core/log.ts';
-import { errorMessage } from '../core/errors.ts';
 import { STREAM_STATE_TABLE, advanceHead, commitEnd, isRedelivery, openPartition, snapshot, type PartitionState, type Snapshot } from './partition.ts';
 
 const log = createLogger('stream');

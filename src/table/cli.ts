@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { int } from '../core/options.ts';
+import { int } from '../core/cli.ts';
 
 const common = (c: Command) =>
   c.option('--data <dir>', 'data directory (the embedded store is <dir>/table)')

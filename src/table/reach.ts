@@ -4,8 +4,7 @@
  * hidden) and what to check — never a stack, never a silent hang.
  */
 import pg from 'pg';
-import { UserError } from '../core/errors.ts';
-import { redactUrls } from '../core/fail.ts';
+import { UserError, redactUrls } from '../core/index.ts';
 
 const RETRIABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNRESET', '57P03']);
 

@@ -41,8 +41,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { fsyncDirSync } from '../../core/files.ts';
-import type { Logger } from '../../core/log.ts';
+import { fsyncDirSync, type Logger } from '../../core/index.ts';
 import type { EventBatch } from '../batch.ts';
 import type { ChannelTransaction } from '../types.ts';
 import { ChannelStateError, QueuedChannel, type Piece, type PersistRequest, type StoredBatch } from './queue.ts';

@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fsyncDirSync } from '../../core/files.ts';
+import { fsyncDirSync } from '../../core/index.ts';
 import { FILE_HEADER, FILE_MAGIC, logFileName, recordBytes, type EncodedRecord } from './wal.ts';
 
 const PREALLOCATE = 8 << 20;

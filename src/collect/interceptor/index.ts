@@ -12,7 +12,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import { localDate8, parseTimestamp14 } from '../../core/time.ts';
+import { localDate8, parseTimestamp14 } from '../../core/index.ts';
 import { registerComponent, type InterceptorFactory } from '../registry.ts';
 import { bool, regexSource } from '../props.ts';
 import { EventBatch, type Headers } from '../batch.ts';

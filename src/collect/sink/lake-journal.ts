@@ -24,8 +24,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fsyncDir } from '../../core/files.ts';
-import type { Logger } from '../../core/log.ts';
+import { fsyncDir, type Logger } from '../../core/index.ts';
 import { inside } from './lake-route.ts';
 
 /** The journal of files opened is rewritten with the open files only once it grows past this. */

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { z } from 'zod';
-import { fsyncDir } from '../../core/files.ts';
+import { fsyncDir } from '../../core/index.ts';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
 import { countOf } from '../batch.ts';
 import type { Channel, Sink } from '../types.ts';

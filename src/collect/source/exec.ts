@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { z } from 'zod';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage } from '../../core/index.ts';
 import { registerComponent, type SourceFactory } from '../registry.ts';
 import { resolvePath } from '../config.ts';
 import { bool, int } from '../props.ts';

@@ -25,8 +25,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { counter } from '../../core/metrics.ts';
-import { errorMessage } from '../../core/errors.ts';
+import { counter, errorMessage } from '../../core/index.ts';
 import type { ComponentContext } from '../registry.ts';
 import { Napper } from '../props.ts';
 import { EventBatch } from '../batch.ts';

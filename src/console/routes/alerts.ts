@@ -10,7 +10,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { Router } from '../../core/http.ts';
+import type { Router } from '../../core/index.ts';
 import { dayKeys } from '../../hot/index.ts';
 import type { ConsoleContext } from '../context.ts';
 

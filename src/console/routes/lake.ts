@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { HttpError, type Router } from '../../core/http.ts';
+import { HttpError, type Router } from '../../core/index.ts';
 import type { ConsoleContext } from '../context.ts';
 
 const pathQuery = z.string().max(1000).default('').refine((p) => !p.includes('\0'), 'no NUL bytes');

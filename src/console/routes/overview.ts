@@ -10,8 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { HttpError, type Router } from '../../core/http.ts';
-import { errorMessage } from '../../core/errors.ts';
+import { HttpError, type Router, errorMessage } from '../../core/index.ts';
 import type { ConsoleContext } from '../context.ts';
 
 /** The series the page charts: name → metric summed over every label (counters become rates). */

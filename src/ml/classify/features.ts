@@ -13,7 +13,7 @@
  *   each light 2 → 0, else 5                             engine and break A → 10, B → 5, C → 0
  *   battery < 20 → 2, < 40 → 4, < 60 → 6, else 10        total < 60 → 비정상 (abnormal), else 정상 (normal)
  */
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/index.ts';
 
 export interface FeatureSpec {
   name: string;

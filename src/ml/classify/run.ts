@@ -7,8 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../core/errors.ts';
-import { progressBar } from '../../core/progress.ts';
+import { UserError, progressBar } from '../../core/index.ts';
 import type { Catalog, Int32Result } from '../../sql/index.ts';
 import { daysOf, dataDirOf, mb, modelsDir, seconds, withCatalog } from '../common.ts';
 import { forestSchema } from '../forest/schema.ts';

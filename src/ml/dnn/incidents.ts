@@ -5,7 +5,7 @@
  * Also the seeded 80/20 split and the standard scaler (sklearn's StandardScaler: population σ, σ = 0 → 1).
  */
 import fs from 'node:fs';
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/index.ts';
 import { INCIDENT_FEATURES } from '../../sim/index.ts';
 import type { Rng } from './network.ts';
 

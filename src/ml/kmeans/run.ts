@@ -7,8 +7,7 @@
  * model, sex, owner age decade ⌊age × 0.1⌋ × 10, marriage, job, region. Each column is string-indexed
  * as Spark's StringIndexer does (most frequent value 0; ties by value), then min-max scaled to [0, 1].
  */
-import { UserError } from '../../core/errors.ts';
-import { progressBar } from '../../core/progress.ts';
+import { UserError, progressBar } from '../../core/index.ts';
 import type { Catalog } from '../../sql/index.ts';
 import { dataDirOf, seconds, withCatalog } from '../common.ts';
 import { parseOptions } from '../options.ts';

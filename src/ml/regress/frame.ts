@@ -10,7 +10,7 @@
  * Formula: `response ~ term [+ term …]`, each a numeric column.
  */
 import fs from 'node:fs';
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/index.ts';
 
 export const ALIASES: Record<string, string> = { carnum: 'car_number', capacity: 'car_capacity', year: 'car_year', type: 'car_model' };
 
