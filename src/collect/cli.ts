@@ -1,3 +1,4 @@
+/** `smartcar agent …`: the commands of the collection role (run an agent, list and describe its components). */
 import type { Command } from 'commander';
 import { UserError } from '../core/cli.ts';
 

@@ -1,5 +1,5 @@
 /**
- * The collection agent (the Flume role, SEED §3): sources → interceptors → channels → sinks, with every
+ * The collection agent (the Flume role): sources → interceptors → channels → sinks, with every
  * event moving through channel transactions (types.ts). Importing this module registers the built-in
  * components; custom ones register with `registerComponent` (registry.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * The collection agent's contracts (the Flume role, SEED §3). One rule carries the whole delivery
+ * The collection agent's contracts (the Flume role). One rule carries the whole delivery
  * guarantee: **events move only through channel transactions.**
  *
  *   source ──put(batch)+commit──► channel ──take(n)+commit──► sink

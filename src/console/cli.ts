@@ -1,3 +1,4 @@
+/** `smartcar console`: the command of the web console. */
 import type { Command } from 'commander';
 import { int } from '../core/cli.ts';
 

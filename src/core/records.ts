@@ -1,5 +1,5 @@
 /**
- * The record formats of SEED §2, parsed in one place.
+ * The record formats of the car logs (status, driving) and the reference files, parsed in one place.
  *
  * Car status (§2.1), 13 fields, plus the processing date appended by the collect-day interceptor:
  *   reg_date,car_number,tire_fl,tire_fr,tire_bl,tire_br,light_fl,light_fr,light_bl,light_br,engine,break,battery[,wrk_date]
@@ -15,7 +15,7 @@ export const STATUS_HEADER =
 export const DRIVER_HEADER =
   'Driver Status Infomation,CarNum,AccStep,BrkStep,WheelStep,DirLightStep,Speed,AreaNum';
 
-/** The collection filter of SEED §3: only lines starting with a 14-digit timestamp are records. */
+/** The collection filter (the agent's regex_filter `^\d{14}`): only lines starting with a 14-digit timestamp are records. */
 export const RECORD_LINE = /^\d{14}/;
 
 export const TOPIC = 'SmartCar-Topic';
@@ -120,7 +120,7 @@ export function parseCarStatus(line: string): Parsed<CarStatus> {
   };
 }
 
-/** HBase row key of SEED §5: the 14-digit timestamp reversed as a string, `-`, the car number. */
+/** Row key of the driving table (as the original's HBase key, which spreads writes): the 14-digit timestamp reversed as a string, `-`, the car number. */
 export function driverRowKey(date: string, carNumber: string): string {
   let rev = '';
   for (let i = date.length - 1; i >= 0; i--) rev += date[i];
@@ -132,7 +132,7 @@ export const MAX_CARS = 26 * 9999;
 
 /**
  * Car number of the fleet's `index`-th car (0-based): letters cycle first (A0001, B0001, … Z0001, A0002 …),
- * so any fleet of up to 2,600 cars is covered by the car master (SEED §2.3: A–Z × 0001–0100).
+ * so any fleet of up to 2,600 cars is covered by the car master (A–Z × 0001–0100).
  */
 export function carNumber(index: number): string {
   if (!Number.isInteger(index) || index < 0 || index >= MAX_CARS) throw new RangeError(`car index ${index} out of range 0..${MAX_CARS - 1}`);

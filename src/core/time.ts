@@ -1,7 +1,7 @@
 /**
  * Event time in smartcar.
  *
- * Records carry civil timestamps `yyyyMMddHHmmss` (SEED §2). We map them onto a UTC scale
+ * Records carry civil timestamps `yyyyMMddHHmmss` (no zone: the cars' local time). We map them onto a UTC scale
  * (Date.UTC) so that every civil second has exactly one epoch value: no DST gaps or repeats,
  * and formatting an epoch back yields the original digits on any machine's time zone.
  */

@@ -1,3 +1,4 @@
+/** `smartcar export` and `export symptom`: the commands of the export role (catalog tables and marts into PostgreSQL). */
 import type { Command } from 'commander';
 
 async function withProgress<T>(what: string, fn: (onRows: (n: number) => void, signal: AbortSignal) => Promise<T>): Promise<T> {

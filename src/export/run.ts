@@ -261,7 +261,7 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
   }
 }
 
-/** The seed's table (SEED §7): every column varchar. */
+/** The original's symptom table in the relational database: every column varchar. */
 export const SYMPTOM_TARGET = 'smartcar_symptom_info';
 export const SYMPTOM_DDL = (target: string) =>
   `CREATE TABLE IF NOT EXISTS ${qTarget(target)} (car_number varchar, speed_p_avg varchar, speed_p_symptom varchar, break_p_avg varchar, break_p_symptom varchar, steer_a_cnt varchar, steer_p_symptom varchar, biz_date varchar)`;

@@ -1,3 +1,4 @@
+/** `smartcar workflow list | run | backfill | history | scheduler`: the commands of the workflow role. */
 import type { Command } from 'commander';
 import { checkDate8, checkMonth6, day8 } from '../core/cli.ts';
 

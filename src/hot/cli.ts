@@ -1,3 +1,4 @@
+/** `smartcar overspeed`: the command of the hot-store role (the overspeed cars of a day). */
 import type { Command } from 'commander';
 import { UserError, date8 } from '../core/cli.ts';
 

@@ -1,3 +1,4 @@
+/** `smartcar sql-server`: the command of the SQL endpoint (PostgreSQL wire protocol). */
 import type { Command } from 'commander';
 
 export function register(program: Command): void {

@@ -1,3 +1,4 @@
+/** `smartcar up`, `status`, `sim`: the commands of the platform (the supervisor of every role). */
 import { Command, Option } from 'commander';
 import { MAX_CARS, date8, int, positive, rate } from '../core/cli.ts';
 

@@ -106,7 +106,7 @@ function saveState(file: string, s: SimState): void {
 }
 
 /**
- * The car master (SEED §2.3, cars A–Z × 0001–0100) the status and driving marts join with: simulated
+ * The car master (cars A–Z × 0001–0100, as the original's) the status and driving marts join with: simulated
  * with the fleet's seed and loaded into the lake once, unless one is there already (`smartcar load master`).
  */
 export async function ensureCarMaster(data: string, seed: number): Promise<void> {

@@ -1,3 +1,4 @@
+/** `smartcar serve predict`: the command of the prediction service. */
 import type { Command } from 'commander';
 import { int } from '../core/cli.ts';
 

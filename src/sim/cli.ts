@@ -1,3 +1,4 @@
+/** `smartcar gen status | driver | …`: the commands of the fleet simulator (day files, driving log, reference data). */
 import { Command, Option } from 'commander';
 import { UserError, MAX_CARS, date8, int, month6, rate } from '../core/cli.ts';
 

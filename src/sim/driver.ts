@@ -1,5 +1,5 @@
 /**
- * The driving log (SEED §2.2): `SmartCarDriverInfo.log`, appended by every car, each car's header
+ * The driving log (the real-time flow's input): `SmartCarDriverInfo.log`, appended by every car, each car's header
  * line before its first record.
  *
  *   r_date,car_number,speed_pedal,break_pedal,steer_angle,direct_light,speed,area_number

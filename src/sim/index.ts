@@ -1,3 +1,7 @@
+/**
+ * The fleet simulator: the cars' status day files and real-time driving log, and the reference data
+ * sets (car master, purchases, income, incidents), seeded so the same seed gives the same bytes.
+ */
 export { writeStatusDay, statusFileName, RECORDS_PER_CAR_PER_DAY, CarStatusState } from './status.ts';
 export type { StatusDayOptions } from './status.ts';
 export { runDriverLog, driverLines, Driver, WILD_SHARE } from './driver.ts';

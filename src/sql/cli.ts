@@ -1,3 +1,4 @@
+/** `smartcar sql` and `smartcar load …`: the commands of the SQL role (queries over the lake, reference data loads). */
 import type { Command } from 'commander';
 
 export function register(program: Command): void {

@@ -93,7 +93,7 @@ function csv(glob: string | string[], cols: string[] | Record<string, string>, d
 }
 
 /**
- * A status line is a record only when every field is in its domain (SEED §2.1); the rest is garbage.
+ * A status line is a record only when every field is in its domain (the conditions below); the rest is garbage.
  * Casts and IN-lists, not regular expressions: this runs on every raw line and costs 2–3× less.
  */
 export const STATUS_VALID = [

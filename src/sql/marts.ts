@@ -1,5 +1,5 @@
 /**
- * The daily data marts of SEED §6, built with DuckDB from the lake and written as Parquet partitions:
+ * The daily data marts of the exploration stage (the original's Hive marts), built with DuckDB from the lake and written as Parquet partitions:
  *
  *   status            master (age ≥ 18) ⋈ status lines of wrk_date = day
  *   drive             master (age ≥ 18) ⋈ driving rows of wrk_date = day

@@ -1,3 +1,4 @@
+/** `smartcar stream`: the command of the real-time topology. */
 import type { Command } from 'commander';
 import { UserError } from '../core/cli.ts';
 

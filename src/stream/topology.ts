@@ -1,5 +1,5 @@
 /**
- * The real-time driving topology (the Storm role, SEED §5):
+ * The real-time driving topology (the Storm role):
  *
  *   bus spout (SmartCar-Topic, consumer group)
  *     ├─► parse ──► table writer (DriverCarInfo, row key = reversed timestamp-car)

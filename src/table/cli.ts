@@ -1,3 +1,4 @@
+/** `smartcar table …`: the commands of the table store (list, scan, get, put, delete). */
 import type { Command } from 'commander';
 import { int } from '../core/cli.ts';
 

@@ -1,3 +1,7 @@
+/**
+ * The table store (the HBase role): tables of rows with column families, in embedded LMDB or PostgreSQL,
+ * behind one interface (types.ts); LMDB and PostgreSQL are loaded only when opened.
+ */
 export type * from './types.ts';
 export { parseFilter, matchFilter, matchesFilters } from './filter.ts';
 export { ensureDriverTable, drivingRecordCells } from './driver.ts';

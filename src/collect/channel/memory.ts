@@ -1,6 +1,6 @@
 /**
  * The memory channel (`type: memory`, Flume's `org.apache.flume.channel.MemoryChannel`): Flume's
- * semantics, nothing durable. A restart loses what it holds — SEED §3 says so and the shipped agent files
+ * semantics, nothing durable. A restart loses what it holds — the original's memory channel did too and the shipped agent files
  * use the file channel; this one is for tests and for flows that accept the loss.
  *
  * Properties (Flume's names): `capacity` (100), `transactionCapacity` (100), `byteCapacity` (body bytes;

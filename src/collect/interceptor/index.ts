@@ -207,7 +207,7 @@ registerComponent({
   },
 } satisfies InterceptorFactory<ExtractorConfig>);
 
-// ── collect_day (SEED §3: appends `,<yyyyMMdd>`, the processing date, to every line) ─────────────
+// ── collect_day (the original's CollectDayInterceptor: appends `,<yyyyMMdd>`, the processing date, to every line)
 const collectDaySchema = z.object({
   separator: z.string().default(',').describe('Our addition: the text put before the date.'),
 }).strict().describe('The seed\'s CollectDayInterceptor: appends the processing date, <separator><yyyyMMdd> in the agent\'s local time zone, to every body.');

@@ -1,7 +1,7 @@
 /**
  * The lake browser (Hue's file browser over HDFS): folders with sizes and file counts, head and tail of a
  * text or Parquet file, downloads. Every path is relative to `<data>/lake` and must stay inside it (after
- * resolving `..` and symbolic links). Files still being written (`*.tmp`, SEED's in-progress names) are
+ * resolving `..` and symbolic links). Files still being written (`*.tmp`, the collection agent's in-use names) are
  * marked `inProgress`.
  *
  *   GET /api/lake/list?path=collect/car-batch-log

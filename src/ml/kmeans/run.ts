@@ -1,5 +1,5 @@
 /**
- * `smartcar ml cluster`: k-means over the car master's derived features (SEED §7), read through the
+ * `smartcar ml cluster`: k-means over the car master's derived features (the classes below), read through the
  * SQL catalog, into smartcar_car_cluster (car_number, cluster).
  *
  * The derived master: capacity class (< 2000 소형, < 3000 중형, < 4000 대형, ≥ 4000 초대형 — the
