@@ -27,6 +27,7 @@ import { z } from 'zod';
 import { fsyncDir } from '../../core/index.ts';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
 import { countOf } from '../batch.ts';
+import { bool } from '../props.ts';
 import type { Channel, Sink } from '../types.ts';
 import type { RoundUnit } from './escape.ts';
 import { LakeJournal, recoverLake, type LakeMarker, type RecoveryReport } from './lake-journal.ts';
@@ -35,7 +36,6 @@ import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
 
 const gzip = promisify(zlib.gzip);
 
-const flag = (d: boolean) => z.union([z.boolean(), z.stringbool()]).default(d);
 const seconds = (d: number) => z.coerce.number().min(0).default(d);
 const positiveInt = (d: number) => z.coerce.number().int().positive().default(d);
 const GZIP = ['gzip', 'GzipCodec', 'org.apache.hadoop.io.compress.GzipCodec'];
@@ -58,7 +58,7 @@ export const lakeSinkSchema = z.object({
   }).pipe(z.enum(['DataStream', 'CompressedStream'])).describe('DataStream (text lines) or CompressedStream (gzip, needs hdfs.codeC). Flume\'s default, SequenceFile, is refused: the lake holds text files its SQL engine reads.'),
   'hdfs.codeC': z.string().refine((v) => GZIP.includes(v), { message: 'only the gzip codec is supported; set hdfs.codeC = gzip' }).optional().describe('gzip only (also GzipCodec, org.apache.hadoop.io.compress.GzipCodec): one gzip member per file per batch.'),
   'hdfs.writeFormat': z.enum(['Text', 'Writable']).default('Text').describe('Text. Writable only matters for SequenceFile: accepted with a warning, text is written.'),
-  'hdfs.useLocalTimeStamp': flag(false).describe('Use the sink\'s clock instead of the event\'s timestamp header for the time escapes.'),
+  'hdfs.useLocalTimeStamp': bool(false).describe('Use the sink\'s clock instead of the event\'s timestamp header for the time escapes.'),
   'hdfs.timeZone': z.string().refine((v) => {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: v });
@@ -67,7 +67,7 @@ export const lakeSinkSchema = z.object({
       return false;
     }
   }, { message: 'unknown time zone; use an IANA name such as UTC or Asia/Seoul' }).optional().describe('IANA time zone of the time escapes (UTC, Asia/Seoul …); unset = the process\'s zone.'),
-  'hdfs.round': flag(false).describe('Round the time down to roundValue roundUnits before expanding the escapes.'),
+  'hdfs.round': bool(false).describe('Round the time down to roundValue roundUnits before expanding the escapes.'),
   'hdfs.roundValue': positiveInt(1).describe('Rounding step (hdfs.round).'),
   'hdfs.roundUnit': z.enum(['second', 'minute', 'hour']).default('second').describe('Rounding unit (hdfs.round).'),
   'hdfs.maxOpenFiles': positiveInt(5000).describe('Most open files; beyond it the least recently written are closed.'),
@@ -79,7 +79,7 @@ export const lakeSinkSchema = z.object({
   'hdfs.closeTries': z.coerce.number().optional().describe('Accepted, ignored (an HDFS client setting).'),
   'hdfs.retryInterval': z.coerce.number().optional().describe('Accepted, ignored (an HDFS client setting).'),
   serializer: z.string().default('TEXT').refine((v) => v.toUpperCase() === 'TEXT', { message: 'only serializer = TEXT (the event body as a line) is supported' }).describe('TEXT only: the event body as a line.'),
-  'serializer.appendNewline': flag(true).describe('End each body with a newline.'),
+  'serializer.appendNewline': bool(true).describe('End each body with a newline.'),
 }).strict().superRefine((c, ctx) => {
   if (c['hdfs.fileType'] === 'CompressedStream' && !c['hdfs.codeC']) ctx.addIssue({ code: 'custom', path: ['hdfs.codeC'], message: 'hdfs.fileType = CompressedStream needs hdfs.codeC = gzip' });
 }).describe('Writes event bodies as text lines into date-partitioned files under the lake (<data>/lake), exactly once across crashes: a batch is written and fdatasynced before its take commits with the open files\' lengths, files are renamed from their in-use name only after that commit, and on start recovery truncates, renames or deletes whatever a crash left.');
@@ -435,6 +435,6 @@ export const lakeSinkFactory: SinkFactory<LakeSinkConfig> = {
   kind: 'sink',
   type: 'hdfs',
   aliases: ['lake', 'org.apache.flume.sink.hdfs.HDFSEventSink'],
-  schema: lakeSinkSchema as unknown as z.ZodType<LakeSinkConfig>,
+  schema: lakeSinkSchema,
   create: (config, channel, ctx) => new LakeSink(config, channel, ctx),
 };
