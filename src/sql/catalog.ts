@@ -9,7 +9,8 @@
 import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import { dataPaths, DRIVER_TABLE } from '../core/index.ts';
 import type { TableStore } from '../table/index.ts';
-import { DRIVE_COLS, lakeViews } from './lake.ts';
+import { DRIVE_CELLS, DRIVE_COLS, lakeViews } from './lake.ts';
+import { confine } from './sandbox.ts';
 
 export interface QueryResult {
   columns: string[];
@@ -65,19 +66,13 @@ function firstNull(words: BigUint64Array, n: number): number {
 const toJs = (v: unknown): unknown => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v);
 
 /**
- * `sandbox`: the engine may touch no file outside the lake (DuckDB's `enable_external_access = false`
- * with `allowed_directories = [lake]`, configuration locked): `read_csv('/etc/passwd')`, `COPY … TO`,
- * `ATTACH` and `INSTALL` fail with a permission error, whatever the SQL.
+ * `sandbox`: the engine may touch no file outside the lake (sandbox.ts).
  */
 export async function openCatalog(opts: { dataDir: string; table?: TableStore; threads?: number; sandbox?: boolean }): Promise<Catalog> {
   const lake = dataPaths(opts.dataDir).lake;
   const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.threads ?? 2) });
   const conn: DuckDBConnection = await instance.connect();
-  if (opts.sandbox) {
-    await conn.run(`SET allowed_directories = ['${(lake + '/').replace(/'/g, "''")}']`);
-    await conn.run(`SET enable_external_access = false`);
-    await conn.run(`SET lock_configuration = true`);
-  }
+  if (opts.sandbox) await confine(conn, lake);
   let registered = '';
   let driveLoaded = false;
 
@@ -99,8 +94,8 @@ export async function openCatalog(opts: { dataDir: string; table?: TableStore; t
     const appender = await conn.createAppender('smartcar_drive_info');
     for await (const r of opts.table.scan(DRIVER_TABLE)) {
       appender.appendVarchar(r.row);
-      for (const c of DRIVE_COLS.slice(1)) {
-        const v = r.cells[`cf1:${c === 'r_date' ? 'date' : c}`];
+      for (const cell of DRIVE_CELLS) {
+        const v = r.cells[cell];
         if (v === undefined) appender.appendNull();
         else appender.appendVarchar(v);
       }

@@ -22,4 +22,5 @@ export type { AnalysisTable, MartName } from './lake.ts';
 export { loadReference } from './load.ts';
 export { compactStatusDay } from './compact.ts';
 export { swapIn, tempPartition } from './partition.ts';
+export { checkReadOnly, readOnlyKind, ReadOnlyViolation } from './readonly.ts';
 export type { SqlEngine, SqlSession, SqlStatement, SqlRows, SqlChunk, SqlColumn, SqlColumnReader, SqlType, StatementKind } from './engine.ts';

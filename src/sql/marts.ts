@@ -19,7 +19,7 @@ import path from 'node:path';
 import { dataPaths, DRIVER_TABLE, UserError } from '../core/index.ts';
 import type { TableStore } from '../table/index.ts';
 import type { Catalog } from './catalog.ts';
-import { DRIVE_COLS, MARTS, lakePaths, type MartName } from './lake.ts';
+import { DRIVE_CELLS, MARTS, lakePaths, type MartName } from './lake.ts';
 import { recoverPartitions, swapIn, tempPartition } from './partition.ts';
 
 export { recoverPartitions };
@@ -168,8 +168,8 @@ export async function copyDriveDay(day: string, opts: { dataDir: string; table: 
     const tables = await opts.table.listTables();
     if (tables.some((t) => t.name === DRIVER_TABLE)) {
       let chunk: string[] = [];
-      for await (const r of opts.table.scan(DRIVER_TABLE, { filters: [{ column: 'cf1:date', op: '~', value: `^${day}` }] })) {
-        chunk.push([r.row, ...DRIVE_COLS.slice(1).map((c) => r.cells[`cf1:${c === 'r_date' ? 'date' : c}`] ?? '')].join(','));
+      for await (const r of opts.table.scan(DRIVER_TABLE, { filters: [{ column: DRIVE_CELLS[0], op: '~', value: `^${day}` }] })) {
+        chunk.push([r.row, ...DRIVE_CELLS.map((cell) => r.cells[cell] ?? '')].join(','));
         rows++;
         if (chunk.length >= 10_000) {
           fs.writeSync(fd, chunk.join('\n') + '\n');
