@@ -10,10 +10,3 @@ export { EplError } from './lexer.ts';
 export { parseEpl } from './parser.ts';
 export { loadRules, watchRules, ruleFiles } from './rules.ts';
 export type { RuleEvent } from './rules.ts';
-import type { DrivingRecord } from '../core/index.ts';
-import type { CepEvent } from './types.ts';
-
-/** A parsed driving record is a valid `DrivingRecord` event as it is. */
-export function drivingRecordEvent(r: DrivingRecord): CepEvent {
-  return r as unknown as CepEvent;
-}

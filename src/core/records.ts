@@ -15,18 +15,12 @@ export const STATUS_HEADER =
 export const DRIVER_HEADER =
   'Driver Status Infomation,CarNum,AccStep,BrkStep,WheelStep,DirLightStep,Speed,AreaNum';
 
-/** The collection filter (the agent's regex_filter `^\d{14}`): only lines starting with a 14-digit timestamp are records. */
-export const RECORD_LINE = /^\d{14}/;
-
 export const TOPIC = 'SmartCar-Topic';
 export const DRIVER_TABLE = 'DriverCarInfo';
 export const DRIVER_FAMILY = 'cf1';
+/** The driving table's columns (family DRIVER_FAMILY), in the record's order. */
 export const DRIVER_COLUMNS = [
   'date', 'car_number', 'speed_pedal', 'break_pedal', 'steer_angle', 'direct_light', 'speed', 'area_number',
-] as const;
-export const STATUS_COLUMNS = [
-  'reg_date', 'car_number', 'tire_fl', 'tire_fr', 'tire_bl', 'tire_br',
-  'light_fl', 'light_fr', 'light_bl', 'light_br', 'engine', 'break', 'battery',
 ] as const;
 
 export const CAR_NUMBER = /^[A-Z]\d{4}$/;
@@ -62,7 +56,7 @@ export interface CarStatus {
   eventTime: number;
 }
 
-export type Parsed<T> = { ok: true; record: T } | { ok: false; reason: string };
+type Parsed<T> = { ok: true; record: T } | { ok: false; reason: string };
 
 const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
 
@@ -89,10 +83,6 @@ export function parseDrivingRecord(line: string): Parsed<DrivingRecord> {
   if (Number.isNaN(speed)) return fail(`bad speed '${sv.slice(0, 20)}'`);
   if (!AREA.test(areaNumber)) return fail(`bad area_number '${areaNumber.slice(0, 20)}'`);
   return { ok: true, record: { date, carNumber, speedPedal, breakPedal, steerAngle, directLight, speed, areaNumber, eventTime } };
-}
-
-export function formatDrivingRecord(r: Omit<DrivingRecord, 'eventTime'>): string {
-  return `${r.date},${r.carNumber},${r.speedPedal},${r.breakPedal},${r.steerAngle},${r.directLight},${r.speed},${r.areaNumber}`;
 }
 
 export function parseCarStatus(line: string): Parsed<CarStatus> {

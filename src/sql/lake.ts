@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DRIVER_FAMILY } from '../core/index.ts';
+import { DRIVER_COLUMNS, DRIVER_FAMILY } from '../core/index.ts';
 
 export const STATUS_COLS = ['reg_date', 'car_number', 'tire_fl', 'tire_fr', 'tire_bl', 'tire_br', 'light_fl', 'light_fr', 'light_bl', 'light_br', 'engine', 'break', 'battery'];
 export const MASTER_COLS = ['car_number', 'sex', 'age', 'marriage', 'region', 'job', 'car_capacity', 'car_year', 'car_model'];
@@ -28,10 +28,10 @@ export const INCOME_COLS: Record<string, string> = {
 export const INCIDENT_COLS: Record<string, string> = Object.fromEntries(
   ['wea', 'temp', 'hum', 'arrCar', 'timeSlot', 'acciArea', 'drvCond', 'innCond', 'carSpd', 'steeAng', 'acciPos'].map((c) => [c, 'TINYINT']),
 );
-/** The driving table's rows as the lake sees them: the row key, then one column per cell of `cf1`. */
-export const DRIVE_COLS = ['r_key', 'r_date', 'car_number', 'speed_pedal', 'break_pedal', 'steer_angle', 'direct_light', 'speed', 'area_number'];
-/** The table cell behind each column of DRIVE_COLS after `r_key` (`r_date` is the cell `cf1:date`). */
-export const DRIVE_CELLS = DRIVE_COLS.slice(1).map((c) => `${DRIVER_FAMILY}:${c === 'r_date' ? 'date' : c}`);
+/** The driving table's rows as the lake sees them: the row key, then one column per cell (`date` as `r_date`). */
+export const DRIVE_COLS = ['r_key', 'r_date', ...DRIVER_COLUMNS.slice(1)];
+/** The table cell behind each column of DRIVE_COLS after `r_key`. */
+export const DRIVE_CELLS = DRIVER_COLUMNS.map((c) => `${DRIVER_FAMILY}:${c}`);
 
 export const MARTS = {
   status: { table: 'managed_smartcar_status_info', partition: 'biz_date' },
