@@ -24,8 +24,13 @@ export default tseslint.config(
     rules: {
       'smartcar/module-faces': ['error', {
         allow: [
-          // The bus still borrows the broker's wire primitives until the Kafka protocol has its own module
-          // (src/kafka, issue 13): delete this entry then.
+          // The broker, the bus and the new Kafka protocol module (src/kafka) are rewritten on their own
+          // branch (issue 13) and still import core's files and the broker's wire primitives directly.
+          // Once that branch is merged, point their imports at core/index.ts and src/kafka/index.ts and
+          // delete these entries.
+          { from: 'src/broker/', to: 'src/core/' },
+          { from: 'src/bus/', to: 'src/core/' },
+          { from: 'src/kafka/', to: 'src/core/' },
           { from: 'src/bus/', to: 'src/broker/wire.ts' },
         ],
       }],

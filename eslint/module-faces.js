@@ -3,7 +3,7 @@
  * its faces: `src/<name>/index.ts`, its public face, and `src/<name>/cli.ts`, its light command face
  * (what `smartcar --help` loads: the commands it registers, or for core the option parsers and errors
  * they need). Imports inside a module, and tests and benches (outside src/), are not checked. `allow`
- * lists pairs (importing-path prefix, imported path) that are let through.
+ * lists pairs (importing-path prefix, imported path — or prefix, when it ends with `/`) let through.
  *
  * Every static import, `export … from`, dynamic `import('…')` with a literal and `import('…')` type is checked.
  */
@@ -51,7 +51,7 @@ export const moduleFaces = {
       if (!there.rest || FACE.test(there.rest)) return;
       if (LIGHT.test(there.rest)) return;
       const targetRel = path.relative(context.cwd ?? process.cwd(), target).split(path.sep).join('/');
-      if (allow.some((a) => relFile.startsWith(a.from) && targetRel === a.to)) return;
+      if (allow.some((a) => relFile.startsWith(a.from) && (a.to.endsWith('/') ? targetRel.startsWith(a.to) : targetRel === a.to))) return;
       const face = path.relative(path.dirname(filename), path.join(srcRoot, there.name, 'index.ts')).split(path.sep).join('/');
       context.report({ node, messageId: 'face', data: { from: relFile, module: there.name, target: spec, face: face.startsWith('.') ? face : `./${face}` } });
     };

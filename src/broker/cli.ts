@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UserError } from '../core/cli.ts';
+import { UserError } from '../core/errors.ts';
 
 export function register(program: Command): void {
   program
@@ -33,7 +33,7 @@ Examples:
         throw new UserError(`--host ${o.host} would let other hosts reach the broker without credentials, and it has no SASL authentication yet; bind a loopback address (127.0.0.1, the default) and reach it through an SSH tunnel or a proxy that authenticates`);
       }
       const { startBroker } = await import('./server.ts');
-      const { onShutdown } = await import('../core/index.ts');
+      const { onShutdown } = await import('../core/shutdown.ts');
       const b = await startBroker({
         host: o.host, port, dataDir: o.data, defaultPartitions: partitions, autoCreateTopics: o.autoCreate !== false, flush: o.flush,
         retentionMs: Number(o.retentionHours) * 3600_000, retentionBytes: Number(o.retentionBytes),
@@ -44,7 +44,7 @@ Examples:
       if (o.metricsPort !== undefined) {
         const mp = Number(o.metricsPort);
         if (!Number.isInteger(mp) || mp < 0 || mp > 65535) throw new UserError(`--metrics-port must be 0..65535, got '${o.metricsPort}'`);
-        const { serveStatus } = await import('../core/index.ts');
+        const { serveStatus } = await import('../core/http.ts');
         const s = await serveStatus({ port: mp, health: () => ({ status: 'ok', address: `${b.host}:${b.port}` }) });
         process.stdout.write(`metrics listening ${s.host}:${s.port}\n`);
       }

@@ -14,7 +14,9 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { UserError, createLogger, counter, gauge } from '../core/index.ts';
+import { UserError } from '../core/errors.ts';
+import { createLogger } from '../core/log.ts';
+import { counter, gauge } from '../core/metrics.ts';
 import { BatchError, scanBatches } from './batch.ts';
 import { Coordinator, E } from './groups.ts';
 import { PartitionLog } from './log.ts';

@@ -10,7 +10,7 @@
  * same partitions as with any Kafka client — the native producer uses the same murmur2.
  */
 import { Kafka, logLevel, CompressionTypes, type Consumer, type Producer } from 'kafkajs';
-import { createLogger } from '../core/index.ts';
+import { createLogger } from '../core/log.ts';
 import { createNativeProducer } from './producer.ts';
 import type { Bus, BusConsumer, BusMessage, BusOptions, BusProducer, ConsumedBatch, ConsumerOptions, ProducerOptions } from './types.ts';
 

@@ -20,7 +20,8 @@
  */
 import net from 'node:net';
 import { Reader } from '../broker/wire.ts';
-import { createLogger, counter } from '../core/index.ts';
+import { createLogger } from '../core/log.ts';
+import { counter } from '../core/metrics.ts';
 import { murmur2Partition } from './murmur2.ts';
 import {
   API_METADATA, API_PRODUCE, API_VERSIONS, RETRIABLE, decodeApiVersions, decodeMetadata, decodeProduce, encodeMetadata,
