@@ -50,3 +50,15 @@ export function localDate8(now: Date = new Date()): string {
 export function localCivilNowMs(now: Date = new Date()): number {
   return Date.UTC(now.getFullYear(), now.getMonth(), now.getDate(), now.getHours(), now.getMinutes(), now.getSeconds(), now.getMilliseconds());
 }
+
+/**
+ * Waits `ms`, or less when `signal` aborts. The abort listener goes when the timer fires: one left per
+ * wait would pile up (MaxListenersExceededWarning) in a loop that sleeps often.
+ */
+export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onAbort = () => { clearTimeout(timer); resolve(); };
+    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DRIVER_HEADER, formatDate8, formatTimestamp14, localCivilNowMs, parseDate8, parseTimestamp14, dataPaths, UserError, counter, createLogger } from '../core/index.ts';
+import { DRIVER_HEADER, formatDate8, formatTimestamp14, localCivilNowMs, parseDate8, parseTimestamp14, dataPaths, UserError, counter, createLogger, sleepUnlessAborted } from '../core/index.ts';
 import { Driver, garbageLine, randomSeed, rngFor, writeStatusDay } from '../sim/index.ts';
 import type { Rng } from '../sim/index.ts';
 
@@ -203,11 +203,7 @@ export async function runSim(o: SimOptions): Promise<void> {
       const due = roundStart + Math.floor(((Date.now() - wallStart) * o.speedup) / 1000) + 1;
       if (due <= round) {
         const wait = Math.max(1, Math.ceil(((round - roundStart) * 1000) / o.speedup - (Date.now() - wallStart)));
-        await new Promise<void>((resolve) => {
-          const onAbort = () => { clearTimeout(timer); resolve(); };
-          const timer = setTimeout(() => { o.signal?.removeEventListener('abort', onAbort); resolve(); }, Math.min(wait, 1000));
-          o.signal?.addEventListener('abort', onAbort, { once: true });
-        });
+        await sleepUnlessAborted(Math.min(wait, 1000), o.signal);
         continue;
       }
       const chunk: string[] = [];

@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DRIVER_HEADER, carNumber, formatTimestamp14, localCivilNowMs, UserError } from '../core/index.ts';
+import { DRIVER_HEADER, carNumber, formatTimestamp14, localCivilNowMs, UserError, sleepUnlessAborted } from '../core/index.ts';
 import { rngFor, randomSeed, weighted, type Rng } from './random.ts';
 import { garbageLine } from './garbage.ts';
 
@@ -157,12 +157,7 @@ export async function runDriverLog(o: DriverLogOptions): Promise<{ records: numb
       const until = Math.min(maxRounds, due);
       if (until <= round) {
         const wait = Math.max(1, Math.ceil(((round * 1000) / speedup) - (Date.now() - t0)));
-        await new Promise<void>((resolve) => {
-          // The abort listener goes when the timer fires: one per wait would pile up (MaxListenersExceededWarning).
-          const onAbort = () => { clearTimeout(timer); resolve(); };
-          const timer = setTimeout(() => { o.signal?.removeEventListener('abort', onAbort); resolve(); }, Math.min(wait, 1000));
-          o.signal?.addEventListener('abort', onAbort, { once: true });
-        });
+        await sleepUnlessAborted(Math.min(wait, 1000), o.signal);
         continue;
       }
       const chunk: string[] = [];
