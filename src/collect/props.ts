@@ -10,7 +10,7 @@ import { z } from 'zod';
  * naming the property, where Flume would silently read it as false. (z.coerce.boolean would read
  * "false" as true.) Without `def` the property stays optional.
  */
-const boolText = z.union([z.boolean(), z.string().trim().toLowerCase().pipe(z.enum(['true', 'false']))]);
+const boolText = z.union([z.boolean(), z.string().trim().toLowerCase().pipe(z.enum(['true', 'false']))], { error: 'must be true or false' });
 export function bool(def: boolean): z.ZodType<boolean, unknown>;
 export function bool(): z.ZodType<boolean | undefined, unknown>;
 export function bool(def?: boolean): z.ZodType<boolean | undefined, unknown> {

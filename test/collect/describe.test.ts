@@ -95,6 +95,7 @@ describe('component reference from the schemas', () => {
         expect([t, f], `${c.type}.${p.name} reads true and false as themselves`).toEqual([t === 'refused' ? 'refused' : true, f === 'refused' ? 'refused' : false]);
         expect(t === 'refused' && f === 'refused', `${c.type}.${p.name} refuses both`).toBe(false);
         for (const v of ['yes', 'no', '1', '0', 'on', 'off', 'ture', '']) expect(read(v), `${c.type}.${p.name} = '${v}'`).toBe('refused');
+        expect(issuesAt(c, { ...base, [p.name]: 'yes' }, p.name).map((i) => i.message), `${c.type}.${p.name} = yes`).toEqual(['must be true or false']);
         checked++;
       }
     }
