@@ -23,7 +23,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { httpGet } from '../src/platform/scrape.ts';
-import { sumSamples } from '../src/platform/status.ts';
+import { sumSamples } from '../src/core/index.ts';
 
 const SMARTCAR_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/smartcar.js');
 const FLEETS = (process.env.BENCH_FLEETS ?? '1000,5000,20000,50000,80000,120000').split(',').map(Number);

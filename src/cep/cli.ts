@@ -1,3 +1,4 @@
+/** `smartcar rules …`: the commands of the CEP role (check and test the rule files). */
 import type { Command } from 'commander';
 
 export function register(program: Command): void {

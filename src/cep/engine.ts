@@ -10,7 +10,7 @@ import { parseEpl } from './parser.ts';
 import { Statement, type EventTypeDef } from './statement.ts';
 import type { CepEvent, CepOutput } from './types.ts';
 
-/** The driving record of SEED §2.2, as `DrivingRecord` in src/core/records.ts. */
+/** The driving record (one line of the real-time driving log), as `DrivingRecord` in src/core/records.ts. */
 export const DRIVING_RECORD_TYPE: EventTypeDef = {
   name: 'DrivingRecord',
   aliases: ['DriverCarInfoBean', 'DriverCarInfo'],

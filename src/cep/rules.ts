@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/index.ts';
 import type { CepEngine } from './engine.ts';
 
 export function ruleFiles(dir: string): string[] {

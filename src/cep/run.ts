@@ -1,9 +1,7 @@
 /** `smartcar rules check` and `smartcar rules test`. */
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { UserError, checkInputFile } from '../core/errors.ts';
-import { formatTimestamp14 } from '../core/time.ts';
-import { parseDrivingRecord } from '../core/records.ts';
+import { UserError, checkInputFile, formatTimestamp14, parseDrivingRecord } from '../core/index.ts';
 import { CepEngine } from './engine.ts';
 import { EplError } from './lexer.ts';
 import type { CepOutput } from './types.ts';

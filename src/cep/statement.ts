@@ -16,7 +16,7 @@
  * each for avg/sum) and a reference to the group's last event — about 150–250 bytes plus the event;
  * groups are dropped when their window closes, so idle cars cost nothing.
  */
-import { parseTimestamp14 } from '../core/time.ts';
+import { parseTimestamp14 } from '../core/index.ts';
 import {
   aggregatesOf, columnName, compileExpr, hasAggregate, newAggregator, EplError,
   type AggSpec, type Aggregator, type CompileScope, type Ctx, type Fn, type Rec,

@@ -1,8 +1,7 @@
 /** Runs the `smartcar` command line (see program.ts for the command tree). */
 import { CommanderError, type Command } from 'commander';
-import { reportFailure } from '../core/fail.ts';
+import { reportFailure, watchSupervisor } from '../core/cli.ts';
 import { buildProgram } from './program.ts';
-import { watchSupervisor } from '../core/parent.ts';
 
 export async function main(argv: string[]): Promise<void> {
   // `smartcar … | head`: a closed pipe ends the command quietly.

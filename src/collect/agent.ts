@@ -12,9 +12,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { counter, gauge } from '../core/metrics.ts';
-import { createLogger, type Logger } from '../core/log.ts';
-import { errorMessage } from '../core/errors.ts';
+import { counter, gauge, createLogger, type Logger, errorMessage } from '../core/index.ts';
 import { AgentConfigError, validateComponent, type AgentDefinition } from './config.ts';
 import type { ChannelFactory, ComponentContext, InterceptorFactory, SinkFactory, SourceFactory } from './registry.ts';
 import { asBatch, EventBatch } from './batch.ts';

@@ -1,5 +1,6 @@
+/** `smartcar agent …`: the commands of the collection role (run an agent, list and describe its components). */
 import type { Command } from 'commander';
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/cli.ts';
 
 export function register(program: Command): void {
   program
@@ -18,15 +19,12 @@ export function register(program: Command): void {
     .option('--describe [type]', 'list the component types, or print the properties of one (type, default, allowed values), then exit')
     .allowUnknownOption(true)
     .addHelpText('after', `
-Flume agent files run unchanged (Flume class names are accepted as types). Supported components:
-  sources       spooldir, exec (tail -F FILE served natively; other commands as a child process), TAILDIR
-  interceptors  timestamp, static, host, regex_filter, regex_extractor, collect_day (the seed's CollectDayInterceptor)
-  channels      file (durable write-ahead log), memory
-  sinks         hdfs (alias lake: the data directory's lake), kafka, logger, null
+Flume agent files run unchanged (Flume class names are accepted as types). \`--describe\` lists the
+supported sources, interceptors, channels and sinks, as registered, with their aliases and properties.
 Lines no component can process go to <data>/dead-letter/ with the reason. See docs/collect.md.
 
 Examples:
-  $ smartcar agent -n SmartCar_Agent -f agents/smartcar-agent.properties           # the seed's two flows
+  $ smartcar agent -n SmartCar_Agent -f agents/smartcar-agent.properties           # the original's two flows
   $ smartcar agent -n SmartCar_Agent -f agents/smartcar-agent.properties --check   # validate only
   $ smartcar agent -n SmartCar_Agent -f agents/smartcar-agent.properties --status  # counters of the running agent
   $ smartcar agent -n a1 -f flume.conf --metrics-port 9401 && curl 127.0.0.1:9401/metrics

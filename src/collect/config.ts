@@ -19,7 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/index.ts';
 import { closest, parseProperties } from './properties.ts';
 import { componentTypes, findComponent, type AnyFactory } from './registry.ts';
 

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { counter } from '../core/metrics.ts';
+import { counter } from '../core/index.ts';
 import type { CollectEvent, DeadLetters } from './types.ts';
 
 const deadLettersTotal = counter('smartcar_collect_dead_letters_total', 'Events written to the collection dead-letter file', ['agent', 'component']);

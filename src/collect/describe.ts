@@ -7,7 +7,7 @@
  *   default / prefault      → default value (and not required)
  *   optional                → not required
  *   pipe                    → the input schema; the output's allowed values when the input has none
- *                             (`z.string().pipe(z.enum(…))`); `z.stringbool()` reads as a boolean
+ *                             (`z.string().pipe(z.enum(…))`: props.ts's `bool` reads as a boolean)
  *   union                   → the options' types and values together (`all|integer`)
  *   enum / literal / boolean → allowed values (`true|false` enums are booleans)
  *   number / string checks  → integer, bounds
@@ -17,8 +17,7 @@
  * itself reads (`type`, `channels`, `interceptors`, `selector.*`, `channel`) are listed in AGENT_KEYS.
  */
 import { z } from 'zod';
-import { registry } from '../core/metrics.ts';
-import { UserError } from '../core/errors.ts';
+import { registry, UserError } from '../core/index.ts';
 import { closest } from './properties.ts';
 import { componentTypes, findComponent, type AnyFactory } from './registry.ts';
 import './index.ts';
@@ -102,7 +101,6 @@ function readChecks(f: Facts, def: Def): void {
 function walk(s: z.ZodType, f: Facts): void {
   if (f.description === undefined && s.description) f.description = s.description;
   const def = defOf(s);
-  const bag = (s as unknown as { _zod: { bag?: { truthy?: unknown } } })._zod.bag;
   switch (def.type) {
     case 'default':
     case 'prefault':
@@ -124,17 +122,15 @@ function walk(s: z.ZodType, f: Facts): void {
       walk(def.innerType!, f);
       break;
     case 'pipe': {
-      if (bag?.truthy) {
-        // z.stringbool(): true/false (also yes/no, 1/0, on/off)
-        addType(f, 'boolean');
-        addValues(f, ['true', 'false']);
-        break;
-      }
+      // A string piped into values (`z.string().pipe(z.enum(…))`, also as one option of a union) reads as those values.
+      const typesBefore = [...f.types];
+      const valuesBefore = f.values.length;
       walk(def.in!, f);
       const out: Facts = { types: [], values: [], hasDefault: false, optional: false };
       walk(def.out!, out);
-      if (f.values.length === 0 && out.values.length > 0) {
-        f.types = f.types.filter((t) => t !== 'string');
+      const added = f.types.filter((t) => !typesBefore.includes(t));
+      if (f.values.length === valuesBefore && added.every((t) => t === 'string') && out.values.length > 0) {
+        if (added.length) f.types = f.types.filter((t) => t !== 'string');
         out.types.forEach((t) => addType(f, t));
         addValues(f, out.values);
       }

@@ -1,11 +1,10 @@
 /**
- * The collection agent (the Flume role, SEED §3): sources → interceptors → channels → sinks, with every
+ * The collection agent (the Flume role): sources → interceptors → channels → sinks, with every
  * event moving through channel transactions (types.ts). Importing this module registers the built-in
  * components; custom ones register with `registerComponent` (registry.ts).
  */
 import './interceptor/index.ts';
-import './source/spooldir.ts';
-import './source/tail.ts';
+import './source/index.ts';
 import './channel/index.ts';
 import './sink/index.ts';
 import { FileDeadLetters } from './deadletter.ts';

@@ -4,8 +4,19 @@
  */
 import { z } from 'zod';
 
-/** `true`/`false` (z.coerce.boolean would read "false" as true). */
-export const bool = (def: boolean) => z.enum(['true', 'false']).default(def ? 'true' : 'false').transform((v) => v === 'true');
+/**
+ * The one boolean of agent files: `true` or `false` in any letter case (`TRUE`, `False`: Flume reads
+ * them with Boolean.parseBoolean), or a JSON boolean. Anything else (`yes`, `1`, `ture`) is an error
+ * naming the property, where Flume would silently read it as false. (z.coerce.boolean would read
+ * "false" as true.) Without `def` the property stays optional.
+ */
+const boolText = z.union([z.boolean(), z.string().trim().toLowerCase().pipe(z.enum(['true', 'false']))], { error: 'must be true or false' });
+export function bool(def: boolean): z.ZodType<boolean, unknown>;
+export function bool(): z.ZodType<boolean | undefined, unknown>;
+export function bool(def?: boolean): z.ZodType<boolean | undefined, unknown> {
+  const read = (v: boolean | string) => v === true || v === 'true';
+  return def === undefined ? boolText.optional().transform((v) => (v === undefined ? undefined : read(v))) : boolText.default(def ? 'true' : 'false').transform(read);
+}
 
 /** A whole number, at least `min`. */
 export const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);

@@ -9,7 +9,7 @@
  * `selector.*`, `interceptors`, `interceptors.*` (sources), and for sinks `channel`.
  */
 import type { z } from 'zod';
-import type { Logger } from '../core/log.ts';
+import type { Logger } from '../core/index.ts';
 import type { Channel, DeadLetters, Interceptor, Sink, Source } from './types.ts';
 
 export interface ComponentContext {
@@ -34,7 +34,7 @@ export interface ChannelFactory<C = Record<string, unknown>> extends DynamicKeys
   type: string;
   /** Other accepted `type` values, e.g. Flume's `org.apache.flume.channel.MemoryChannel`. */
   aliases: string[];
-  schema: z.ZodType<C>;
+  schema: ConfigSchema<C>;
   create(config: C, ctx: ComponentContext): Channel;
 }
 
@@ -42,7 +42,7 @@ export interface SinkFactory<C = Record<string, unknown>> extends DynamicKeys {
   kind: 'sink';
   type: string;
   aliases: string[];
-  schema: z.ZodType<C>;
+  schema: ConfigSchema<C>;
   create(config: C, channel: Channel, ctx: ComponentContext): Sink;
 }
 
@@ -50,7 +50,7 @@ export interface SourceFactory<C = Record<string, unknown>> extends DynamicKeys 
   kind: 'source';
   type: string;
   aliases: string[];
-  schema: z.ZodType<C>;
+  schema: ConfigSchema<C>;
   /**
    * `deliver` runs the interceptors and puts the batch into the source's channel(s) in a transaction
    * committed with `marker` (the position after this batch). It resolves once committed, and rejects
@@ -66,9 +66,15 @@ export interface InterceptorFactory<C = Record<string, unknown>> extends Dynamic
   kind: 'interceptor';
   type: string;
   aliases: string[];
-  schema: z.ZodType<C>;
+  schema: ConfigSchema<C>;
   create(config: C, ctx: ComponentContext): Interceptor;
 }
+
+/**
+ * A component's config schema: what it reads (the strings of a `.properties` file, or JSON values) may
+ * differ from what it gives (typed values, defaults applied), so only the output type is fixed.
+ */
+export type ConfigSchema<C> = z.ZodType<C, unknown>;
 
 /** Property names a factory accepts beyond its schema's keys (e.g. `serializers.s1.name`), checked by the factory. */
 export interface DynamicKeys {

@@ -1,13 +1,7 @@
 /** `smartcar agent`: loads an agent definition, runs it until Ctrl-C/SIGTERM, publishes status and metrics. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadRootConfigWithFlags } from '../core/config.ts';
-import { dataPaths } from '../core/paths.ts';
-import { onShutdown } from '../core/shutdown.ts';
-import { createLogger } from '../core/log.ts';
-import { serveStatus } from '../core/http.ts';
-import { UserError } from '../core/errors.ts';
-import { chooseBackends } from '../platform/backends.ts';
+import { loadRootConfigWithFlags, dataPaths, onShutdown, createLogger, serveStatus, UserError, chooseBackends } from '../core/index.ts';
 import { Agent, readAgentFile, createDeadLetters, type ComponentStatus } from './index.ts';
 
 export interface AgentCommandOptions {

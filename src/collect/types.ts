@@ -1,5 +1,5 @@
 /**
- * The collection agent's contracts (the Flume role, SEED §3). One rule carries the whole delivery
+ * The collection agent's contracts (the Flume role). One rule carries the whole delivery
  * guarantee: **events move only through channel transactions.**
  *
  *   source ──put(batch)+commit──► channel ──take(n)+commit──► sink
@@ -96,12 +96,20 @@ export interface Channel {
   waitForSpace(n: number, timeoutMs: number): Promise<void>;
 }
 
-/** Flume's Interceptor: sees every batch a source reads, before the channel. May drop events. */
-export interface Interceptor {
+/**
+ * Flume's Interceptor: sees every batch a source reads, before the channel. May drop events. It has one
+ * of two forms: `intercept` on events, the simple contract for custom interceptors (the agent converts
+ * the batch to events and back), or `interceptBatch` on the EventBatch itself (no object per event),
+ * which the built-ins use.
+ */
+export type Interceptor = (EventInterceptor | BatchInterceptor) & { close?(): void };
+export interface EventInterceptor {
   intercept(events: CollectEvent[]): CollectEvent[];
-  /** The same on a batch (the built-ins have it); without it the agent converts to events and back. */
-  interceptBatch?(batch: EventBatch): EventBatch;
-  close?(): void;
+  interceptBatch?: undefined;
+}
+export interface BatchInterceptor {
+  interceptBatch(batch: EventBatch): EventBatch;
+  intercept?: undefined;
 }
 
 export interface Sink {

@@ -13,7 +13,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError } from '../core/http.ts';
+import { HttpError } from '../core/index.ts';
 
 export const TOKEN_ENV = 'SMARTCAR_CONSOLE_TOKEN';
 export const COOKIE = 'smartcar_console_token';

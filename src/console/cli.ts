@@ -1,5 +1,6 @@
+/** `smartcar console`: the command of the web console. */
 import type { Command } from 'commander';
-import { int } from '../cli/options.ts';
+import { int } from '../core/cli.ts';
 
 /** `smartcar console`: the web console over a data directory, without the rest of the platform. */
 export function register(program: Command): void {

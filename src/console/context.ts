@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataPaths, type DataPaths } from '../core/paths.ts';
+import { dataPaths, type DataPaths } from '../core/index.ts';
 import type { TableStore } from '../table/index.ts';
 import type { HotStore } from '../hot/index.ts';
 import type { Catalog } from '../sql/index.ts';

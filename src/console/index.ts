@@ -11,8 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { listen, Router, type HttpServer } from '../core/http.ts';
-import { UserError } from '../core/errors.ts';
+import { listen, Router, type HttpServer, UserError } from '../core/index.ts';
 import { checkRequest, consoleToken, isLoopback, type Auth } from './auth.ts';
 import { ConsoleContext, type ConsoleOptions, type PlatformView, type ComponentInfo } from './context.ts';
 import { staticFallback } from './static.ts';

@@ -1,6 +1,5 @@
 /** `smartcar console`: resolves the config, serves, prints the URL with its token, stops on Ctrl-C. */
-import { loadRootConfigWithFlags } from '../core/config.ts';
-import { onShutdown } from '../core/shutdown.ts';
+import { loadRootConfigWithFlags, onShutdown } from '../core/index.ts';
 import { serveConsole } from './index.ts';
 
 export async function runConsole(o: { config?: string; data?: string; host: string; port?: number; kafka?: string; redis?: string; postgres?: string }): Promise<void> {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, sendJson } from '../core/http.ts';
+import { HttpError, sendJson } from '../core/index.ts';
 import { checkRequest, rememberToken, type Auth } from './auth.ts';
 
 export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');

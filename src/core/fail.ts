@@ -12,9 +12,9 @@ export interface Failure {
   exitCode: number;
 }
 
-/** Hides the password of every URL in a text. */
+/** Hides the password of every URL in a text (`scheme://user:secret@host` → `scheme://user:***@host`): the one redaction of banners, logs and errors. */
 export function redactUrls(text: string): string {
-  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+):[^@\s]*@/gi, '$1:***@');
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:***@');
 }
 
 const PATH_ERRORS: Record<string, (p: string, op: string) => string> = {

@@ -27,3 +27,16 @@ export function histogram(name: string, help: string, labelNames: string[] = [],
 export async function metricsText(): Promise<string> {
   return registry.metrics();
 }
+
+/** Sums of samples by metric name (all labels added up), from Prometheus text (0.0.4): what `smartcar status` and the console chart. */
+export function sumSamples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const v = Number(m[2]);
+    if (Number.isFinite(v)) out.set(m[1], (out.get(m[1]) ?? 0) + v);
+  }
+  return out;
+}

@@ -1,5 +1,5 @@
 /**
- * The record formats of SEED §2, parsed in one place.
+ * The record formats of the car logs (status, driving) and the reference files, parsed in one place.
  *
  * Car status (§2.1), 13 fields, plus the processing date appended by the collect-day interceptor:
  *   reg_date,car_number,tire_fl,tire_fr,tire_bl,tire_br,light_fl,light_fr,light_bl,light_br,engine,break,battery[,wrk_date]
@@ -15,18 +15,12 @@ export const STATUS_HEADER =
 export const DRIVER_HEADER =
   'Driver Status Infomation,CarNum,AccStep,BrkStep,WheelStep,DirLightStep,Speed,AreaNum';
 
-/** The collection filter of SEED §3: only lines starting with a 14-digit timestamp are records. */
-export const RECORD_LINE = /^\d{14}/;
-
 export const TOPIC = 'SmartCar-Topic';
 export const DRIVER_TABLE = 'DriverCarInfo';
 export const DRIVER_FAMILY = 'cf1';
+/** The driving table's columns (family DRIVER_FAMILY), in the record's order. */
 export const DRIVER_COLUMNS = [
   'date', 'car_number', 'speed_pedal', 'break_pedal', 'steer_angle', 'direct_light', 'speed', 'area_number',
-] as const;
-export const STATUS_COLUMNS = [
-  'reg_date', 'car_number', 'tire_fl', 'tire_fr', 'tire_bl', 'tire_br',
-  'light_fl', 'light_fr', 'light_bl', 'light_br', 'engine', 'break', 'battery',
 ] as const;
 
 export const CAR_NUMBER = /^[A-Z]\d{4}$/;
@@ -62,7 +56,7 @@ export interface CarStatus {
   eventTime: number;
 }
 
-export type Parsed<T> = { ok: true; record: T } | { ok: false; reason: string };
+type Parsed<T> = { ok: true; record: T } | { ok: false; reason: string };
 
 const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
 
@@ -91,10 +85,6 @@ export function parseDrivingRecord(line: string): Parsed<DrivingRecord> {
   return { ok: true, record: { date, carNumber, speedPedal, breakPedal, steerAngle, directLight, speed, areaNumber, eventTime } };
 }
 
-export function formatDrivingRecord(r: Omit<DrivingRecord, 'eventTime'>): string {
-  return `${r.date},${r.carNumber},${r.speedPedal},${r.breakPedal},${r.steerAngle},${r.directLight},${r.speed},${r.areaNumber}`;
-}
-
 export function parseCarStatus(line: string): Parsed<CarStatus> {
   const f = line.split(',');
   if (f.length !== 13 && f.length !== 14) return fail(`expected 13 or 14 fields, got ${f.length}`);
@@ -120,7 +110,7 @@ export function parseCarStatus(line: string): Parsed<CarStatus> {
   };
 }
 
-/** HBase row key of SEED §5: the 14-digit timestamp reversed as a string, `-`, the car number. */
+/** Row key of the driving table (as the original's HBase key, which spreads writes): the 14-digit timestamp reversed as a string, `-`, the car number. */
 export function driverRowKey(date: string, carNumber: string): string {
   let rev = '';
   for (let i = date.length - 1; i >= 0; i--) rev += date[i];
@@ -132,7 +122,7 @@ export const MAX_CARS = 26 * 9999;
 
 /**
  * Car number of the fleet's `index`-th car (0-based): letters cycle first (A0001, B0001, … Z0001, A0002 …),
- * so any fleet of up to 2,600 cars is covered by the car master (SEED §2.3: A–Z × 0001–0100).
+ * so any fleet of up to 2,600 cars is covered by the car master (A–Z × 0001–0100).
  */
 export function carNumber(index: number): string {
   if (!Number.isInteger(index) || index < 0 || index >= MAX_CARS) throw new RangeError(`car index ${index} out of range 0..${MAX_CARS - 1}`);

@@ -14,7 +14,7 @@ let installed = false;
 let firstAt = 0;
 
 /** A second signal this soon after the first is taken as the same request. */
-export const REPEAT_MS = 100;
+const REPEAT_MS = 100;
 
 export function onShutdown(stop: Stop): void {
   handlers.push(stop);
@@ -38,10 +38,6 @@ export function onShutdown(stop: Stop): void {
   };
   process.on('SIGINT', handle);
   process.on('SIGTERM', handle);
-}
-
-export function isStopping(): boolean {
-  return stopping;
 }
 
 /** Runs every stop handler once, newest first. */

@@ -1,7 +1,7 @@
 /**
  * Event time in smartcar.
  *
- * Records carry civil timestamps `yyyyMMddHHmmss` (SEED §2). We map them onto a UTC scale
+ * Records carry civil timestamps `yyyyMMddHHmmss` (no zone: the cars' local time). We map them onto a UTC scale
  * (Date.UTC) so that every civil second has exactly one epoch value: no DST gaps or repeats,
  * and formatting an epoch back yields the original digits on any machine's time zone.
  */
@@ -49,4 +49,16 @@ export function localDate8(now: Date = new Date()): string {
 /** The machine's local wall clock mapped onto the civil scale used for event times. */
 export function localCivilNowMs(now: Date = new Date()): number {
   return Date.UTC(now.getFullYear(), now.getMonth(), now.getDate(), now.getHours(), now.getMinutes(), now.getSeconds(), now.getMilliseconds());
+}
+
+/**
+ * Waits `ms`, or less when `signal` aborts. The abort listener goes when the timer fires: one left per
+ * wait would pile up (MaxListenersExceededWarning) in a loop that sleeps often.
+ */
+export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onAbort = () => { clearTimeout(timer); resolve(); };
+    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }

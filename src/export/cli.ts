@@ -1,3 +1,4 @@
+/** `smartcar export` and `export symptom`: the commands of the export role (catalog tables and marts into PostgreSQL). */
 import type { Command } from 'commander';
 
 async function withProgress<T>(what: string, fn: (onRows: (n: number) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -25,7 +26,7 @@ async function withProgress<T>(what: string, fn: (onRows: (n: number) => void, s
 
 /** --data, or the configured data directory (the config module, and zod with it, loaded only then). */
 async function dataDirOf(data: string | undefined): Promise<string> {
-  return data ?? (await import('../core/config.ts')).loadRootConfig(undefined).dataDir;
+  return data ?? (await import('../core/cli.ts')).loadRootConfig(undefined).dataDir;
 }
 
 export function register(program: Command): void {
@@ -50,7 +51,7 @@ Examples:
   $ smartcar export --table smartcar_master --to postgres://postgres@127.0.0.1/test --target car_master \\
       --mode upsert --key car_number`)
     .action(async (o) => {
-      const { UserError } = await import('../core/errors.ts');
+      const { UserError } = await import('../core/index.ts');
       if (!o.table) throw new UserError('give --table NAME (or use: smartcar export symptom --day yyyyMMdd)');
       if (!o.target) throw new UserError('give --target [schema.]table');
       if (!['replace-partition', 'append', 'upsert'].includes(o.mode)) throw new UserError(`--mode must be replace-partition, append or upsert, got '${o.mode}'`);
@@ -76,7 +77,7 @@ Example:
     .action(async (sub) => {
       // --to, --data and --target are the parent's options too; commander hands them to it.
       const o = { ...sub, ...Object.fromEntries(Object.entries(exp.opts()).filter(([k, v]) => v !== undefined && k !== 'mode')) };
-      const { UserError } = await import('../core/errors.ts');
+      const { UserError } = await import('../core/index.ts');
       const { exportSymptomDay, exportUrl } = await import('./index.ts');
       const to = o.to ?? exportUrl();
       if (!to) throw new UserError('give --to postgres://… (or set SMARTCAR_EXPORT_URL)');

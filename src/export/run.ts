@@ -23,9 +23,8 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { UserError } from '../core/errors.ts';
-import { dataPaths } from '../core/paths.ts';
-import { openSqlEngine, type SqlColumn, type SqlSession } from '../sql/engine.ts';
+import { UserError, dataPaths } from '../core/index.ts';
+import { openSqlEngine, type SqlColumn, type SqlSession } from '../sql/index.ts';
 
 export type ExportMode = 'replace-partition' | 'append' | 'upsert';
 
@@ -401,7 +400,7 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
   }
 }
 
-/** The seed's table (SEED §7): every column varchar. */
+/** The original's symptom table in the relational database: every column varchar. */
 export const SYMPTOM_TARGET = 'smartcar_symptom_info';
 export const SYMPTOM_DDL = (target: string) =>
   `CREATE TABLE IF NOT EXISTS ${qTarget(target)} (car_number varchar, speed_p_avg varchar, speed_p_symptom varchar, break_p_avg varchar, break_p_symptom varchar, steer_a_cnt varchar, steer_p_symptom varchar, biz_date varchar)`;

@@ -1,5 +1,6 @@
+/** `smartcar workflow list | run | backfill | history | scheduler`: the commands of the workflow role. */
 import type { Command } from 'commander';
-import { checkDate8, checkMonth6, day8 } from '../cli/options.ts';
+import { checkDate8, checkMonth6, day8 } from '../core/cli.ts';
 
 /** `--day`: a yyyyMMdd day, or a yyyyMM month (the buylist workflow is monthly). */
 const dayOrMonth = (v: string): string => (/^\d{6}$/.test(v) ? checkMonth6(v, '--day') : checkDate8(v, '--day'));

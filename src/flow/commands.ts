@@ -1,13 +1,8 @@
 /** The `smartcar workflow …` commands. */
 import fs from 'node:fs';
-import { loadRootConfig } from '../core/config.ts';
-import { dataPaths } from '../core/paths.ts';
-import { UserError } from '../core/errors.ts';
-import { progressBar } from '../core/progress.ts';
-import { onShutdown } from '../core/shutdown.ts';
-import { formatDate8, parseDate8 } from '../core/time.ts';
+import { loadRootConfig, dataPaths, UserError, progressBar, onShutdown, formatDate8, parseDate8 } from '../core/index.ts';
 import { openTableStore } from '../table/index.ts';
-import type { TableStore } from '../table/types.ts';
+import type { TableStore } from '../table/index.ts';
 import { loadWorkflows, SHIPPED_WORKFLOWS, type Workflow } from './workflow.ts';
 import { interruptRun, readHistory, runWorkflow, type RunRecord } from './runner.ts';
 import { startScheduler, yesterday } from './scheduler.ts';
@@ -121,7 +116,7 @@ export async function schedulerForeground(o: Opts & { metricsPort?: string }): P
     const s = await startScheduler({ dataDir, workflowsDir: o.workflows, table });
     for (const n of s.next()) process.stdout.write(`${n.workflow.padEnd(16)} next run ${n.at.toISOString()}\n`);
     if (metricsPort !== undefined) {
-      const { serveStatus } = await import('../core/http.ts');
+      const { serveStatus } = await import('../core/index.ts');
       const srv = await serveStatus({ port: metricsPort });
       process.stdout.write(`metrics listening ${srv.host}:${srv.port}\n`);
     }

@@ -3,10 +3,8 @@
  * for the working day before the day it fires on. One run at a time per workflow.
  */
 import { CronExpressionParser } from 'cron-parser';
-import { localDate8 } from '../core/time.ts';
-import { createLogger } from '../core/log.ts';
-import { errorMessage } from '../core/errors.ts';
-import type { TableStore } from '../table/types.ts';
+import { localDate8, createLogger, errorMessage } from '../core/index.ts';
+import type { TableStore } from '../table/index.ts';
 import { loadWorkflows, SHIPPED_WORKFLOWS, type Workflow } from './workflow.ts';
 import { runWorkflow, type RunRecord } from './runner.ts';
 

@@ -18,9 +18,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser';
-import { UserError } from '../core/errors.ts';
-import { describeIssues } from '../core/config.ts';
-import { MARTS } from '../sql/lake.ts';
+import { UserError, describeIssues } from '../core/index.ts';
+import { MARTS } from '../sql/index.ts';
 
 export const SHIPPED_WORKFLOWS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../workflows');
 

@@ -1,6 +1,6 @@
+/** `smartcar overspeed`: the command of the hot-store role (the overspeed cars of a day). */
 import type { Command } from 'commander';
-import { UserError } from '../core/errors.ts';
-import { date8 } from '../cli/options.ts';
+import { UserError, date8 } from '../core/cli.ts';
 
 export function register(program: Command): void {
   program
@@ -22,8 +22,8 @@ Examples:
     .action(async (o) => {
       const interval = Number(o.interval);
       if (!(interval > 0)) throw new UserError('--interval must be a positive number of seconds');
-      const { loadRootConfigWithFlags } = await import('../core/config.ts');
-      const { dataPaths } = await import('../core/paths.ts');
+      const { loadRootConfigWithFlags } = await import('../core/index.ts');
+      const { dataPaths } = await import('../core/index.ts');
       const { openHotStore } = await import('./index.ts');
       const cfg = loadRootConfigWithFlags({ data: o.data });
       const url = o.redis ?? cfg.redis;
@@ -38,7 +38,7 @@ Examples:
       try {
         await print();
         if (o.watch) {
-          const { onShutdown } = await import('../core/shutdown.ts');
+          const { onShutdown } = await import('../core/index.ts');
           await new Promise<void>((resolve) => {
             const t = setInterval(() => void print(), interval * 1000);
             onShutdown(() => { clearInterval(t); resolve(); });

@@ -1,7 +1,11 @@
+/**
+ * The hot store (the Redis role): the overspeed alerts for outside applications, in Redis or embedded
+ * under the data directory, behind one interface (types.ts).
+ */
 export type * from './types.ts';
 import type { HotStore, OverspeedAlert } from './types.ts';
 
-/** SEED §5: overspeed alerts live one week. */
+/** Overspeed alerts live one week (EXPIRE 604,800 s on each write), then go for good. */
 export const OVERSPEED_TTL_SECONDS = 604_800;
 
 export type HotStoreOptions = { kind: 'redis'; url: string } | { kind: 'embedded'; path: string };
@@ -18,7 +22,7 @@ export async function openHotStore(opts: HotStoreOptions): Promise<HotStore> {
 }
 
 /**
- * Publishes alerts exactly as SEED §5: `SADD <yyyyMMdd> <car>-<yyyyMMddHHmmss>` then
+ * Publishes alerts as the original's Redis bolt did: `SADD <yyyyMMdd> <car>-<yyyyMMddHHmmss>` then
  * `EXPIRE <yyyyMMdd> 604800`, the day and timestamp from the alert's event. Idempotent. On Redis the
  * whole call is one pipelined round trip.
  */

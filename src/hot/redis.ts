@@ -1,8 +1,7 @@
 /** The hot store on Redis (ioredis). */
 import { Redis } from 'ioredis';
 import type { HotStore } from './types.ts';
-import { createLogger } from '../core/log.ts';
-import { UserError } from '../core/errors.ts';
+import { createLogger, UserError } from '../core/index.ts';
 
 const log = createLogger('hot');
 

@@ -12,7 +12,7 @@ export interface HotStore {
   close(): Promise<void>;
 }
 
-/** What the CEP rule reports for a car over a window (SEED §5). */
+/** What the CEP rule reports for a car whose average speed over a window exceeds the limit. */
 export interface OverspeedAlert {
   carNumber: string;
   /** `yyyyMMddHHmmss` of the event the alert carries (the group's last event, as Esper does). */

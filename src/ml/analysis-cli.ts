@@ -90,7 +90,7 @@ Example:
   addSchemaOptions(ml.command('cluster'), clusterSchema)
     .description('Group the fleet\'s cars with k-means over the car master\'s derived features')
     .addHelpText('after', `
-Features (SEED §7): capacity class (소형 < 2000, 중형 < 3000, 대형 < 4000, 초대형 ≥ 4000 cc), car age class
+Features: capacity class (소형 < 2000, 중형 < 3000, 대형 < 4000, 초대형 ≥ 4000 cc), car age class
 (NEW ≤ 4, NORMAL ≤ 8, OLD > 8 years before 2016), model, sex, age decade, marriage, job, region —
 each string-indexed (most frequent first) and min-max scaled. Writes smartcar_car_cluster (car_number, cluster).
 

@@ -1,9 +1,7 @@
 /** Flags every analysis command shares, and the catalog it reads through (loaded lazily: cli.ts imports this). */
 import path from 'node:path';
 import { z } from 'zod';
-import { loadRootConfigWithFlags } from '../core/config.ts';
-import { dataPaths } from '../core/paths.ts';
-import { UserError } from '../core/errors.ts';
+import { loadRootConfigWithFlags, dataPaths, UserError } from '../core/cli.ts';
 import type { Catalog } from '../sql/index.ts';
 
 export const commonSchema = z.object({

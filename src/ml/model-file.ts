@@ -12,8 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import { UserError } from '../core/errors.ts';
-import { describeIssues } from '../core/config.ts';
+import { UserError, describeIssues } from '../core/index.ts';
 
 const MAGIC = 'smartcar-model';
 const VERSION = 1;

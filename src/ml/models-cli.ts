@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
-import { int, positive } from '../cli/options.ts';
-import { UserError } from '../core/errors.ts';
+import { int, positive, UserError } from '../core/cli.ts';
 
 const dataOption = ['--data <dir>', 'data directory (default ./smartcar-data)'] as const;
 
 async function dataDirOf(o: { data?: string }): Promise<string> {
   if (o.data) return o.data;
-  const { loadRootConfig } = await import('../core/config.ts');
+  const { loadRootConfig } = await import('../core/index.ts');
   return loadRootConfig(undefined).dataDir;
 }
 

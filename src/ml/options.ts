@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import type { z } from 'zod';
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/cli.ts';
 
 export type ObjectSchema = z.ZodObject<z.ZodRawShape>;
 

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as echarts from 'echarts';
-import { dataPaths } from '../core/paths.ts';
+import { dataPaths } from '../core/index.ts';
 
 export type ChartOption = echarts.EChartsOption;
 

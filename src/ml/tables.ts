@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataPaths } from '../core/paths.ts';
+import { dataPaths } from '../core/index.ts';
 import { ANALYSIS_TABLES, lakePaths, recoverPartitions, swapIn, tempPartition, type AnalysisTable, type Catalog } from '../sql/index.ts';
 
 export interface TableColumn {

@@ -1,3 +1,4 @@
+/** `smartcar sql-server`: the command of the SQL endpoint (PostgreSQL wire protocol). */
 import type { Command } from 'commander';
 
 export function register(program: Command): void {
@@ -26,8 +27,8 @@ Examples:
       user="smartcar", password="…", dbname="smartcar"); dbListTables(con)'`)
     .action(async (o) => {
       const { serveForever } = await import('./run.ts');
-      const { loadRootConfig } = await import('../core/config.ts');
-      const { UserError } = await import('../core/errors.ts');
+      const { loadRootConfig } = await import('../core/index.ts');
+      const { UserError } = await import('../core/index.ts');
       const int = (v: string, flag: string) => {
         const n = Number(v);
         if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`);

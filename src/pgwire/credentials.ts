@@ -10,7 +10,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataPaths } from '../core/paths.ts';
+import { dataPaths } from '../core/index.ts';
 
 export interface Credentials {
   user: string;

@@ -1,7 +1,6 @@
 /** `smartcar sql-server`: the engine, the credentials, the listener, and a banner saying how to connect. */
 import { openSqlEngine } from '../sql/index.ts';
-import { onShutdown } from '../core/shutdown.ts';
-import { UserError } from '../core/errors.ts';
+import { onShutdown, UserError } from '../core/index.ts';
 import { resolveCredentials } from './credentials.ts';
 import { DEFAULT_PORT, startSqlServer, type SqlServer } from './server.ts';
 
@@ -61,7 +60,7 @@ export async function serveForever(o: SqlServerRunOptions): Promise<void> {
   process.stdout.write(`listening ${s.host}:${s.port}\ncredentials ${s.credentialsSource}\n`);
   onShutdown(() => s.close());
   if (o.metricsPort !== undefined) {
-    const { serveStatus } = await import('../core/http.ts');
+    const { serveStatus } = await import('../core/index.ts');
     const m = await serveStatus({ port: o.metricsPort, health: () => ({ status: 'ok', address: `${s.host}:${s.port}`, sessions: s.sessions() }) });
     process.stdout.write(`metrics listening ${m.host}:${m.port}\n`);
   }

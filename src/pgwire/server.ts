@@ -13,8 +13,7 @@
 import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { UserError } from '../core/errors.ts';
-import { createLogger } from '../core/log.ts';
+import { UserError, createLogger } from '../core/index.ts';
 import type { SqlEngine } from '../sql/index.ts';
 import type { Credentials } from './credentials.ts';
 import { makeVerifier } from './scram.ts';

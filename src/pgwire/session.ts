@@ -14,7 +14,7 @@
  */
 import crypto from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { SqlChunk, SqlEngine, SqlRows, SqlSession, SqlStatement } from '../sql/index.ts';
+import { readOnlyKind, type SqlChunk, type SqlEngine, type SqlRows, type SqlSession, type SqlStatement } from '../sql/index.ts';
 import { authenticationOk, authenticationSasl, authenticationSaslContinue, authenticationSaslFinal } from './backend/authentication.ts';
 import { backendKeyData } from './backend/backend-key-data.ts';
 import { bare, BIND_COMPLETE, CLOSE_COMPLETE, commandComplete, EMPTY_QUERY, NO_DATA, PARSE_COMPLETE, PORTAL_SUSPENDED } from './backend/command-complete.ts';
@@ -308,7 +308,7 @@ export class Session {
     const text = catalogQuery(sql, this.ctx.user) ?? sql;
     if (process.env.SMARTCAR_PGWIRE_TRACE) process.stderr.write(`[pgwire] ${sql}\n`);
     const duck = await this.sql!.prepare(text);
-    if (duck.kind !== 'select' && duck.kind !== 'explain') {
+    if (!readOnlyKind(duck.kind)) {
       duck.close();
       throw new QueryError({ code: '25006', message: `cannot execute ${duck.typeName} in a read-only session`, hint: 'Sessions of the SQL server only read the lake; write with the smartcar CLI.' });
     }

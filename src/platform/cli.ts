@@ -1,6 +1,6 @@
+/** `smartcar up`, `status`, `sim`: the commands of the platform (the supervisor of every role). */
 import { Command, Option } from 'commander';
-import { MAX_CARS } from '../core/records.ts';
-import { date8, int, positive, rate } from '../cli/options.ts';
+import { MAX_CARS, date8, int, positive, rate } from '../core/cli.ts';
 
 
 /** `smartcar up`, `smartcar status`, and `smartcar sim` (the simulator as `up` runs it). */
@@ -37,7 +37,7 @@ Examples:
   $ smartcar status                                  # from another terminal`)
     .action(async (o) => {
       const { runUp } = await import('./up.ts');
-      const { loadRootConfig } = await import('../core/config.ts');
+      const { loadRootConfig } = await import('../core/index.ts');
       const port = o.port ?? loadRootConfig(o.config).console.port;
       await runUp({ ...o, port, sim: o.sim !== false });
     });
@@ -78,9 +78,9 @@ Example:
   $ smartcar sim --data smartcar-data --cars 100 --speedup 20 --seed 1`)
     .action(async (o) => {
       const { runSim } = await import('./sim.ts');
-      const { onShutdown } = await import('../core/shutdown.ts');
+      const { onShutdown } = await import('../core/index.ts');
       if (o.metricsPort !== undefined) {
-        const { serveStatus } = await import('../core/http.ts');
+        const { serveStatus } = await import('../core/index.ts');
         const s = await serveStatus({ port: o.metricsPort });
         process.stdout.write(`metrics listening ${s.host}:${s.port}\n`);
       }

@@ -15,7 +15,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DataPaths } from '../core/paths.ts';
+import type { DataPaths } from '../core/index.ts';
 import type { ComponentSpec } from './supervisor.ts';
 
 /** The agent definition shipped with the package (the seed's two flows). */

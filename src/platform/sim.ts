@@ -11,14 +11,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DRIVER_HEADER } from '../core/records.ts';
-import { formatDate8, formatTimestamp14, localCivilNowMs, parseDate8, parseTimestamp14 } from '../core/time.ts';
-import { dataPaths } from '../core/paths.ts';
-import { UserError } from '../core/errors.ts';
-import { counter } from '../core/metrics.ts';
-import { createLogger } from '../core/log.ts';
+import { DRIVER_HEADER, formatDate8, formatTimestamp14, localCivilNowMs, parseDate8, parseTimestamp14, dataPaths, UserError, counter, createLogger, sleepUnlessAborted } from '../core/index.ts';
 import { Driver, garbageLine, randomSeed, rngFor, writeStatusDay } from '../sim/index.ts';
-import type { Rng } from '../sim/random.ts';
+import type { Rng } from '../sim/index.ts';
 
 const log = createLogger('sim');
 const recordsTotal = counter('smartcar_sim_records_total', 'Driving records appended to the log');
@@ -111,7 +106,7 @@ function saveState(file: string, s: SimState): void {
 }
 
 /**
- * The car master (SEED §2.3, cars A–Z × 0001–0100) the status and driving marts join with: simulated
+ * The car master (cars A–Z × 0001–0100, as the original's) the status and driving marts join with: simulated
  * with the fleet's seed and loaded into the lake once, unless one is there already (`smartcar load master`).
  */
 export async function ensureCarMaster(data: string, seed: number): Promise<void> {
@@ -208,11 +203,7 @@ export async function runSim(o: SimOptions): Promise<void> {
       const due = roundStart + Math.floor(((Date.now() - wallStart) * o.speedup) / 1000) + 1;
       if (due <= round) {
         const wait = Math.max(1, Math.ceil(((round - roundStart) * 1000) / o.speedup - (Date.now() - wallStart)));
-        await new Promise<void>((resolve) => {
-          const onAbort = () => { clearTimeout(timer); resolve(); };
-          const timer = setTimeout(() => { o.signal?.removeEventListener('abort', onAbort); resolve(); }, Math.min(wait, 1000));
-          o.signal?.addEventListener('abort', onAbort, { once: true });
-        });
+        await sleepUnlessAborted(Math.min(wait, 1000), o.signal);
         continue;
       }
       const chunk: string[] = [];

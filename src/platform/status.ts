@@ -7,9 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadRootConfig } from '../core/config.ts';
-import { dataPaths } from '../core/paths.ts';
-import { UserError, errorMessage } from '../core/errors.ts';
+import { loadRootConfig, dataPaths, UserError, errorMessage, sumSamples } from '../core/index.ts';
 import { readLock, isAlive } from './lock.ts';
 import { httpGet } from './scrape.ts';
 import type { PlatformHealth } from './up.ts';
@@ -21,19 +19,6 @@ export interface StatusOptions {
   json?: boolean;
   /** Seconds between the two /metrics samples used for rates (default 1). */
   interval?: number;
-}
-
-/** Sums of samples by metric name (all labels added up), from Prometheus text. */
-export function sumSamples(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const v = Number(m[2]);
-    if (Number.isFinite(v)) out.set(m[1], (out.get(m[1]) ?? 0) + v);
-  }
-  return out;
 }
 
 interface StreamStatus {

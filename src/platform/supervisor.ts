@@ -19,8 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { counter, gauge } from '../core/metrics.ts';
-import { createLogger } from '../core/log.ts';
+import { counter, gauge, createLogger } from '../core/index.ts';
 
 const log = createLogger('platform');
 

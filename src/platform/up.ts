@@ -9,14 +9,7 @@
  */
 import path from 'node:path';
 import fs from 'node:fs';
-import { loadRootConfigWithFlags, type ConfigFlags } from '../core/config.ts';
-import { logToFile } from '../core/log.ts';
-import { dataPaths } from '../core/paths.ts';
-import { UserError, errorMessage } from '../core/errors.ts';
-import { metricsText } from '../core/metrics.ts';
-import { listen, Router, statusRoutes } from '../core/http.ts';
-import { onShutdown } from '../core/shutdown.ts';
-import { chooseBackends, describeBackend } from './backends.ts';
+import { loadRootConfigWithFlags, type ConfigFlags, logToFile, dataPaths, UserError, errorMessage, metricsText, listen, Router, statusRoutes, onShutdown, chooseBackends, describeBackend } from '../core/index.ts';
 import { agentFileExists, platformComponents, SHIPPED_AGENT_FILE } from './components.ts';
 import { acquireLock, type PlatformLock } from './lock.ts';
 import { httpGet, mergeMetrics } from './scrape.ts';

@@ -1,5 +1,6 @@
+/** `smartcar serve predict`: the command of the prediction service. */
 import type { Command } from 'commander';
-import { int } from '../cli/options.ts';
+import { int } from '../core/cli.ts';
 
 /** `smartcar serve predict`: the `serve` group is shared; whoever registers first creates it. */
 export function register(program: Command): void {
@@ -24,8 +25,8 @@ Examples:
   $ SMARTCAR_PREDICT_TOKEN=s3cret smartcar serve predict --host 0.0.0.0`)
     .action(async (o) => {
       const { startPredictService } = await import('./service.ts');
-      const { onShutdown } = await import('../core/shutdown.ts');
-      const { loadRootConfig } = await import('../core/config.ts');
+      const { onShutdown } = await import('../core/index.ts');
+      const { loadRootConfig } = await import('../core/index.ts');
       const { modelDir } = await import('../ml/index.ts');
       const dataDir = o.data ?? loadRootConfig(undefined).dataDir;
       const svc = await startPredictService({
@@ -37,7 +38,7 @@ Examples:
       process.stdout.write(`listening ${svc.url}\n`);
       onShutdown(() => svc.close());
       if (o.metricsPort !== undefined) {
-        const { serveStatus } = await import('../core/http.ts');
+        const { serveStatus } = await import('../core/index.ts');
         const st = await serveStatus({ port: o.metricsPort, health: () => (svc.current() ? { status: 'ok', url: svc.url, model_version: svc.current()!.version } : { status: 'down', url: svc.url, error: 'no model yet' }) });
         onShutdown(() => st.close());
         process.stdout.write(`metrics listening ${st.host}:${st.port}\n`);

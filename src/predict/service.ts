@@ -29,9 +29,7 @@
 import fs from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, Router, listen, readBody, reply, statusRoutes, type HttpServer } from '../core/http.ts';
-import { UserError, errorMessage } from '../core/errors.ts';
-import { counter, gauge, histogram } from '../core/metrics.ts';
+import { HttpError, Router, listen, readBody, reply, statusRoutes, type HttpServer, UserError, errorMessage, counter, gauge, histogram } from '../core/index.ts';
 import { latestArtifact, loadIncidentModel as loadModel, predictRaw, type IncidentModel } from '../ml/index.ts';
 
 export interface PredictServiceOptions {

@@ -1,7 +1,6 @@
+/** `smartcar gen status | driver | …`: the commands of the fleet simulator (day files, driving log, reference data). */
 import { Command, Option } from 'commander';
-import { UserError } from '../core/errors.ts';
-import { MAX_CARS } from '../core/records.ts';
-import { date8, int, month6, rate } from '../cli/options.ts';
+import { UserError, MAX_CARS, date8, int, month6, rate } from '../core/cli.ts';
 
 const seedOption = () => new Option('--seed <n>', 'same seed → byte-identical output (default: random, printed)').argParser(int('--seed', 0, 2 ** 31 - 1));
 const garbageOption = () => new Option('--garbage <rate>', 'inject malformed lines at this rate per record (e.g. 0.01)').argParser(rate);
@@ -28,7 +27,7 @@ Examples:
     .addHelpText('after', '\nExample:\n  $ smartcar gen status --date 20240101 --cars 100 --seed 7 --out /tmp/spool')
     .action(async (o) => {
       const { writeStatusDay } = await import('./status.ts');
-      const { progressBar } = await import('../core/progress.ts');
+      const { progressBar } = await import('../core/index.ts');
       const bar = progressBar(`status ${o.date}`, o.cars * 21_600, 'records');
       const t0 = performance.now();
       const ac = new AbortController();
@@ -63,8 +62,8 @@ Examples:
     .action(async (o) => {
       if (!(o.speedup > 0)) throw new UserError('--speedup must be a positive number');
       const { runDriverLog } = await import('./driver.ts');
-      const { parseDate8 } = await import('../core/time.ts');
-      const { onShutdown } = await import('../core/shutdown.ts');
+      const { parseDate8 } = await import('../core/index.ts');
+      const { onShutdown } = await import('../core/index.ts');
       const ac = new AbortController();
       const done = new Promise<void>((resolve) => onShutdown(async () => { ac.abort(); await finished; resolve(); }));
       const finished = runDriverLog({

@@ -1,5 +1,5 @@
 /**
- * The driving log (SEED §2.2): `SmartCarDriverInfo.log`, appended by every car, each car's header
+ * The driving log (the real-time flow's input): `SmartCarDriverInfo.log`, appended by every car, each car's header
  * line before its first record.
  *
  *   r_date,car_number,speed_pedal,break_pedal,steer_angle,direct_light,speed,area_number
@@ -14,9 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { DRIVER_HEADER, carNumber } from '../core/records.ts';
-import { formatTimestamp14, localCivilNowMs } from '../core/time.ts';
-import { UserError } from '../core/errors.ts';
+import { DRIVER_HEADER, carNumber, formatTimestamp14, localCivilNowMs, UserError, sleepUnlessAborted } from '../core/index.ts';
 import { rngFor, randomSeed, weighted, type Rng } from './random.ts';
 import { garbageLine } from './garbage.ts';
 
@@ -159,12 +157,7 @@ export async function runDriverLog(o: DriverLogOptions): Promise<{ records: numb
       const until = Math.min(maxRounds, due);
       if (until <= round) {
         const wait = Math.max(1, Math.ceil(((round * 1000) / speedup) - (Date.now() - t0)));
-        await new Promise<void>((resolve) => {
-          // The abort listener goes when the timer fires: one per wait would pile up (MaxListenersExceededWarning).
-          const onAbort = () => { clearTimeout(timer); resolve(); };
-          const timer = setTimeout(() => { o.signal?.removeEventListener('abort', onAbort); resolve(); }, Math.min(wait, 1000));
-          o.signal?.addEventListener('abort', onAbort, { once: true });
-        });
+        await sleepUnlessAborted(Math.min(wait, 1000), o.signal);
         continue;
       }
       const chunk: string[] = [];

@@ -1,10 +1,10 @@
 /**
- * Reference data sets (SEED §2.3–2.6): the car master, monthly item purchases, the master with
+ * Reference data sets of the original system: the car master, monthly item purchases, the master with
  * income (regression), and the driving-incident training set (DNN).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/index.ts';
 import { between, randomSeed, rngFor, weighted, type Rng } from './random.ts';
 
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)];
@@ -84,7 +84,7 @@ const PROFILE: Record<(typeof INCIDENT_FEATURES)[number], (r: Rng) => number> = 
   acciArea: weighted([30, 30, 40]), drvCond: weighted([30, 30, 40]), innCond: weighted([30, 30, 40]), carSpd: weighted([30, 30, 40]),
 };
 
-/** The label rule of SEED §2.6. */
+/** The incident label of the original's training set: the features' sum, +5 when any of four is 2; > 15 → 2, ≥ 13 → 1, else 0. */
 export function incidentLabel(f: Record<string, number>): number {
   let sum = INCIDENT_FEATURES.reduce((s, k) => s + f[k], 0);
   if (f.acciArea === 2 || f.drvCond === 2 || f.innCond === 2 || f.carSpd === 2) sum += 5;

@@ -1,5 +1,5 @@
 /**
- * The car status day file (SEED §2.1): `SmartCarStatusInfo_<yyyyMMdd>.txt`, one record per car every
+ * The car status day file (the batch flow's input): `SmartCarStatusInfo_<yyyyMMdd>.txt`, one record per car every
  * 4 s from 00:00:00 to 23:59:56 (21,600 per car), each car's header line just before its first record,
  * cars interleaved within each 4-second tick as concurrent writers would be.
  *
@@ -14,9 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { STATUS_HEADER, carNumber } from '../core/records.ts';
-import { parseDate8 } from '../core/time.ts';
-import { UserError } from '../core/errors.ts';
+import { STATUS_HEADER, carNumber, parseDate8, UserError } from '../core/index.ts';
 import { between, rngFor, type Rng } from './random.ts';
 import { ByteSink } from './sink.ts';
 import { garbageLine } from './garbage.ts';

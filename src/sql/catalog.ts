@@ -7,10 +7,10 @@
  * `smartcar_drive_info` reads the table store: it is loaded from `DriverCarInfo` when a query names it.
  */
 import { DuckDBInstance, JSDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
-import { dataPaths } from '../core/paths.ts';
-import { DRIVER_TABLE } from '../core/records.ts';
-import type { TableStore } from '../table/types.ts';
-import { DRIVE_COLS, lakeViews } from './lake.ts';
+import { dataPaths, DRIVER_TABLE } from '../core/index.ts';
+import type { TableStore } from '../table/index.ts';
+import { DRIVE_CELLS, DRIVE_COLS, lakeViews } from './lake.ts';
+import { confine } from './sandbox.ts';
 
 export interface QueryResult {
   columns: string[];
@@ -66,9 +66,7 @@ function firstNull(words: BigUint64Array, n: number): number {
 const toJs = (v: unknown): unknown => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v);
 
 /**
- * `sandbox`: the engine may touch no file outside the lake (DuckDB's `enable_external_access = false`
- * with `allowed_directories = [lake]`, configuration locked): `read_csv('/etc/passwd')`, `COPY … TO`,
- * `ATTACH` and `INSTALL` fail with a permission error, whatever the SQL.
+ * `sandbox`: the engine may touch no file outside the lake (sandbox.ts).
  */
 /**
  * `driveMaxAgeMs`: how old the copy of the table store behind `smartcar_drive_info` may get before a query that
@@ -79,11 +77,7 @@ export async function openCatalog(opts: { dataDir: string; table?: TableStore; t
   const lake = dataPaths(opts.dataDir).lake;
   const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.threads ?? 2) });
   const conn: DuckDBConnection = await instance.connect();
-  if (opts.sandbox) {
-    await conn.run(`SET allowed_directories = ['${(lake + '/').replace(/'/g, "''")}']`);
-    await conn.run(`SET enable_external_access = false`);
-    await conn.run(`SET lock_configuration = true`);
-  }
+  if (opts.sandbox) await confine(conn, lake);
   let registered = '';
 
   const refresh = async () => {
@@ -109,8 +103,8 @@ export async function openCatalog(opts: { dataDir: string; table?: TableStore; t
       const appender = await conn.createAppender('smartcar_drive_info');
       for await (const r of opts.table.scan(DRIVER_TABLE)) {
         appender.appendVarchar(r.row);
-        for (const c of DRIVE_COLS.slice(1)) {
-          const v = r.cells[`cf1:${c === 'r_date' ? 'date' : c}`];
+        for (const cell of DRIVE_CELLS) {
+          const v = r.cells[cell];
           if (v === undefined) appender.appendNull();
           else appender.appendVarchar(v);
         }

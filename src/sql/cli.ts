@@ -1,3 +1,4 @@
+/** `smartcar sql` and `smartcar load …`: the commands of the SQL role (queries over the lake, reference data loads). */
 import type { Command } from 'commander';
 
 export function register(program: Command): void {
@@ -39,7 +40,7 @@ Examples:
       .addHelpText('after', `\nExample:\n  $ smartcar gen ${kind}${flags} --out /tmp && smartcar load ${kind} /tmp/${example}`)
       .action(async (file: string, o) => {
         const { loadReference } = await import('./load.ts');
-        const { loadRootConfig } = await import('../core/config.ts');
+        const { loadRootConfig } = await import('../core/index.ts');
         const cfg = loadRootConfig(undefined);
         const r = loadReference(kind, file, o.data ?? cfg.dataDir);
         process.stderr.write(`loaded ${r.lines} lines into ${r.file}${r.bad ? ` (${r.bad} malformed lines will be skipped by SQL)` : ''}\n`);

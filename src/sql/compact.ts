@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/index.ts';
 import type { Catalog } from './catalog.ts';
 import { STATUS_COLS, STATUS_VALID, type LakePaths } from './lake.ts';
 import { recoverPartitions, swapIn, tempPartition } from './partition.ts';

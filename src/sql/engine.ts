@@ -4,16 +4,17 @@
  * (DuckDB's vectors of ~2048 rows), so a 10-million-row SELECT never sits in memory whole.
  *
  * Sandbox (a session may only read the lake):
- * - the instance is created with `enable_external_access=false` and `allowed_directories=[dataDir]`,
- *   then `lock_configuration=true`: `read_csv('/etc/passwd')`, `INSTALL`, `LOAD`, remote files and
- *   `SET` of any engine option fail inside DuckDB itself;
+ * - the instance is confined to the data directory, its configuration locked (sandbox.ts):
+ *   `read_csv('/etc/passwd')`, `INSTALL`, `LOAD`, remote files and `SET` of any engine option fail
+ *   inside DuckDB itself;
  * - `statementKind` lets the caller refuse everything but SELECT/EXPLAIN (no `COPY … TO`, `ATTACH`,
  *   `CREATE`, `INSERT`) before it runs — sessions are read-only.
  */
 import { DuckDBInstance, DuckDBTypeId, DuckDBVarCharVector, StatementType, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import bindings from '@duckdb/node-bindings';
-import { dataPaths } from '../core/paths.ts';
+import { dataPaths } from '../core/index.ts';
 import { lakeViews } from './lake.ts';
+import { confine } from './sandbox.ts';
 
 /** A column's or parameter's type as DuckDB names it (`VARCHAR`, `DECIMAL`, `TIMESTAMP`…). */
 export interface SqlType {
@@ -108,12 +109,7 @@ export async function openSqlEngine(opts: { dataDir: string; threads?: number; m
     ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}),
   });
   const admin = await instance.connect();
-  // Settings first, then the lock: after it no session can loosen them.
-  await admin.run(`SET allowed_directories = ['${paths.root.replace(/'/g, "''")}/']`);
-  await admin.run(`SET enable_external_access = false`);
-  await admin.run(`SET autoinstall_known_extensions = false`);
-  await admin.run(`SET autoload_known_extensions = false`);
-  await admin.run(`SET lock_configuration = true`);
+  await confine(admin, paths.root);
 
   let registered = '';
   let checkedAt = 0;

@@ -1,6 +1,6 @@
 /** Result printing for `smartcar sql`: an aligned table, CSV, or JSON (one object per line). */
 import type { QueryResult } from './catalog.ts';
-import { displayWidth, padDisplay, truncateDisplay } from '../core/width.ts';
+import { displayWidth, padDisplay, truncateDisplay } from '../core/index.ts';
 
 const text = (v: unknown): string => {
   if (v === null || v === undefined) return 'NULL';

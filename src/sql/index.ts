@@ -1,4 +1,19 @@
-export { openCatalog } from './catalog.ts';
+/**
+ * The SQL role: the lake's catalog and marts over DuckDB (the Hive role), and the engine behind the
+ * SQL endpoint. DuckDB is loaded on first use (openCatalog, openSqlEngine, buildMart), not when this
+ * module is imported, so the scheduler and the command line can import it and stay light.
+ */
+import type * as catalog from './catalog.ts';
+import type * as engine from './engine.ts';
+
+export async function openCatalog(opts: Parameters<typeof catalog.openCatalog>[0]): Promise<catalog.Catalog> {
+  return (await import('./catalog.ts')).openCatalog(opts);
+}
+
+export async function openSqlEngine(opts: Parameters<typeof engine.openSqlEngine>[0]): Promise<engine.SqlEngine> {
+  return (await import('./engine.ts')).openSqlEngine(opts);
+}
+
 export type { Catalog, Int32Result, QueryResult, QueryStream } from './catalog.ts';
 export { buildMart, buildMartWith, copyDriveDay, martSql, recoverPartitions, partitionKey } from './marts.ts';
 export type { MartResult, QualityCheck } from './marts.ts';
@@ -7,5 +22,5 @@ export type { AnalysisTable, MartName } from './lake.ts';
 export { loadReference } from './load.ts';
 export { compactStatusDay } from './compact.ts';
 export { swapIn, tempPartition } from './partition.ts';
-export { openSqlEngine } from './engine.ts';
+export { checkReadOnly, readOnlyKind, ReadOnlyViolation } from './readonly.ts';
 export type { SqlEngine, SqlSession, SqlStatement, SqlRows, SqlChunk, SqlColumn, SqlColumnReader, SqlType, StatementKind } from './engine.ts';

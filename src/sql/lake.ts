@@ -14,6 +14,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { DRIVER_COLUMNS, DRIVER_FAMILY } from '../core/index.ts';
 
 export const STATUS_COLS = ['reg_date', 'car_number', 'tire_fl', 'tire_fr', 'tire_bl', 'tire_br', 'light_fl', 'light_fr', 'light_bl', 'light_br', 'engine', 'break', 'battery'];
 export const MASTER_COLS = ['car_number', 'sex', 'age', 'marriage', 'region', 'job', 'car_capacity', 'car_year', 'car_model'];
@@ -27,7 +28,10 @@ export const INCOME_COLS: Record<string, string> = {
 export const INCIDENT_COLS: Record<string, string> = Object.fromEntries(
   ['wea', 'temp', 'hum', 'arrCar', 'timeSlot', 'acciArea', 'drvCond', 'innCond', 'carSpd', 'steeAng', 'acciPos'].map((c) => [c, 'TINYINT']),
 );
-export const DRIVE_COLS = ['r_key', 'r_date', 'car_number', 'speed_pedal', 'break_pedal', 'steer_angle', 'direct_light', 'speed', 'area_number'];
+/** The driving table's rows as the lake sees them: the row key, then one column per cell (`date` as `r_date`). */
+export const DRIVE_COLS = ['r_key', 'r_date', ...DRIVER_COLUMNS.slice(1)];
+/** The table cell behind each column of DRIVE_COLS after `r_key`. */
+export const DRIVE_CELLS = DRIVER_COLUMNS.map((c) => `${DRIVER_FAMILY}:${c}`);
 
 export const MARTS = {
   status: { table: 'managed_smartcar_status_info', partition: 'biz_date' },
@@ -93,7 +97,7 @@ function csv(glob: string | string[], cols: string[] | Record<string, string>, d
 }
 
 /**
- * A status line is a record only when every field is in its domain (SEED §2.1); the rest is garbage.
+ * A status line is a record only when every field is in its domain (the conditions below); the rest is garbage.
  * Casts and IN-lists, not regular expressions: this runs on every raw line and costs 2–3× less.
  */
 export const STATUS_VALID = [

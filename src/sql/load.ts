@@ -1,9 +1,7 @@
 /** `smartcar load master|buylist|income|incidents FILE`: reference data into the lake (validated, placed atomically). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataPaths } from '../core/paths.ts';
-import { UserError, checkInputFile } from '../core/errors.ts';
-import { CAR_NUMBER } from '../core/records.ts';
+import { dataPaths, UserError, checkInputFile, CAR_NUMBER } from '../core/index.ts';
 import { lakePaths, type LakePaths } from './lake.ts';
 
 const MASTER_LINE = /^[A-Z]\d{4}\|[^|]*\|\d{1,3}\|[^|]*\|[^|]*\|[^|]*\|\d+\|\d{4}\|[A-Z]$/;

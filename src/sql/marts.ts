@@ -1,5 +1,5 @@
 /**
- * The daily data marts of SEED §6, built with DuckDB from the lake and written as Parquet partitions:
+ * The daily data marts of the exploration stage (the original's Hive marts), built with DuckDB from the lake and written as Parquet partitions:
  *
  *   status            master (age ≥ 18) ⋈ status lines of wrk_date = day
  *   drive             master (age ≥ 18) ⋈ driving rows of wrk_date = day
@@ -16,12 +16,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { dataPaths } from '../core/paths.ts';
-import { DRIVER_TABLE } from '../core/records.ts';
-import { UserError } from '../core/errors.ts';
-import type { TableStore } from '../table/types.ts';
-import { openCatalog, type Catalog } from './catalog.ts';
-import { DRIVE_COLS, MARTS, lakePaths, type MartName } from './lake.ts';
+import { dataPaths, DRIVER_TABLE, UserError } from '../core/index.ts';
+import type { TableStore } from '../table/index.ts';
+import type { Catalog } from './catalog.ts';
+import { DRIVE_CELLS, MARTS, lakePaths, type MartName } from './lake.ts';
 import { recoverPartitions, swapIn, tempPartition } from './partition.ts';
 
 export { recoverPartitions };
@@ -144,6 +142,8 @@ export async function buildMartWith(cat: Catalog, name: MartName, day: string, w
 
 export async function buildMart(name: MartName, day: string, opts: { dataDir: string; table?: TableStore }): Promise<MartResult> {
   if (!(name in MARTS)) throw new UserError(`unknown mart '${name}' (${Object.keys(MARTS).join(', ')})`);
+  // DuckDB is loaded on first use, so importing the SQL module stays light.
+  const { openCatalog } = await import('./catalog.ts');
   const cat = await openCatalog(opts);
   try {
     return await buildMartWith(cat, name, day, lakePaths(dataPaths(opts.dataDir).lake).warehouse);
@@ -168,8 +168,8 @@ export async function copyDriveDay(day: string, opts: { dataDir: string; table: 
     const tables = await opts.table.listTables();
     if (tables.some((t) => t.name === DRIVER_TABLE)) {
       let chunk: string[] = [];
-      for await (const r of opts.table.scan(DRIVER_TABLE, { filters: [{ column: 'cf1:date', op: '~', value: `^${day}` }] })) {
-        chunk.push([r.row, ...DRIVE_COLS.slice(1).map((c) => r.cells[`cf1:${c === 'r_date' ? 'date' : c}`] ?? '')].join(','));
+      for await (const r of opts.table.scan(DRIVER_TABLE, { filters: [{ column: DRIVE_CELLS[0], op: '~', value: `^${day}` }] })) {
+        chunk.push([r.row, ...DRIVE_CELLS.map((cell) => r.cells[cell] ?? '')].join(','));
         rows++;
         if (chunk.length >= 10_000) {
           fs.writeSync(fd, chunk.join('\n') + '\n');

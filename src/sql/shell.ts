@@ -2,11 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { loadRootConfig } from '../core/config.ts';
-import { dataPaths } from '../core/paths.ts';
-import { UserError } from '../core/errors.ts';
+import { loadRootConfig, dataPaths, UserError } from '../core/index.ts';
 import { openTableStore } from '../table/index.ts';
-import type { TableStore } from '../table/types.ts';
+import type { TableStore } from '../table/index.ts';
 import { openCatalog, type Catalog } from './catalog.ts';
 import { formatResult } from './format.ts';
 import { MARTS } from './lake.ts';

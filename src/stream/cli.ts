@@ -1,5 +1,6 @@
+/** `smartcar stream`: the command of the real-time topology. */
 import type { Command } from 'commander';
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/cli.ts';
 
 export function register(program: Command): void {
   program

@@ -2,13 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadRootConfigWithFlags } from '../core/config.ts';
-import { dataPaths } from '../core/paths.ts';
-import { onShutdown } from '../core/shutdown.ts';
-import { createLogger } from '../core/log.ts';
-import { chooseBackends, describeBackend, openBus, openStores } from '../platform/backends.ts';
+import { loadRootConfigWithFlags, dataPaths, onShutdown, createLogger, chooseBackends, describeBackend, serveStatus, type Health, type StatusServer } from '../core/index.ts';
 import { startTopology, type Topology } from './topology.ts';
-import { serveStatus, type Health, type StatusServer } from '../core/http.ts';
 
 const log = createLogger('stream');
 
@@ -67,8 +62,12 @@ export async function runStreamCommand(o: StreamCommandOptions): Promise<void> {
   const members: Topology[] = [];
   // Bound before anything is opened: a port in use fails the command before it connects or joins the group.
   const status = o.metricsPort === undefined ? undefined : await listenStreamStatus(members, o.metricsPort);
-  const { table, hot } = await openStores(b);
-  const bus = await openBus(b, 'smartcar-stream');
+  const { openTableStore } = await import('../table/index.ts');
+  const { openHotStore } = await import('../hot/index.ts');
+  const { createBus } = await import('../bus/index.ts');
+  const table = await openTableStore(b.table);
+  const hot = await openHotStore(b.hot);
+  const bus = await createBus({ brokers: b.brokers, clientId: 'smartcar-stream' });
   for (let i = 0; i < o.parallelism; i++) {
     members.push(await startTopology({ bus, table, hot, rulesDir, groupId: o.group, allowedLatenessMs: o.lateness, idleCloseMs: o.idleClose, sessionTimeoutMs: o.sessionTimeout, lagIntervalMs: o.lagInterval }));
   }

@@ -1,5 +1,5 @@
 /**
- * The real-time driving topology (the Storm role, SEED §5):
+ * The real-time driving topology (the Storm role):
  *
  *   bus spout (SmartCar-Topic, consumer group)
  *     ├─► parse ──► table writer (DriverCarInfo, row key = reversed timestamp-car)
@@ -15,23 +15,20 @@
  * and the watermark is saved with each commit: after a restart the engine resumes from it, so records
  * re-read from before an already-emitted window are recognised as late and not counted twice.
  */
-import { DRIVER_TABLE, TOPIC, driverRowKey, parseDrivingRecordBytes } from '../core/records.ts';
+import { DRIVER_TABLE, TOPIC, driverRowKey, parseDrivingRecordBytes, counter, gauge, histogram, createLogger, errorMessage } from '../core/index.ts';
 import type { Bus, BusConsumer, BusProducer, ConsumedBatch } from '../bus/index.ts';
 import type { TableStore, PutRow } from '../table/index.ts';
 import type { HotStore, OverspeedAlert } from '../hot/index.ts';
 import type { CepOutput } from '../cep/index.ts';
-import { CepEngine, loadRules, watchRules } from '../cep/index.ts';
+import { CepEngine, loadRules } from '../cep/index.ts';
 import { drivingRecordCells, ensureDriverTable } from '../table/index.ts';
 import { publishOverspeed } from '../hot/index.ts';
-import { counter, gauge, histogram } from '../core/metrics.ts';
-import { createLogger } from '../core/log.ts';
-import { errorMessage } from '../core/errors.ts';
+import { STREAM_STATE_TABLE, advanceHead, commitEnd, isRedelivery, openPartition, snapshot, type PartitionState, type Snapshot } from './partition.ts';
 
 const log = createLogger('stream');
 
 export const DEAD_LETTER_TOPIC = `${TOPIC}.dead-letter`;
-/** Table of the topology's own durable state (watermarks), beside the data tables. */
-export const STREAM_STATE_TABLE = 'smartcar_stream_state';
+export { STREAM_STATE_TABLE };
 
 const m = {
   consumed: counter('smartcar_stream_records_consumed_total', 'Records read from the bus', ['partition']),
@@ -97,78 +94,10 @@ export function alertsOf(out: CepOutput): OverspeedAlert[] {
   return alerts;
 }
 
-/** What one partition carries: its own CEP engine (rules group by car, and cars are partitioned by key). */
-interface PartitionState {
-  partition: number;
-  engine: CepEngine;
-  watcher: { close(): void };
-  outputs: { out: CepOutput; closedAt: number }[];
-  /**
-   * Offsets and event times read but not yet committed, in offset order, from index `head` on
-   * (numbers: offsets stay far below 2^53; the consumed prefix is dropped in chunks).
-   */
-  offsets: number[];
-  eventTimes: number[];
-  head: number;
-  /** Offset expected next; a gap means the partition was reassigned and state must be rebuilt. */
-  nextOffset: number | null;
-  maxEventTime: number;
-  watermark: number;
-  lastInput: number;
-  /** Per car, the event times fed to CEP that may still sit in an open window (see isRedelivery). */
-  seen: Map<string, number[]>;
-}
-
-/**
- * The collection agent's Kafka sink is at-least-once: after a crash it may send a batch again. The table
- * absorbs that (same row key), but CEP would count the record twice in its window's average. A car sends
- * one record per timestamp, so a record whose car and event time were already fed to CEP is a redelivery:
- * it is skipped there. Times older than the first still-open window are forgotten (CEP drops such records
- * as late anyway), so the memory is a window's worth of times per car.
- */
-function isRedelivery(st: PartitionState, car: string, t: number): boolean {
-  let times = st.seen.get(car);
-  if (!times) {
-    st.seen.set(car, (times = []));
-  } else {
-    for (let i = times.length - 1; i >= 0; i--) if (times[i] === t) return true;
-    if (times.length >= 64) {
-      const open = st.engine.pendingWindowStart() ?? st.watermark;
-      const keep = times.filter((x) => x >= open);
-      times.length = 0;
-      times.push(...keep.slice(-63));
-    }
-  }
-  times.push(t);
-  return false;
-}
-
-/**
- * What a batch hands to its write-and-commit step, taken synchronously right after its events went
- * through CEP: the alerts of the windows they closed, the first still-open window and the watermark.
- * Taken together, every window that closed before `watermark` is either in `outputs` or was published
- * by an earlier step, and every record of an open window starts at or after `pending`.
- */
-interface Snapshot {
-  outputs: { out: CepOutput; closedAt: number }[];
-  pending: number | undefined;
-  watermark: number;
-  /** Commit no further than this offset (the last record whose table write this step awaited). */
-  lastOffset: number;
-}
-
-const snapshot = (st: PartitionState, lastOffset: number): Snapshot => {
-  const outputs = st.outputs;
-  st.outputs = [];
-  return { outputs, pending: st.engine.pendingWindowStart(), watermark: st.watermark, lastOffset };
-};
-
 export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   const topic = opts.topic ?? TOPIC;
   const groupId = opts.groupId ?? 'smartcar-stream';
-  const idleCloseMs = opts.idleCloseMs ?? 10_000;
-  const lateness = opts.allowedLatenessMs ?? 0;
-  const { table, hot, bus } = opts;
+  const { table, bus } = opts;
 
   await ensureDriverTable(table);
   await table.createTable({ name: STREAM_STATE_TABLE, families: ['s'] });
@@ -182,125 +111,155 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     // with bench:stream: 4 MiB batches spent more time in GC, promoted while written).
     maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
   });
-  const partitions = new Map<number, PartitionState>();
-  const totals = { consumed: 0, stored: 0, deadLetters: 0, alerts: 0, late: 0 };
-  const recent: OverspeedAlert[] = [];
-  const stateRow = (partition: number) => `${groupId}/${topic}/${partition}`;
-  let failure: Error | undefined;
-  let stopping = false;
-  let rejectFailed!: (err: Error) => void;
-  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
-  failed.catch(() => {});
-  /** A write that failed after its batch's handler returned: stop consuming, reject `done`. */
-  const fail = (err: unknown) => {
-    if (failure) return;
-    failure = err instanceof Error ? err : new Error(String(err));
-    log.error({ err: errorMessage(err) }, 'table/hot-store/dead-letter write failed; stopping the consumer (nothing after the last commit is lost)');
-    rejectFailed(failure);
-    void consumer.stop().catch(() => {});
-  };
+  const t = new DrivingTopology(opts, topic, groupId, producer, consumer);
+  // The first sample before consuming: from the start, /metrics shows how far behind the group is.
+  await t.sampleLag();
+  return t.start();
+}
 
-  const openPartition = async (partition: number): Promise<PartitionState> => {
-    const old = partitions.get(partition);
-    if (old) {
-      old.watcher.close();
-      totals.late += old.engine.stats().late;
-    }
-    const engine = new CepEngine({ clock: 'event', allowedLatenessMs: lateness });
-    const st: PartitionState = {
-      partition, engine, outputs: [], offsets: [], eventTimes: [], head: 0, nextOffset: null,
-      maxEventTime: -Infinity, watermark: -Infinity, lastInput: Date.now(), seen: new Map(),
-      watcher: { close() {} },
-    };
-    engine.onOutput((out) => st.outputs.push({ out, closedAt: performance.now() }));
-    await loadRules(opts.rulesDir, engine);
-    st.watcher = watchRules(opts.rulesDir, engine, (e) =>
-      e.ok
-        ? log.info({ file: e.file, partition }, 'rules reloaded')
-        : log.error({ file: e.file, error: e.error, partition }, 'rule edit rejected; the previous version keeps running'),
-    );
-    // Resume the watermark saved with the last commit (see the file comment).
-    const saved = await table.get(STREAM_STATE_TABLE, stateRow(partition));
-    const w = Number(saved?.cells['s:watermark']);
-    if (Number.isFinite(w)) {
-      engine.advanceWatermark(w);
-      st.watermark = w;
-    }
-    partitions.set(partition, st);
-    return st;
-  };
+/** A batch read from one partition, parsed: the rows to write, the dead letters, the oldest append time. */
+interface ParsedBatch {
+  rows: PutRow[];
+  dead: { value: Buffer; headers: Record<string, string> }[];
+  oldestAppend: number;
+  lastOffset: number;
+}
 
-  const publish = async (outputs: Snapshot['outputs']) => {
-    if (outputs.length === 0) return;
-    const alerts = outputs.flatMap((o) => alertsOf(o.out));
-    if (alerts.length) {
-      await publishOverspeed(hot, alerts);
-      recent.push(...alerts);
-      if (recent.length > 20) recent.splice(0, recent.length - 20);
-    }
-    const now = performance.now();
-    for (const o of outputs) {
-      m.alertLatency.observe((now - o.closedAt) / 1000);
-      opts.onAlertLatency?.(now - o.closedAt);
-    }
-    totals.alerts += alerts.length;
-    m.alerts.inc(alerts.length);
-  };
-
-  /**
-   * Commits the partition up to the first record still needed by an open window, and never past
-   * `lastOffset`. Call it once the snapshot's alerts are published.
-   */
-  const commitUpTo = async (st: PartitionState, snap: Snapshot) => {
-    const { offsets, eventTimes } = st;
-    let i = st.head;
-    while (i < offsets.length && offsets[i] <= snap.lastOffset && (snap.pending === undefined || eventTimes[i] < snap.pending)) i++;
-    if (i === st.head) return;
-    const next = offsets[i - 1] + 1;
-    // The watermark first, then the offset: a crash between the two only makes re-read records late.
-    await table.put(STREAM_STATE_TABLE, stateRow(st.partition), { 's:watermark': String(snap.watermark), 's:offset': String(next) });
-    try {
-      await consumer.commit(topic, st.partition, String(next));
-    } catch (err) {
-      // Only costs a re-read (writes are idempotent); the next commit of the partition covers it.
-      log.warn({ err: errorMessage(err), partition: st.partition }, 'offset commit failed; will commit with the next batch');
-      return;
-    }
-    st.head = i;
-    if (st.head > 65_536 && st.head * 2 > offsets.length) {
-      offsets.splice(0, st.head);
-      eventTimes.splice(0, st.head);
-      st.head = 0;
-    }
-  };
-
+/** The running topology: the consumer's handler, the write-and-commit steps, the timers. */
+class DrivingTopology {
+  private readonly idleCloseMs: number;
+  private readonly lateness: number;
+  private readonly table: TableStore;
+  private readonly hot: HotStore;
+  private readonly partitions = new Map<number, PartitionState>();
+  private readonly totals = { consumed: 0, stored: 0, deadLetters: 0, alerts: 0, late: 0 };
+  private readonly recent: OverspeedAlert[] = [];
+  private failure: Error | undefined;
+  private stopping = false;
+  private stopped = false;
+  private rejectFailed!: (err: Error) => void;
+  private readonly failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
   /**
    * The previous batch's write-and-commit step. A batch is parsed and run through CEP while the batch
    * before it is still being written; its own writes start once that step is done, so table writes and
    * commits keep the bus order. At most one step is outstanding when the handler returns.
    */
-  let inflight: Promise<void> = Promise.resolve();
+  private inflight: Promise<void> = Promise.resolve();
+  /** One partition batch at a time: commits and the per-partition queues are never interleaved. */
+  private chain: Promise<void> = Promise.resolve();
+  private tick: NodeJS.Timeout | undefined;
+  private lagTimer: NodeJS.Timeout | undefined;
 
-  const handle = async (batch: ConsumedBatch) => {
-    if (failure) throw failure;
-    if (stopping || batch.records.length === 0) return;
-    const records = batch.records;
-    const first = Number(records[0].offset);
-    let st = partitions.get(batch.partition);
-    if (!st || (st.nextOffset !== null && st.nextOffset !== first)) {
-      // Reassigned: let the old state's step finish before rebuilding from the committed position.
-      await inflight;
-      st = await openPartition(batch.partition);
+  constructor(private readonly opts: TopologyOptions, private readonly topic: string, private readonly groupId: string,
+    private readonly producer: BusProducer, private readonly consumer: BusConsumer) {
+    this.idleCloseMs = opts.idleCloseMs ?? 10_000;
+    this.lateness = opts.allowedLatenessMs ?? 0;
+    this.table = opts.table;
+    this.hot = opts.hot;
+    this.failed.catch(() => {});
+  }
+
+  start(): Topology {
+    // Idle close: when a partition's input stops, its last windows close (see idleCloseMs).
+    this.tick = setInterval(() => void this.serial(() => this.closeIdle()), Math.max(100, Math.min(1000, this.idleCloseMs / 2)));
+    this.lagTimer = setInterval(() => void this.sampleLag(), this.opts.lagIntervalMs ?? 5000);
+    this.tick.unref();
+    this.lagTimer.unref();
+    const run = this.consumer.run((batch) => this.serial(() => this.handle(batch)));
+    const done = Promise.race([run.then(() => { if (this.failure) throw this.failure; }), this.failed]);
+    done.catch((err: unknown) => { this.failure ??= err instanceof Error ? err : new Error(String(err)); });
+    return {
+      done,
+      health: () => (this.failure ? { ok: false, reason: this.failure.message } : this.stopped ? { ok: false, reason: 'stopped' } : { ok: true }),
+      recentAlerts: () => [...this.recent],
+      stats: () => ({ ...this.totals, late: this.late() }),
+      stop: () => this.stop(),
+    };
+  }
+
+  private stateRow(partition: number): string {
+    return `${this.groupId}/${this.topic}/${partition}`;
+  }
+
+  private late(): number {
+    let late = this.totals.late;
+    for (const st of this.partitions.values()) late += st.engine.stats().late;
+    return late;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn);
+    this.chain = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  /** A write that failed after its batch's handler returned: stop consuming, reject `done`. */
+  private fail(err: unknown): void {
+    if (this.failure) return;
+    this.failure = err instanceof Error ? err : new Error(String(err));
+    log.error({ err: errorMessage(err) }, 'table/hot-store/dead-letter write failed; stopping the consumer (nothing after the last commit is lost)');
+    this.rejectFailed(this.failure);
+    void this.consumer.stop().catch(() => {});
+  }
+
+  private async openPartition(partition: number): Promise<PartitionState> {
+    const old = this.partitions.get(partition);
+    if (old) {
+      old.watcher.close();
+      this.totals.late += old.engine.stats().late;
     }
-    st.lastInput = Date.now();
+    const st = await openPartition(partition, this.opts.rulesDir, this.lateness, this.table, this.stateRow(partition), log);
+    this.partitions.set(partition, st);
+    return st;
+  }
+
+  private async publish(outputs: Snapshot['outputs']): Promise<void> {
+    if (outputs.length === 0) return;
+    const alerts = outputs.flatMap((o) => alertsOf(o.out));
+    if (alerts.length) {
+      await publishOverspeed(this.hot, alerts);
+      this.recent.push(...alerts);
+      if (this.recent.length > 20) this.recent.splice(0, this.recent.length - 20);
+    }
+    const now = performance.now();
+    for (const o of outputs) {
+      m.alertLatency.observe((now - o.closedAt) / 1000);
+      this.opts.onAlertLatency?.(now - o.closedAt);
+    }
+    this.totals.alerts += alerts.length;
+    m.alerts.inc(alerts.length);
+  }
+
+  /**
+   * Commits the partition up to the first record still needed by an open window, and never past
+   * `lastOffset`. Call it once the snapshot's alerts are published.
+   */
+  private async commitUpTo(st: PartitionState, snap: Snapshot): Promise<void> {
+    const i = commitEnd(st, snap);
+    if (i === st.head) return;
+    const next = st.offsets[i - 1] + 1;
+    // The watermark first, then the offset: a crash between the two only makes re-read records late.
+    await this.table.put(STREAM_STATE_TABLE, this.stateRow(st.partition), { 's:watermark': String(snap.watermark), 's:offset': String(next) });
+    try {
+      await this.consumer.commit(this.topic, st.partition, String(next));
+    } catch (err) {
+      // Only costs a re-read (writes are idempotent); the next commit of the partition covers it.
+      log.warn({ err: errorMessage(err), partition: st.partition }, 'offset commit failed; will commit with the next batch');
+      return;
+    }
+    advanceHead(st, i);
+  }
+
+  /** One pass over a batch: parse, queue the row, feed CEP (its outputs wait in st.outputs for the batch's step). */
+  private parse(st: PartitionState, batch: ConsumedBatch): ParsedBatch {
+    const records = batch.records;
     const rows: PutRow[] = [];
-    const dead: { value: Buffer; headers: Record<string, string> }[] = [];
+    const dead: ParsedBatch['dead'] = [];
     let oldestAppend = Infinity;
     const { offsets, eventTimes, engine } = st;
     let maxEventTime = st.maxEventTime;
     // Row keys start with the reversed timestamp, which consecutive records mostly share.
     let keyDate = '', keyHead = '';
-    // One pass: parse, queue the row, feed CEP (its outputs wait in st.outputs for this batch's step).
     for (let k = 0; k < records.length; k++) {
       const rec = records[k];
       const parsed = parseDrivingRecordBytes(rec.value);
@@ -308,7 +267,7 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       if (!parsed.ok) {
         // Handled once its dead letter is written, which happens before this batch commits.
         eventTimes.push(-Infinity);
-        dead.push({ value: rec.value, headers: { reason: parsed.reason, topic, partition: String(batch.partition), offset: rec.offset } });
+        dead.push({ value: rec.value, headers: { reason: parsed.reason, topic: this.topic, partition: String(batch.partition), offset: rec.offset } });
         continue;
       }
       const r = parsed.record;
@@ -327,66 +286,71 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       if (r.eventTime > maxEventTime) maxEventTime = r.eventTime;
     }
     st.maxEventTime = maxEventTime;
-    const lastOffset = Number(records[records.length - 1].offset);
+    return { rows, dead, oldestAppend, lastOffset: Number(records[records.length - 1].offset) };
+  }
+
+  private async handle(batch: ConsumedBatch): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (this.stopping || batch.records.length === 0) return;
+    const records = batch.records;
+    const first = Number(records[0].offset);
+    let st = this.partitions.get(batch.partition);
+    if (!st || (st.nextOffset !== null && st.nextOffset !== first)) {
+      // Reassigned: let the old state's step finish before rebuilding from the committed position.
+      await this.inflight;
+      st = await this.openPartition(batch.partition);
+    }
+    st.lastInput = Date.now();
+    const { rows, dead, oldestAppend, lastOffset } = this.parse(st, batch);
     st.nextOffset = lastOffset + 1;
-    totals.consumed += records.length;
+    this.totals.consumed += records.length;
     m.consumed.inc({ partition: String(batch.partition) }, records.length);
-    st.watermark = Math.max(st.watermark, st.maxEventTime - lateness);
+    st.watermark = Math.max(st.watermark, st.maxEventTime - this.lateness);
     const snap = snapshot(st, lastOffset);
     const part = st;
 
-    const prev = inflight;
+    const prev = this.inflight;
     // Alerts go out at once (set adds: their order does not matter), not behind the table writes.
-    const published = publish(snap.outputs);
+    const published = this.publish(snap.outputs);
     published.catch(() => {}); // awaited (and reported) by the step below
     const step = (async () => {
       await prev;
-      if (rows.length) await table.putMany(DRIVER_TABLE, rows);
+      if (rows.length) await this.table.putMany(DRIVER_TABLE, rows);
       if (Number.isFinite(oldestAppend)) m.tableLatency.observe(Math.max(0, Date.now() - oldestAppend) / 1000);
-      if (dead.length) await producer.send(DEAD_LETTER_TOPIC, dead);
-      totals.stored += rows.length;
-      totals.deadLetters += dead.length;
+      if (dead.length) await this.producer.send(DEAD_LETTER_TOPIC, dead);
+      this.totals.stored += rows.length;
+      this.totals.deadLetters += dead.length;
       m.stored.inc(rows.length);
       m.dead.inc(dead.length);
       await published;
-      await commitUpTo(part, snap);
+      await this.commitUpTo(part, snap);
     })();
-    step.catch(fail);
-    inflight = step;
+    step.catch((err: unknown) => this.fail(err));
+    this.inflight = step;
     // Back-pressure: this batch was parsed while the previous one was written; wait for that write.
     await prev;
-  };
+  }
 
-  // One partition batch at a time: commits and the per-partition queues are never interleaved.
-  let chain: Promise<void> = Promise.resolve();
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = chain.then(fn);
-    chain = run.then(() => undefined, () => undefined);
-    return run;
-  };
-
-  // Idle close: when a partition's input stops, its last windows close (see idleCloseMs).
-  const tick = setInterval(() => {
-    void serial(async () => {
-      await inflight.catch(() => {});
-      if (failure) return;
-      for (const st of partitions.values()) {
-        if (Date.now() - st.lastInput < idleCloseMs || st.engine.pendingWindowStart() === undefined) continue;
-        try {
-          st.engine.flush();
-          st.watermark = Math.max(st.watermark, st.maxEventTime);
-          const snap = snapshot(st, Number.MAX_SAFE_INTEGER);
-          await publish(snap.outputs);
-          await commitUpTo(st, snap);
-        } catch (err) {
-          log.error({ err: errorMessage(err), partition: st.partition }, 'idle window close failed; will retry');
-        }
+  /** Closes the open windows of partitions idle for idleCloseMs, publishes and commits what they held. */
+  private async closeIdle(): Promise<void> {
+    await this.inflight.catch(() => {});
+    if (this.failure) return;
+    for (const st of this.partitions.values()) {
+      if (Date.now() - st.lastInput < this.idleCloseMs || st.engine.pendingWindowStart() === undefined) continue;
+      try {
+        st.engine.flush();
+        st.watermark = Math.max(st.watermark, st.maxEventTime);
+        const snap = snapshot(st, Number.MAX_SAFE_INTEGER);
+        await this.publish(snap.outputs);
+        await this.commitUpTo(st, snap);
+      } catch (err) {
+        log.error({ err: errorMessage(err), partition: st.partition }, 'idle window close failed; will retry');
       }
-    });
-  }, Math.max(100, Math.min(1000, idleCloseMs / 2)));
+    }
+  }
 
-  const sampleLag = () =>
-    bus.lag(groupId, topic).then(
+  sampleLag(): Promise<void> {
+    return this.opts.bus.lag(this.groupId, this.topic).then(
       (parts) => {
         // A partition the group never committed (`-1`) is behind by its whole length.
         for (const l of parts) {
@@ -396,41 +360,21 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
       },
       (err: unknown) => log.warn({ err: errorMessage(err) }, 'consumer lag not available'),
     ).then(() => {
-      let late = totals.late;
-      for (const st of partitions.values()) late += st.engine.stats().late;
-      m.late.set(late);
+      m.late.set(this.late());
     });
-  // The first sample before consuming: from the start, /metrics shows how far behind the group is.
-  await sampleLag();
-  const lagTimer = setInterval(() => void sampleLag(), opts.lagIntervalMs ?? 5000);
-  tick.unref();
-  lagTimer.unref();
+  }
 
-  const run = consumer.run((batch) => serial(() => handle(batch)));
-  const done = Promise.race([run.then(() => { if (failure) throw failure; }), failed]);
-  done.catch((err: unknown) => { failure ??= err instanceof Error ? err : new Error(String(err)); });
-  let stopped = false;
-  return {
-    done,
-    health: () => (failure ? { ok: false, reason: failure.message } : stopped ? { ok: false, reason: 'stopped' } : { ok: true }),
-    recentAlerts: () => [...recent],
-    stats: () => {
-      let late = totals.late;
-      for (const st of partitions.values()) late += st.engine.stats().late;
-      return { ...totals, late };
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearInterval(tick);
-      clearInterval(lagTimer);
-      for (const st of partitions.values()) st.watcher.close();
-      // Let the last write-and-commit step finish while the consumer can still commit; batches that
-      // arrive meanwhile are ignored (not committed, so read again by whoever owns the partition next).
-      stopping = true;
-      await serial(async () => { await inflight.catch(() => {}); });
-      await consumer.stop();
-      await producer.close();
-    },
-  };
+  private async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.tick);
+    clearInterval(this.lagTimer);
+    for (const st of this.partitions.values()) st.watcher.close();
+    // Let the last write-and-commit step finish while the consumer can still commit; batches that
+    // arrive meanwhile are ignored (not committed, so read again by whoever owns the partition next).
+    this.stopping = true;
+    await this.serial(async () => { await this.inflight.catch(() => {}); });
+    await this.consumer.stop();
+    await this.producer.close();
+  }
 }

@@ -2,7 +2,7 @@
  * A stored row, shared by every adapter: each column's versions, newest first,
  * `{ "cf1:speed": [[ts, "120"], [ts, "95"]], … }`.
  */
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/index.ts';
 import type { Row, TableDescriptor } from './types.ts';
 
 export type StoredRow = Record<string, [number, string][]>;

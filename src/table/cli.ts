@@ -1,5 +1,6 @@
+/** `smartcar table …`: the commands of the table store (list, scan, get, put, delete). */
 import type { Command } from 'commander';
-import { int } from '../cli/options.ts';
+import { int } from '../core/cli.ts';
 
 const common = (c: Command) =>
   c.option('--data <dir>', 'data directory (the embedded store is <dir>/table)')

@@ -1,5 +1,5 @@
-/** The seed's table `DriverCarInfo` (SEED §5): family `cf1`, the driving record's 8 columns. */
-import { DRIVER_FAMILY, DRIVER_TABLE, type DrivingRecord } from '../core/records.ts';
+/** The original's HBase table `DriverCarInfo`: family `cf1`, the driving record's 8 columns. */
+import { DRIVER_FAMILY, DRIVER_TABLE, type DrivingRecord } from '../core/index.ts';
 import type { TableStore } from './types.ts';
 
 export async function ensureDriverTable(store: TableStore): Promise<void> {

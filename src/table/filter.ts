@@ -2,7 +2,7 @@
  * Column filters for scans: `family:qualifier OP value`, OP one of `= != < <= > >= ~` (`~` is a
  * regular expression). Comparison is numeric when both sides are numbers, else by string.
  */
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/index.ts';
 import type { ColumnFilter, Row } from './types.ts';
 
 const FILTER = /^([A-Za-z0-9_]+:[A-Za-z0-9_.-]+)\s*(!=|<=|>=|=|<|>|~)\s*(.*)$/s;

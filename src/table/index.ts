@@ -1,7 +1,10 @@
+/**
+ * The table store (the HBase role): tables of rows with column families, in embedded LMDB or PostgreSQL,
+ * behind one interface (types.ts); LMDB and PostgreSQL are loaded only when opened.
+ */
 export type * from './types.ts';
 export { parseFilter, matchFilter, matchesFilters } from './filter.ts';
 export { ensureDriverTable, drivingRecordCells } from './driver.ts';
-export { LmdbTableStore } from './lmdb.ts';
 import type { TableStore } from './types.ts';
 
 export type TableStoreOptions = { kind: 'lmdb'; path: string } | { kind: 'postgres'; url: string; schema?: string };

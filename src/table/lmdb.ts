@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import { asBinary, open, type Database, type RootDatabase } from 'lmdb';
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/index.ts';
 import { matchesFilters } from './filter.ts';
 import { checkColumns, encodeNewRow, mergeCells, toRow, withoutColumns, type StoredRow as Stored } from './cells.ts';
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';

@@ -30,7 +30,7 @@
  */
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { UserError } from '../core/errors.ts';
+import { UserError } from '../core/index.ts';
 import { matchesFilters } from './filter.ts';
 import { filterSql } from './pgfilter.ts';
 import { CopyWriter } from './pgcopy.ts';

@@ -4,13 +4,9 @@
  * hidden) and what to check — never a stack, never a silent hang.
  */
 import pg from 'pg';
-import { UserError } from '../core/errors.ts';
+import { UserError, redactUrls } from '../core/index.ts';
 
 const RETRIABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNRESET', '57P03']);
-
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:/@]*)(:[^@]*)?@/, (_m, u: string, pw?: string) => `//${u}${pw ? ':***' : ''}@`);
-}
 
 export async function checkPostgres(url: string, tries = 3, delayMs = 1000): Promise<void> {
   let last: (Error & { code?: string }) | undefined;
@@ -29,5 +25,5 @@ export async function checkPostgres(url: string, tries = 3, delayMs = 1000): Pro
     }
   }
   const what = last?.code === '28P01' ? 'the password was refused' : last?.message ?? 'no answer';
-  throw new UserError(`cannot use PostgreSQL at ${redactUrl(url)}: ${what}; check that PostgreSQL runs there, the user, password and database of --postgres (or leave --postgres out for the embedded table store)`);
+  throw new UserError(`cannot use PostgreSQL at ${redactUrls(url)}: ${what}; check that PostgreSQL runs there, the user, password and database of --postgres (or leave --postgres out for the embedded table store)`);
 }

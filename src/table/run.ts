@@ -1,8 +1,6 @@
 /** Shared plumbing of the `smartcar table` commands. */
 import fs from 'node:fs';
-import { loadRootConfigWithFlags } from '../core/config.ts';
-import { dataPaths } from '../core/paths.ts';
-import { UserError } from '../core/errors.ts';
+import { loadRootConfigWithFlags, dataPaths, UserError } from '../core/index.ts';
 import { openTableStore } from './index.ts';
 import type { ColumnFilter, Row, TableStore } from './types.ts';
 

@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseProperties, closest } from '../../src/collect/properties.ts';
 import { AgentConfigError, fromJson, fromProperties, validateComponent } from '../../src/collect/config.ts';
 import '../../src/collect/interceptor/index.ts';
-import '../../src/collect/source/spooldir.ts';
-import '../../src/collect/source/tail.ts';
+import '../../src/collect/source/index.ts';
 
 describe('properties files', () => {
   it('reads separators, comments, continuations and Java escapes with line numbers', () => {

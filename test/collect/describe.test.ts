@@ -78,6 +78,31 @@ describe('component reference from the schemas', () => {
     }
   });
 
+  it('every boolean property reads true/false in any letter case and JSON booleans, and refuses other spellings', () => {
+    let checked = 0;
+    for (const c of allComponents()) {
+      const base = requiredProps(c);
+      for (const p of c.properties.filter((q) => q.type === 'true|false')) {
+        const read = (v: unknown) => {
+          const r = schemaOf(c).safeParse({ ...base, [p.name]: v });
+          return r.success ? (r.data as Record<string, unknown>)[p.name] : 'refused';
+        };
+        // A property whose schema accepts only one value (kafka's useFlumeEventFormat = false) refuses the other.
+        const t = read('true');
+        const f = read('false');
+        for (const v of ['TRUE', 'True', ' true ', true]) expect(read(v), `${c.type}.${p.name} = ${String(v)}`).toBe(t);
+        for (const v of ['FALSE', 'False', false]) expect(read(v), `${c.type}.${p.name} = ${String(v)}`).toBe(f);
+        expect([t, f], `${c.type}.${p.name} reads true and false as themselves`).toEqual([t === 'refused' ? 'refused' : true, f === 'refused' ? 'refused' : false]);
+        expect(t === 'refused' && f === 'refused', `${c.type}.${p.name} refuses both`).toBe(false);
+        for (const v of ['yes', 'no', '1', '0', 'on', 'off', 'ture', '']) expect(read(v), `${c.type}.${p.name} = '${v}'`).toBe('refused');
+        expect(issuesAt(c, { ...base, [p.name]: 'yes' }, p.name).map((i) => i.message), `${c.type}.${p.name} = yes`).toEqual(['must be true or false']);
+        checked++;
+      }
+    }
+    // Sources, interceptors, sinks and the file channel all have booleans.
+    expect(checked).toBeGreaterThan(15);
+  });
+
   it('reads integer bounds from the schema: a value below the documented minimum is refused', () => {
     const [file] = findComponents('channel:file');
     const capacity = file.properties.find((p) => p.name === 'capacity')!;
@@ -85,6 +110,12 @@ describe('component reference from the schemas', () => {
     expect(issuesAt(file, { capacity: '0' }, 'capacity').length).toBeGreaterThan(0);
     expect(issuesAt(file, { capacity: '1.5' }, 'capacity').length).toBeGreaterThan(0);
     expect(issuesAt(file, { capacity: '1' }, 'capacity')).toEqual([]);
+    // The channels' one cross-field rule lives in their schemas too: a transaction must fit in the channel.
+    for (const kind of ['channel:file', 'channel:memory']) {
+      const [ch] = findComponents(kind);
+      expect(issuesAt(ch, { capacity: '100', transactionCapacity: '200' }, 'transactionCapacity').map((i) => i.message)).toEqual(['transactionCapacity 200 is larger than capacity 100; lower it or raise capacity']);
+      expect(issuesAt(ch, { capacity: '100', transactionCapacity: '100' }, 'transactionCapacity')).toEqual([]);
+    }
   });
 
   it('finds components by type, Flume class name, kind:type and case-insensitively', () => {

@@ -5,10 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { findComponent, type SourceFactory } from '../../src/collect/registry.ts';
 import type { CollectEvent, Source } from '../../src/collect/types.ts';
 import { asEvents, type EventBatch } from '../../src/collect/batch.ts';
-import { tailTarget } from '../../src/collect/source/tail.ts';
+import { tailTarget } from '../../src/collect/source/index.ts';
 import { createLogger } from '../../src/core/log.ts';
-import '../../src/collect/source/spooldir.ts';
-import '../../src/collect/source/tail.ts';
 
 const dirs: string[] = [];
 const tmp = () => {

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNotebook, parseNotebook, NotebookFormatError } from '../../src/console/notebook.ts';
 import { parseForms, substituteForms } from '../../src/console/forms.ts';
-import { checkReadOnly, ReadOnlyViolation } from '../../src/console/readonly.ts';
+import { checkReadOnly, ReadOnlyViolation } from '../../src/sql/index.ts';
 import { checkRequest, consoleToken } from '../../src/console/auth.ts';
 import { confine } from '../../src/console/routes/lake.ts';
 import { openCatalog, type Catalog } from '../../src/sql/index.ts';

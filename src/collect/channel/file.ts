@@ -41,15 +41,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import type { Logger } from '../../core/log.ts';
+import { fsyncDirSync, type Logger } from '../../core/index.ts';
 import type { EventBatch } from '../batch.ts';
 import type { ChannelTransaction } from '../types.ts';
 import { ChannelStateError, QueuedChannel, type Piece, type PersistRequest, type StoredBatch } from './queue.ts';
 import {
-  FILE_HEADER, FILE_MAGIC, LogCorruptError, LogScanner, LogWriter, decodePut, decodeTake, encodePut, encodeTake,
-  fsyncDir, isPut, logFileName, recordBytes, type EncodedRecord, parseLogFileName, readFully, readRecord, writeFully,
+  FILE_HEADER, FILE_MAGIC, LogCorruptError, decodePut, decodeTake, encodePut, encodeTake,
+  isPut, logFileName, recordBytes, type EncodedRecord, parseLogFileName,
 } from './wal.ts';
+import { checked, fileChannelLimits } from './config.ts';
+import { LogScanner, readFully, readRecord } from './wal-read.ts';
+import { LogWriter, writeFully } from './wal-writer.ts';
 
+/** The directories, and the limits of the file channel's schema (config.ts: defaults apply to those left out). */
 export interface FileChannelOptions {
   checkpointDir: string;
   dataDir: string;
@@ -59,7 +63,7 @@ export interface FileChannelOptions {
   /** Milliseconds between checkpoints; 0 = only on stop. */
   checkpointInterval?: number;
   minimumRequiredSpace?: number;
-  /** Write a checkpoint on stop (Flume's checkpointOnClose, default true). */
+  /** Write a checkpoint on stop (Flume's checkpointOnClose). */
   checkpointOnClose?: boolean;
   log?: Logger;
 }
@@ -102,15 +106,15 @@ export class FileChannel extends QueuedChannel {
   readonly stats = { replayedRecords: 0, truncatedTails: 0, checkpoints: 0, deletedFiles: 0 };
 
   constructor(name: string, opts: FileChannelOptions) {
-    super(name, opts.capacity ?? 1_000_000, opts.transactionCapacity ?? 10_000);
+    const c = checked(name, fileChannelLimits, opts);
+    super(name, c.capacity, c.transactionCapacity);
     this.checkpointDir = opts.checkpointDir;
     this.dataDir = opts.dataDir;
-    this.maxFileSize = opts.maxFileSize ?? 2_146_435_071;
-    this.checkpointInterval = opts.checkpointInterval ?? 30_000;
-    this.minimumRequiredSpace = opts.minimumRequiredSpace ?? 524_288_000;
-    this.checkpointOnClose = opts.checkpointOnClose ?? true;
+    this.maxFileSize = c.maxFileSize;
+    this.checkpointInterval = c.checkpointInterval;
+    this.minimumRequiredSpace = c.minimumRequiredSpace;
+    this.checkpointOnClose = c.checkpointOnClose;
     this.log = opts.log;
-    if (this.maxFileSize < 1024) throw new Error(`channel ${name}: maxFileSize ${this.maxFileSize} is too small (at least 1024 bytes)`);
     if (this.checkpointDir === this.dataDir) throw new Error(`channel ${name}: checkpointDir and dataDirs must differ (both ${this.dataDir})`);
   }
 
@@ -492,7 +496,7 @@ export class FileChannel extends QueuedChannel {
       await fh.close();
     }
     await fs.promises.rename(tmp, path.join(this.checkpointDir, 'checkpoint'));
-    fsyncDir(this.checkpointDir);
+    fsyncDirSync(this.checkpointDir);
     this.stats.checkpoints++;
     // Files before the checkpoint position that hold no live event are no longer needed.
     const referenced = new Set(live.map((p) => p.batch.fileId));

@@ -1,16 +1,17 @@
 /**
  * The memory channel (`type: memory`, Flume's `org.apache.flume.channel.MemoryChannel`): Flume's
- * semantics, nothing durable. A restart loses what it holds — SEED §3 says so and the shipped agent files
+ * semantics, nothing durable. A restart loses what it holds — the original's memory channel did too and the shipped agent files
  * use the file channel; this one is for tests and for flows that accept the loss.
  *
- * Properties (Flume's names): `capacity` (100), `transactionCapacity` (100), `byteCapacity` (body bytes;
- * unset = no limit, where Flume defaults to 80 % of the JVM heap), `byteCapacityBufferPercentage` (20: the
- * share of byteCapacity kept for headers, so bodies may use the rest), `keep-alive` (accepted, ignored:
- * puts never block here, the source waits with `waitForSpace`).
+ * Properties (Flume's names, defaults and limits in config.ts): `capacity`, `transactionCapacity`,
+ * `byteCapacity` (body bytes; unset = no limit, where Flume defaults to 80 % of the JVM heap),
+ * `byteCapacityBufferPercentage` (the share of byteCapacity kept for headers, so bodies may use the rest),
+ * `keep-alive` (accepted, ignored: puts never block here, the source waits with `waitForSpace`).
  */
 import type { EventBatch } from '../batch.ts';
 import { ChannelFullError } from '../types.ts';
 import { QueuedChannel, type PersistRequest, type StoredBatch } from './queue.ts';
+import { checked, memoryChannelSchema } from './config.ts';
 
 export interface MemoryChannelOptions {
   capacity?: number;
@@ -26,10 +27,10 @@ export class MemoryChannel extends QueuedChannel {
   private nextSeq = 0;
 
   constructor(name: string, opts: MemoryChannelOptions = {}) {
-    super(name, opts.capacity ?? 100, opts.transactionCapacity ?? 100);
-    const pct = opts.byteCapacityBufferPercentage ?? 20;
-    if (pct < 0 || pct >= 100) throw new Error(`channel ${name}: byteCapacityBufferPercentage must be in [0, 100), got ${pct}`);
-    this.bodyByteLimit = opts.byteCapacity === undefined ? Infinity : Math.floor(opts.byteCapacity * (100 - pct) / 100);
+    const c = checked(name, memoryChannelSchema, opts);
+    super(name, c.capacity, c.transactionCapacity);
+    const pct = c.byteCapacityBufferPercentage;
+    this.bodyByteLimit = c.byteCapacity === undefined ? Infinity : Math.floor(c.byteCapacity * (100 - pct) / 100);
     this.tracksBytes = this.bodyByteLimit !== Infinity;
   }
 

@@ -98,12 +98,8 @@ export abstract class QueuedChannel implements Channel {
   private eventWaiters: Waiter[] = [];
   private spaceWaiters: Waiter[] = [];
 
+  /** `capacity` and `transactionCapacity` come checked from the channel's schema (config.ts). */
   constructor(name: string, capacity: number, transactionCapacity: number) {
-    if (!(capacity > 0)) throw new Error(`channel ${name}: capacity must be a positive number, got ${capacity}`);
-    if (!(transactionCapacity > 0)) throw new Error(`channel ${name}: transactionCapacity must be a positive number, got ${transactionCapacity}`);
-    if (transactionCapacity > capacity) {
-      throw new Error(`channel ${name}: transactionCapacity ${transactionCapacity} is larger than capacity ${capacity}; lower it or raise capacity`);
-    }
     this.name = name;
     this.capacity = capacity;
     this.transactionCapacity = transactionCapacity;

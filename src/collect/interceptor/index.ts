@@ -1,8 +1,7 @@
 /**
- * Built-in interceptors (Flume's, plus the seed's collect-day interceptor). Each sees a whole batch.
- *
- * Each has both forms: `interceptBatch` on an EventBatch (what the agent uses: no object per event) and
- * `intercept` on events. Headers are shared between events of a batch when a source or interceptor sets
+ * Built-in interceptors (Flume's, plus the original's collect-day interceptor). Each sees a whole batch,
+ * as an EventBatch (`interceptBatch`: no object per event); regex_extractor, which builds new headers per
+ * event anyway, uses the per-event form of custom interceptors. Headers are shared between events of a batch when a source or interceptor sets
  * the same values on all of them; interceptors here keep it so (one replacement object per distinct input
  * object), which lets the file channel encode a batch's headers once.
  *
@@ -12,30 +11,16 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import { localDate8, parseTimestamp14 } from '../../core/time.ts';
+import { localDate8, parseTimestamp14 } from '../../core/index.ts';
 import { registerComponent, type InterceptorFactory } from '../registry.ts';
 import { bool, regexSource } from '../props.ts';
 import { EventBatch, type Headers } from '../batch.ts';
-import type { CollectEvent, Interceptor } from '../types.ts';
+import type { Interceptor } from '../types.ts';
 
-
-/** Maps each distinct headers object to one replacement, so shared headers stay shared. */
-function mapHeaders(events: CollectEvent[], fn: (h: Record<string, string>) => Record<string, string>): CollectEvent[] {
-  let lastIn: Record<string, string> | undefined;
-  let lastOut: Record<string, string> | undefined;
-  for (const e of events) {
-    if (e.headers !== lastIn) {
-      lastIn = e.headers;
-      lastOut = fn(e.headers);
-    }
-    e.headers = lastOut!;
-  }
-  return events;
-}
 
 const NL = Buffer.from('\n');
 
-/** mapHeaders for a batch: one call for shared headers, one per distinct object otherwise. */
+/** Maps each distinct headers object to one replacement, so shared headers stay shared: one call for shared headers, one per distinct object otherwise. */
 function mapBatchHeaders(batch: EventBatch, fn: (h: Headers) => Headers): EventBatch {
   if (batch.sharedHeaders) {
     const h = batch.headers as Headers;
@@ -54,12 +39,9 @@ function mapBatchHeaders(batch: EventBatch, fn: (h: Headers) => Headers): EventB
   return batch.withHeaders(per);
 }
 
-/** An interceptor that only rewrites headers, in both forms. */
+/** An interceptor that only rewrites headers. */
 function headerInterceptor(fn: () => (h: Headers) => Headers): Interceptor {
-  return {
-    intercept: (events) => mapHeaders(events, fn()),
-    interceptBatch: (batch) => mapBatchHeaders(batch, fn()),
-  };
+  return { interceptBatch: (batch) => mapBatchHeaders(batch, fn()) };
 }
 
 // ── timestamp ────────────────────────────────────────────────────────────────────────────────────
@@ -115,15 +97,9 @@ registerComponent({
  * A byte-level test for the common anchored digit prefix (`^\d{N}`, `^[0-9]{N}`: the seed's filter),
  * so the hot path never decodes a body to a string; any other regex runs on the decoded body.
  */
-export function compileBodyTest(source: string): (body: Buffer) => boolean {
-  const test = compileRangeTest(source);
-  return (b) => test(b, 0, b.length);
-}
-
 /** A test of the body `data[start, end)`; `bytewise`: it runs on the bytes, without decoding. */
 export type RangeTest = ((data: Buffer, start: number, end: number) => boolean) & { bytewise: boolean };
 
-/** compileBodyTest on the body `data[start, end)`, without a view of it. */
 export function compileRangeTest(source: string): RangeTest {
   const m = /^\^(?:\\d|\[0-9\])\{(\d+)\}$/.exec(source);
   if (m) {
@@ -149,19 +125,12 @@ registerComponent({
   kind: 'interceptor', type: 'regex_filter', aliases: ['org.apache.flume.interceptor.RegexFilteringInterceptor$Builder'],
   schema: filterSchema,
   create: (cfg: z.infer<typeof filterSchema>): Interceptor => {
-    const test = compileBodyTest(cfg.regex);
     const testRange = compileRangeTest(cfg.regex);
     const keep = !cfg.excludeEvents;
     return {
       interceptBatch(batch) {
         const { data, starts, ends } = batch;
         return batch.filter((i) => testRange(data, starts[i], ends[i]) === keep);
-      },
-      intercept(events) {
-        let w = 0;
-        for (let i = 0; i < events.length; i++) if (test(events[i].body) === keep) events[w++] = events[i];
-        events.length = w;
-        return events;
       },
     };
   },
@@ -207,7 +176,7 @@ registerComponent({
   },
 } satisfies InterceptorFactory<ExtractorConfig>);
 
-// ── collect_day (SEED §3: appends `,<yyyyMMdd>`, the processing date, to every line) ─────────────
+// ── collect_day (the original's CollectDayInterceptor: appends `,<yyyyMMdd>`, the processing date, to every line)
 const collectDaySchema = z.object({
   separator: z.string().default(',').describe('Our addition: the text put before the date.'),
 }).strict().describe('The seed\'s CollectDayInterceptor: appends the processing date, <separator><yyyyMMdd> in the agent\'s local time zone, to every body.');
@@ -257,21 +226,6 @@ registerComponent({
         }
       }
       return new EventBatch(out, starts, ends, n, batch.headers);
-    },
-    intercept(events) {
-      const suffix = Buffer.from(cfg.separator + localDate8());
-      let total = 0;
-      for (const e of events) total += e.body.length + suffix.length;
-      // One allocation per batch; each body becomes a slice of it.
-      const out = Buffer.allocUnsafe(total);
-      let pos = 0;
-      for (const e of events) {
-        const start = pos;
-        pos += e.body.copy(out, pos);
-        pos += suffix.copy(out, pos);
-        e.body = out.subarray(start, pos);
-      }
-      return events;
     },
   }),
 } satisfies InterceptorFactory<z.infer<typeof collectDaySchema>>);

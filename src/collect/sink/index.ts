@@ -3,7 +3,7 @@
  * `hdfs`/`lake` (lake.ts), `kafka` (kafka.ts), `logger` (logger.ts), `null` (null.ts).
  * Importing this module registers them.
  */
-import { registerComponent, type AnyFactory } from '../registry.ts';
+import { registerComponent } from '../registry.ts';
 import { kafkaSinkFactory } from './kafka.ts';
 import { lakeSinkFactory } from './lake.ts';
 import { loggerSinkFactory } from './logger.ts';
@@ -15,4 +15,7 @@ export { LoggerSink, loggerSinkFactory, loggerSinkSchema } from './logger.ts';
 export { NullSink, nullSinkFactory, nullSinkSchema } from './null.ts';
 export { PathTemplate, MissingTimestampError } from './escape.ts';
 
-for (const f of [lakeSinkFactory, kafkaSinkFactory, loggerSinkFactory, nullSinkFactory]) registerComponent(f as unknown as AnyFactory);
+registerComponent(lakeSinkFactory);
+registerComponent(kafkaSinkFactory);
+registerComponent(loggerSinkFactory);
+registerComponent(nullSinkFactory);

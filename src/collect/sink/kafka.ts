@@ -13,9 +13,9 @@ import { createBus, type Bus, type BusMessage, type BusProducer } from '../../bu
 import type { ComponentContext, SinkFactory } from '../registry.ts';
 import type { Channel, CollectEvent, Sink } from '../types.ts';
 import { eventsOf } from '../batch.ts';
+import { bool } from '../props.ts';
 import { boundSinkMetrics, takeAndDeliver, type SinkMetrics } from './metrics.ts';
 
-const flag = (d: boolean) => z.union([z.boolean(), z.stringbool()]).default(d);
 const acks = z.union([z.literal('all'), z.coerce.number().int().refine((n) => n === 0 || n === 1 || n === -1, { message: 'acks must be 0, 1, -1 or all' })]);
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
@@ -29,10 +29,10 @@ export const kafkaSinkSchema = z.object({
   flumeBatchSize: z.coerce.number().int().positive().optional().describe('Events per take transaction and send; unset = 100.'),
   batchSize: z.coerce.number().int().positive().optional().describe('Flume 1.6\'s name for flumeBatchSize.'),
   'kafka.producer.compression.type': z.enum(['none', 'gzip']).default('none').describe('Message compression.'),
-  useFlumeEventFormat: flag(false).refine((v) => !v, { message: 'useFlumeEventFormat = true (Avro-wrapped events) is not supported; messages carry the plain event body' }).describe('false only: a message is the plain body (Avro-wrapped events with headers are refused).'),
+  useFlumeEventFormat: bool(false).refine((v) => !v, { message: 'useFlumeEventFormat = true (Avro-wrapped events) is not supported; messages carry the plain event body' }).describe('false only: a message is the plain body (Avro-wrapped events with headers are refused).'),
   defaultPartitionId: z.coerce.number().int().min(0).optional().describe('Accepted, ignored with a warning: the partition comes from the message key (murmur2, as the Java client).'),
   partitionIdHeader: z.string().optional().describe('Accepted, ignored with a warning (see defaultPartitionId).'),
-  allowTopicOverride: flag(true).describe('Let the topicHeader header choose an event\'s topic; an invalid topic name there sends the event to the dead letters.'),
+  allowTopicOverride: bool(true).describe('Let the topicHeader header choose an event\'s topic; an invalid topic name there sends the event to the dead letters.'),
   topicHeader: z.string().default('topic').describe('Header naming the topic (allowTopicOverride).'),
   keyField: z.coerce.number().int().min(0).optional().describe('Our addition: the message key is the N-th (0-based) comma-separated field of the body, e.g. 1 = the car number of a driving line, so one car\'s records stay in order on one partition. Unset (or a line with fewer fields): the key header, as in Flume, or no key.'),
   // Accepted from Flume agent files; the bus client tunes these itself.
@@ -164,6 +164,6 @@ export const kafkaSinkFactory: SinkFactory<KafkaSinkConfig> = {
   kind: 'sink',
   type: 'kafka',
   aliases: ['org.apache.flume.sink.kafka.KafkaSink'],
-  schema: kafkaSinkSchema as unknown as z.ZodType<KafkaSinkConfig>,
+  schema: kafkaSinkSchema,
   create: (config, channel, ctx) => new KafkaSink(config, channel, ctx),
 };

@@ -13,25 +13,10 @@
  * (renamed to its final name) when it reaches `rollSize` bytes or `rollCount` events, after `rollInterval`
  * seconds open or `idleTimeout` seconds without writes, when more than `maxOpenFiles` are open, or on stop.
  *
- * ## Exactly-once protocol
- * The sink's channel marker (committed atomically with each take) is
- *   `{"v":1,"files":[{"dir":"<lake-relative dir>","inUse":"<name>","final":"<name>","length":<bytes>}…]}`
- * — every file open at that commit with its length covering exactly the committed events. Per batch:
- *   1. take ≤ batchSize events; expand each event's bucket (an event whose path needs a time it lacks is a
- *      dead letter: Flume would throw and stall the channel forever);
- *   2. before creating a file, append its name to the sink's journal (`<state>/<sink>.lake-journal`, fsync),
- *      create it, fsync its directory (past 1 MB the journal is rewritten, atomically, with the open files);
- *   3. append one buffer per file (gzip: one gzip member per file per batch, so any committed length is a
- *      member boundary), fdatasync every file written;
- *   4. commit the take with the new marker; 5. only then rename the files that reached a roll condition.
- * On `start()` (and after any failed batch), recovery reads the last committed marker and the journal and
- * scans their directories for this sink's in-use files: a file the marker knows is truncated to its
- * committed length and renamed (committed but not yet renamed, or written past the commit); a file the
- * marker does not know is deleted (nothing in it was committed; its events are still in the channel); a
- * marker entry whose in-use file is gone was already renamed. Then the journal is emptied. (Recovery
- * closes every file it keeps, so after a failed batch the open files roll early: smaller files, no loss.)
- * If a commit throws, the channel's marker tells whether it landed (then the batch counts as delivered).
- * Dead letters are written before the commit, so a crash may repeat a dead letter but never loses one.
+ * ## Where the code is
+ * Routing events to buckets (files by path and prefix) is in lake-route.ts; the exactly-once protocol, the
+ * journal of files opened and crash recovery are in lake-journal.ts; this file holds the sink's config, its
+ * batch loop and the files it has open.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -39,17 +24,18 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { z } from 'zod';
+import { fsyncDir } from '../../core/index.ts';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
-import { countOf, type EventBatch, type Headers } from '../batch.ts';
-import type { Channel, CollectEvent, Sink } from '../types.ts';
-import { MissingTimestampError, PathTemplate, type RoundUnit } from './escape.ts';
+import { countOf } from '../batch.ts';
+import { bool } from '../props.ts';
+import type { Channel, Sink } from '../types.ts';
+import type { RoundUnit } from './escape.ts';
+import { LakeJournal, recoverLake, type LakeMarker, type RecoveryReport } from './lake-journal.ts';
+import { LakeRouter, type Bucket } from './lake-route.ts';
 import { boundSinkMetrics, type SinkMetrics } from './metrics.ts';
 
 const gzip = promisify(zlib.gzip);
-/** The journal of files opened is rewritten with the open files only once it grows past this. */
-const JOURNAL_COMPACT_BYTES = Number(process.env.SMARTCAR_LAKE_JOURNAL_COMPACT ?? 1_000_000);
 
-const flag = (d: boolean) => z.union([z.boolean(), z.stringbool()]).default(d);
 const seconds = (d: number) => z.coerce.number().min(0).default(d);
 const positiveInt = (d: number) => z.coerce.number().int().positive().default(d);
 const GZIP = ['gzip', 'GzipCodec', 'org.apache.hadoop.io.compress.GzipCodec'];
@@ -72,7 +58,7 @@ export const lakeSinkSchema = z.object({
   }).pipe(z.enum(['DataStream', 'CompressedStream'])).describe('DataStream (text lines) or CompressedStream (gzip, needs hdfs.codeC). Flume\'s default, SequenceFile, is refused: the lake holds text files its SQL engine reads.'),
   'hdfs.codeC': z.string().refine((v) => GZIP.includes(v), { message: 'only the gzip codec is supported; set hdfs.codeC = gzip' }).optional().describe('gzip only (also GzipCodec, org.apache.hadoop.io.compress.GzipCodec): one gzip member per file per batch.'),
   'hdfs.writeFormat': z.enum(['Text', 'Writable']).default('Text').describe('Text. Writable only matters for SequenceFile: accepted with a warning, text is written.'),
-  'hdfs.useLocalTimeStamp': flag(false).describe('Use the sink\'s clock instead of the event\'s timestamp header for the time escapes.'),
+  'hdfs.useLocalTimeStamp': bool(false).describe('Use the sink\'s clock instead of the event\'s timestamp header for the time escapes.'),
   'hdfs.timeZone': z.string().refine((v) => {
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: v });
@@ -81,7 +67,7 @@ export const lakeSinkSchema = z.object({
       return false;
     }
   }, { message: 'unknown time zone; use an IANA name such as UTC or Asia/Seoul' }).optional().describe('IANA time zone of the time escapes (UTC, Asia/Seoul …); unset = the process\'s zone.'),
-  'hdfs.round': flag(false).describe('Round the time down to roundValue roundUnits before expanding the escapes.'),
+  'hdfs.round': bool(false).describe('Round the time down to roundValue roundUnits before expanding the escapes.'),
   'hdfs.roundValue': positiveInt(1).describe('Rounding step (hdfs.round).'),
   'hdfs.roundUnit': z.enum(['second', 'minute', 'hour']).default('second').describe('Rounding unit (hdfs.round).'),
   'hdfs.maxOpenFiles': positiveInt(5000).describe('Most open files; beyond it the least recently written are closed.'),
@@ -93,15 +79,12 @@ export const lakeSinkSchema = z.object({
   'hdfs.closeTries': z.coerce.number().optional().describe('Accepted, ignored (an HDFS client setting).'),
   'hdfs.retryInterval': z.coerce.number().optional().describe('Accepted, ignored (an HDFS client setting).'),
   serializer: z.string().default('TEXT').refine((v) => v.toUpperCase() === 'TEXT', { message: 'only serializer = TEXT (the event body as a line) is supported' }).describe('TEXT only: the event body as a line.'),
-  'serializer.appendNewline': flag(true).describe('End each body with a newline.'),
+  'serializer.appendNewline': bool(true).describe('End each body with a newline.'),
 }).strict().superRefine((c, ctx) => {
   if (c['hdfs.fileType'] === 'CompressedStream' && !c['hdfs.codeC']) ctx.addIssue({ code: 'custom', path: ['hdfs.codeC'], message: 'hdfs.fileType = CompressedStream needs hdfs.codeC = gzip' });
 }).describe('Writes event bodies as text lines into date-partitioned files under the lake (<data>/lake), exactly once across crashes: a batch is written and fdatasynced before its take commits with the open files\' lengths, files are renamed from their in-use name only after that commit, and on start recovery truncates, renames or deletes whatever a crash left.');
 
 export type LakeSinkConfig = z.output<typeof lakeSinkSchema>;
-
-interface MarkerFile { dir: string; inUse: string; final: string; length: number }
-interface LakeMarker { v: 1; files: MarkerFile[] }
 
 /** An open lake file. `length` ≥ `committed`; they differ only inside a batch. */
 interface OpenFile {
@@ -121,40 +104,25 @@ interface OpenFile {
   full: boolean;
 }
 
-/** A batch's events for one bucket, as runs of the taken batches (in order). */
-interface Bucket { key: string; dir: string; dirAbs: string; prefix: string; parts: EventBatch[] }
-
-export interface RecoveryReport { renamed: string[]; truncated: string[]; deleted: string[]; missing: string[] }
-
-/** Maps a Flume `hdfs.path` to a path relative to the lake root (see the seed's `/pilot-pjt` layout). */
-export function lakeRelative(hdfsPath: string): string {
-  let p = hdfsPath.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
-  if (p === '/pilot-pjt' || p.startsWith('/pilot-pjt/')) p = p.slice('/pilot-pjt'.length);
-  return p.replace(/^\/+/, '');
-}
-
-const inside = (root: string, p: string) => p === root || p.startsWith(root + path.sep);
+export { lakeRelative } from './lake-route.ts';
+export type { RecoveryReport } from './lake-journal.ts';
 
 export class LakeSink implements Sink {
   readonly name: string;
   /** Recognises this sink's in-use files: `<inUsePrefix>…<tagSuffix>`. */
   readonly tagSuffix: string;
-  readonly journalFile: string;
   private readonly lakeRoot: string;
-  private readonly pathT: PathTemplate;
-  private readonly prefixT: PathTemplate;
+  private readonly router: LakeRouter;
+  private readonly journal: LakeJournal;
   private readonly ext: string;
   private readonly m: SinkMetrics;
   /** Every open file, including full ones waiting for the commit that lets them be renamed. */
   private readonly open = new Set<OpenFile>();
   /** The file each bucket writes to (not full). */
   private readonly current = new Map<string, OpenFile>();
-  private readonly dirs = new Map<string, string | null>();
   private readonly madeDirs = new Set<string>();
   private lastMarker: string | undefined;
   private lastCounter = 0;
-  private journal: fsp.FileHandle | undefined;
-  private journalBytes = 0;
   private needsRecovery = false;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<unknown> = Promise.resolve();
@@ -169,15 +137,10 @@ export class LakeSink implements Sink {
       timeZone: cfg['hdfs.timeZone'], useLocalTimeStamp: cfg['hdfs.useLocalTimeStamp'],
       round: cfg['hdfs.round'], roundValue: cfg['hdfs.roundValue'], roundUnit: cfg['hdfs.roundUnit'] as RoundUnit,
     };
-    const rel = lakeRelative(cfg['hdfs.path']);
-    this.pathT = new PathTemplate(rel, escapeOpts);
-    this.prefixT = new PathTemplate(cfg['hdfs.filePrefix'], escapeOpts);
-    // The static parts alone must stay inside the lake (header values are checked per event).
-    const probe = path.resolve(this.lakeRoot, this.pathT.parts.map((p) => (p.kind === 'lit' ? p.text : 'x')).join(''));
-    if (!inside(this.lakeRoot, probe)) throw new Error(`hdfs.path '${cfg['hdfs.path']}' of sink ${this.name} leads outside the lake root ${this.lakeRoot}; use a path under it (e.g. /collect/%{logType}/wrk_date=%Y%m%d)`);
+    this.router = new LakeRouter(this.lakeRoot, cfg['hdfs.path'], cfg['hdfs.filePrefix'], escapeOpts, this.name);
     this.ext = cfg['hdfs.fileType'] === 'CompressedStream' ? '.gz' : '';
     this.tagSuffix = `.${`${ctx.agent}.${ctx.name}`.replace(/[^A-Za-z0-9_-]/g, '_')}${cfg['hdfs.inUseSuffix']}`;
-    this.journalFile = path.join(ctx.stateDir, `${ctx.name.replace(/[^A-Za-z0-9_-]/g, '_')}.lake-journal`);
+    this.journal = new LakeJournal(path.join(ctx.stateDir, `${ctx.name.replace(/[^A-Za-z0-9_-]/g, '_')}.lake-journal`));
     this.m = boundSinkMetrics(ctx.agent, ctx.name);
     if (cfg['hdfs.writeFormat'] === 'Writable') ctx.log.warn({ sink: this.name }, 'hdfs.writeFormat = Writable has no meaning for text files; writing event bodies as text lines');
   }
@@ -227,8 +190,7 @@ export class LakeSink implements Sink {
           this.ctx.log.debug({ sink: this.name, err: (err as Error).message }, 'could not commit the final marker');
         }
       }
-      await this.journal?.close();
-      this.journal = undefined;
+      await this.journal.close();
     });
   }
 
@@ -264,7 +226,7 @@ export class LakeSink implements Sink {
         await tx.commit();
         return 0;
       }
-      const { buckets, dead } = this.route(taken, now);
+      const { buckets, dead } = this.router.route(taken, now);
       const touched = new Set<OpenFile>();
       let bytes = 0;
       for (const b of buckets.values()) bytes += await this.writeBucket(b, now, touched);
@@ -310,87 +272,6 @@ export class LakeSink implements Sink {
       this.ctx.log.error({ sink: this.name, err: (err as Error).message }, 'closing a rolled lake file failed; the sink will recover before its next batch');
     }
     return count;
-  }
-
-  /**
-   * Groups the taken batches by bucket; events that cannot be placed are returned as dead letters by
-   * reason. Sources and interceptors share one headers object across a batch's events: each distinct
-   * object is routed once (the same headers always expand to the same bucket within a batch's clock), and
-   * a run of events with the same object goes to its bucket as one slice.
-   */
-  private route(batches: EventBatch[], now: number): { buckets: Map<string, Bucket>; dead: Map<string, CollectEvent[]> } {
-    const buckets = new Map<string, Bucket>();
-    const dead = new Map<string, CollectEvent[]>();
-    const constDir = this.pathT.constant ? this.pathT.expand({}, now) : undefined;
-    const constPrefix = this.prefixT.constant ? this.prefixT.expand({}, now) : undefined;
-    let lastHeaders: Headers | undefined;
-    let lastPlace: Bucket | string = '';
-    const place = (h: Headers): Bucket | string => {
-      if (h === lastHeaders) return lastPlace;
-      lastHeaders = h;
-      lastPlace = this.bucketFor(h, now, constDir, constPrefix, buckets);
-      return lastPlace;
-    };
-    const add = (batch: EventBatch, from: number, to: number) => {
-      const where = place(batch.headersAt(from));
-      if (typeof where !== 'string') where.parts.push(batch.slice(from, to));
-      else {
-        const l = dead.get(where);
-        const events = batch.events(from, to);
-        if (l) for (const e of events) l.push(e);
-        else dead.set(where, events);
-      }
-    };
-    for (const batch of batches) {
-      if (batch.sharedHeaders) {
-        add(batch, 0, batch.count);
-        continue;
-      }
-      let from = 0;
-      for (let i = 1; i <= batch.count; i++) {
-        if (i === batch.count || batch.headersAt(i) !== batch.headersAt(from)) {
-          add(batch, from, i);
-          from = i;
-        }
-      }
-    }
-    return { buckets, dead };
-  }
-
-  /** The bucket of events with headers `h`, or why they cannot be placed. */
-  private bucketFor(h: Headers, now: number, constDir: string | undefined, constPrefix: string | undefined, buckets: Map<string, Bucket>): Bucket | string {
-    let dir: string;
-    let prefix: string;
-    try {
-      dir = constDir ?? this.pathT.expand(h, now);
-      prefix = constPrefix ?? this.prefixT.expand(h, now);
-    } catch (err) {
-      if (err instanceof MissingTimestampError) return err.message;
-      throw err;
-    }
-    const key = constPrefix !== undefined ? dir : `${dir}\0${prefix}`;
-    let b = buckets.get(key);
-    if (!b) {
-      const dirAbs = this.resolveDir(dir);
-      if (dirAbs === null) return `the path '${dir}' (from hdfs.path '${this.cfg['hdfs.path']}' and the event's headers) leads outside the lake root`;
-      if (prefix.includes('/') || prefix.includes('\\') || prefix === '' || prefix === '.' || prefix === '..') {
-        return `the file prefix '${prefix}' (from hdfs.filePrefix '${this.cfg['hdfs.filePrefix']}') is empty or contains a path separator`;
-      }
-      b = { key, dir: path.relative(this.lakeRoot, dirAbs), dirAbs, prefix, parts: [] };
-      buckets.set(key, b);
-    }
-    return b;
-  }
-
-  private resolveDir(dir: string): string | null {
-    let abs = this.dirs.get(dir);
-    if (abs === undefined) {
-      const r = path.resolve(this.lakeRoot, dir);
-      abs = inside(this.lakeRoot, r) ? r : null;
-      if (this.dirs.size > 100_000) this.dirs.clear();
-      this.dirs.set(dir, abs);
-    }
-    return abs;
   }
 
   /**
@@ -463,7 +344,7 @@ export class LakeSink implements Sink {
       counter++;
     }
     this.lastCounter = counter;
-    await this.journalAppend({ dir: b.dir, inUse });
+    await this.journal.append({ dir: b.dir, inUse }, () => [...this.open]);
     const fh = await fsp.open(path.join(b.dirAbs, inUse), 'wx');
     await fsyncDir(b.dirAbs);
     const f: OpenFile = { key: b.key, dir: b.dir, dirAbs: b.dirAbs, inUse, final, fh, length: 0, committed: 0, events: 0, rawBytes: 0, openedAt: now, lastWrite: now, full: false };
@@ -472,32 +353,6 @@ export class LakeSink implements Sink {
     this.m.filesOpened.inc();
     this.m.openFiles.set(this.open.size);
     return f;
-  }
-
-  private async journalAppend(entry: { dir: string; inUse: string }): Promise<void> {
-    const line = JSON.stringify(entry) + '\n';
-    if (this.journalBytes > JOURNAL_COMPACT_BYTES) {
-      // Closed files need no entry any more: rewrite the journal with the open ones (atomically).
-      await this.journal?.close();
-      this.journal = undefined;
-      const text = [...this.open].map((f) => JSON.stringify({ dir: f.dir, inUse: f.inUse }) + '\n').join('') + line;
-      const tmp = `${this.journalFile}.new`;
-      await fsp.writeFile(tmp, text);
-      const h = await fsp.open(tmp, 'r+');
-      await h.datasync();
-      await h.close();
-      await fsp.rename(tmp, this.journalFile);
-      await fsyncDir(path.dirname(this.journalFile));
-      this.journalBytes = Buffer.byteLength(text);
-      return;
-    }
-    if (!this.journal) {
-      await fsp.mkdir(path.dirname(this.journalFile), { recursive: true });
-      this.journal = await fsp.open(this.journalFile, 'a');
-    }
-    await this.journal.write(line);
-    await this.journal.datasync();
-    this.journalBytes += Buffer.byteLength(line);
   }
 
   private markerValue(): string {
@@ -531,92 +386,19 @@ export class LakeSink implements Sink {
   }
 
   /**
-   * Brings the lake back to the state of a committed marker (see the protocol at the top): closes every
-   * handle, truncates and renames the files the marker knows, deletes this sink's other in-use files.
+   * Brings the lake back to the state of a committed marker (lake-journal.ts): closes every handle, then
+   * truncates and renames the files the marker knows and deletes this sink's other in-use files.
    */
   async recover(markerValue: string | undefined): Promise<RecoveryReport> {
-    const report: RecoveryReport = { renamed: [], truncated: [], deleted: [], missing: [] };
     for (const f of this.open) await f.fh.close().catch(() => undefined);
     this.open.clear();
     this.current.clear();
     this.m.openFiles.set(0);
-    await this.journal?.close().catch(() => undefined);
-    this.journal = undefined;
-
-    let marker: LakeMarker = { v: 1, files: [] };
-    if (markerValue) {
-      try {
-        marker = JSON.parse(markerValue) as LakeMarker;
-        if (!Array.isArray(marker.files)) throw new Error('no files list');
-      } catch (err) {
-        throw new Error(`the channel marker of lake sink ${this.name} is not a lake marker (${(err as Error).message}): ${markerValue.slice(0, 200)}; was the sink renamed onto another component's name?`);
-      }
-    }
-    const known = new Map<string, MarkerFile>();
-    const dirs = new Set<string>();
-    for (const f of marker.files) {
-      known.set(path.join(this.lakeRoot, f.dir, f.inUse), f);
-      dirs.add(f.dir);
-    }
-    const candidates = new Set<string>(known.keys());
-    if (fs.existsSync(this.journalFile)) {
-      for (const line of fs.readFileSync(this.journalFile, 'utf8').split('\n')) {
-        if (!line.trim()) continue;
-        try {
-          const j = JSON.parse(line) as { dir: string; inUse: string };
-          candidates.add(path.join(this.lakeRoot, j.dir, j.inUse));
-          dirs.add(j.dir);
-        } catch {
-          // A torn last line (crash while appending): its file was not created yet (created after the fsync).
-          this.ctx.log.warn({ sink: this.name, journal: this.journalFile }, 'ignoring a torn journal line');
-        }
-      }
-    }
-    for (const d of dirs) {
-      const abs = path.join(this.lakeRoot, d);
-      if (!inside(this.lakeRoot, abs) || !fs.existsSync(abs)) continue;
-      for (const name of fs.readdirSync(abs)) {
-        if (name.startsWith(this.cfg['hdfs.inUsePrefix']) && name.endsWith(this.tagSuffix)) candidates.add(path.join(abs, name));
-      }
-    }
-    const touchedDirs = new Set<string>();
-    for (const p of candidates) {
-      if (!inside(this.lakeRoot, p)) continue;
-      const k = known.get(p);
-      const st = fs.statSync(p, { throwIfNoEntry: false });
-      if (!st) {
-        const fin = k && path.join(path.dirname(p), k.final);
-        if (k && k.length > 0 && !fs.existsSync(fin!)) {
-          report.missing.push(p);
-          this.ctx.log.error({ sink: this.name, file: p, final: fin, committed: k.length }, 'a committed lake file is missing (neither in-use nor final name exists); its events cannot be recovered');
-        }
-        continue;
-      }
-      touchedDirs.add(path.dirname(p));
-      if (!k || k.length === 0) {
-        await fsp.rm(p, { force: true });
-        report.deleted.push(p);
-        continue;
-      }
-      if (st.size < k.length) {
-        this.ctx.log.error({ sink: this.name, file: p, size: st.size, committed: k.length }, 'a lake file is shorter than its committed length (storage lost acknowledged bytes); closing it as it is');
-      } else if (st.size > k.length) {
-        await fsp.truncate(p, k.length);
-        report.truncated.push(p);
-      }
-      const fin = path.join(path.dirname(p), k.final);
-      if (fs.existsSync(fin)) {
-        this.ctx.log.error({ sink: this.name, file: p, final: fin }, 'both the in-use and the final name of a lake file exist; leaving the in-use file for an operator');
-        continue;
-      }
-      await fsp.rename(p, fin);
-      report.renamed.push(fin);
-      this.m.filesClosed.inc();
-    }
-    for (const d of touchedDirs) await fsyncDir(d);
-    await fsp.mkdir(path.dirname(this.journalFile), { recursive: true });
-    await fsp.writeFile(this.journalFile, '');
-    this.journalBytes = 0;
+    await this.journal.close().catch(() => undefined);
+    const report = await recoverLake(markerValue, {
+      lakeRoot: this.lakeRoot, sink: this.name, inUsePrefix: this.cfg['hdfs.inUsePrefix'], tagSuffix: this.tagSuffix,
+      journal: this.journal, log: this.ctx.log, onRenamed: () => this.m.filesClosed.inc(),
+    });
     this.lastMarker = markerValue;
     this.needsRecovery = false;
     if (report.renamed.length || report.deleted.length || report.truncated.length) this.ctx.log.info({ sink: this.name, ...report }, 'lake sink recovered its in-use files');
@@ -649,19 +431,10 @@ async function writeAll(fh: fsp.FileHandle, list: Buffer[], position: number): P
   return total;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await fsp.open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
 export const lakeSinkFactory: SinkFactory<LakeSinkConfig> = {
   kind: 'sink',
   type: 'hdfs',
   aliases: ['lake', 'org.apache.flume.sink.hdfs.HDFSEventSink'],
-  schema: lakeSinkSchema as unknown as z.ZodType<LakeSinkConfig>,
+  schema: lakeSinkSchema,
   create: (config, channel, ctx) => new LakeSink(config, channel, ctx),
 };

@@ -43,6 +43,6 @@ export const loggerSinkFactory: SinkFactory<LoggerSinkConfig> = {
   kind: 'sink',
   type: 'logger',
   aliases: ['org.apache.flume.sink.LoggerSink'],
-  schema: loggerSinkSchema as unknown as z.ZodType<LoggerSinkConfig>,
+  schema: loggerSinkSchema,
   create: (config, channel, ctx) => new LoggerSink(config, channel, ctx),
 };

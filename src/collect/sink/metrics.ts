@@ -1,5 +1,5 @@
 /** Prometheus metrics shared by every sink, labelled `agent` and `component` (the sink's name), and the take step they share. */
-import { counter, gauge } from '../../core/metrics.ts';
+import { counter, gauge } from '../../core/index.ts';
 import { countOf, type EventBatch } from '../batch.ts';
 import type { Channel } from '../types.ts';
 

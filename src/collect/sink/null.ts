@@ -37,6 +37,6 @@ export const nullSinkFactory: SinkFactory<NullSinkConfig> = {
   kind: 'sink',
   type: 'null',
   aliases: ['org.apache.flume.sink.NullSink'],
-  schema: nullSinkSchema as unknown as z.ZodType<NullSinkConfig>,
+  schema: nullSinkSchema,
   create: (config, channel, ctx) => new NullSink(config, channel, ctx),
 };

@@ -26,8 +26,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { counter } from '../../core/metrics.ts';
-import { errorMessage } from '../../core/errors.ts';
+import { counter, errorMessage } from '../../core/index.ts';
 import { registerComponent, type ComponentContext, type SourceFactory } from '../registry.ts';
 import { resolvePath } from '../config.ts';
 import { bool, int, Napper, regexSource } from '../props.ts';

@@ -1,6 +1,7 @@
 /**
- * Tail sources: Flume's `TAILDIR`, and `exec` with a `tail -F FILE` command, which we serve natively
- * (no child process) with the same follower, so the seed's real-time flow gets durable positions.
+ * The tail source: follows files by name. Flume's `TAILDIR` (taildir.ts) uses it, and so does `exec` with
+ * a `tail -F FILE` command (exec.ts), which we serve natively (no child process), so the real-time flow of
+ * the car logs gets durable positions.
  *
  * The follower reads appended lines of a file by name:
  *   - appends: read from the saved position to the end; a last line without its newline waits for it;
@@ -21,17 +22,12 @@
  *
  * Without a saved position a file is read from its beginning (nothing already written is lost), or
  * from its end with `skipToEnd = true` (TAILDIR) — `tail -F`'s "last 10 lines" start is not reproduced.
- * Any other `exec` command runs as a child process, one line per event, at most once (as in Flume).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { z } from 'zod';
-import { counter } from '../../core/metrics.ts';
-import { errorMessage } from '../../core/errors.ts';
-import { registerComponent, type ComponentContext, type SourceFactory } from '../registry.ts';
-import { resolvePath } from '../config.ts';
-import { bool, int, Napper } from '../props.ts';
+import { counter, errorMessage } from '../../core/index.ts';
+import type { ComponentContext } from '../registry.ts';
+import { Napper } from '../props.ts';
 import { EventBatch } from '../batch.ts';
 import type { CollectEvent, Source } from '../types.ts';
 import { linesBatch, openLineReader, toEvents, type LineReader } from './lines.ts';
@@ -46,14 +42,14 @@ const metrics = {
   errors: counter('smartcar_collect_source_errors_total', 'Source errors (retried)', ['agent', 'component']),
 };
 
-type Deliver = (events: CollectEvent[] | EventBatch, marker: string) => Promise<void>;
-type Ctx = ComponentContext & { resume: string | undefined };
+export type Deliver = (events: CollectEvent[] | EventBatch, marker: string) => Promise<void>;
+export type Ctx = ComponentContext & { resume: string | undefined };
 
 /** A followed file's identity (inode + birth time, since inodes are reused) and committed position. */
 interface FilePos { ino: number; pos: number; birth?: number }
 interface TailMarker { files: Record<string, FilePos> }
 
-interface TailOptions {
+export interface TailOptions {
   files: { path: string; headers: Record<string, string> }[];
   batchSize: number;
   skipToEnd: boolean;
@@ -370,164 +366,3 @@ class Follower {
     if (saved.birth !== undefined) await this.switchToCurrent(saved.birth);
   }
 }
-
-// ── TAILDIR ──────────────────────────────────────────────────────────────────────────────────────
-const taildirSchema = z.object({
-  filegroups: z.string().min(1).describe('Space-separated group names. Each group needs filegroups.<group> = a file, or a directory/regular expression for file names (matched once, when the agent starts); headers.<group>.<key> = <value> adds a header to its events. Relative paths resolve against the data directory.'),
-  positionFile: z.string().optional().describe('Accepted, ignored: positions are committed atomically with the events in the channel, not written to a JSON file.'),
-  batchSize: int(100, 1).describe('Lines per channel transaction.'),
-  maxBatchCount: z.coerce.number().optional().describe('Accepted, ignored: each file is read to its current end before the next one.'),
-  skipToEnd: bool(false).describe('Without a saved position, start at the end of a file (true) or at its beginning (false). A saved position always wins.'),
-  idleTimeout: int(120000).describe('Accepted, ignored: followed files stay open.'),
-  writePosInterval: int(3000).describe('Accepted, ignored: the position is committed with every batch.'),
-  byteOffsetHeader: bool(false).describe('Accepted, ignored: no byte-offset header is added.'),
-  fileHeader: bool(false).describe('Add the followed file\'s path as a header named fileHeaderKey.'),
-  fileHeaderKey: z.string().default('file').describe('Header name for fileHeader.'),
-  cachePatternMatching: bool(true).describe('Accepted, ignored: the regular expressions are matched once, when the agent starts (files created later need a restart).'),
-  pollDelay: int(100, 10).describe('Milliseconds between checks for new data when idle (file-system notifications wake the source sooner).'),
-  'deserializer.maxLineLength': int(1 << 20, 1).describe('Our addition: longest line in bytes. A longer line is counted in smartcar_collect_source_lines_too_long_total and written, cut to its first 1 KB, to the dead letters.'),
-}).loose().describe('Follows files by name (appends, rotation, truncation; a partial last line waits for its newline). Positions are committed with the events as the source\'s marker in the channel, so a restart resumes exactly after the last committed line. File names are matched when the agent starts.');
-type TaildirConfig = z.infer<typeof taildirSchema>;
-
-/** Expands a filegroup path (the last component may be a regex, as in Flume) to the files existing now. */
-function expandGroup(dir: string, pattern: string): string[] {
-  if (!/[*+?[\]()|^$\\]/.test(pattern)) return [path.join(dir, pattern)];
-  const re = new RegExp(`^${pattern}$`);
-  try {
-    return fs.readdirSync(dir).filter((n) => re.test(n)).map((n) => path.join(dir, n));
-  } catch {
-    return [];
-  }
-}
-
-registerComponent({
-  kind: 'source', type: 'TAILDIR', aliases: ['taildir', 'org.apache.flume.source.taildir.TaildirSource'],
-  dynamicKeys: /^(filegroups|headers)\.[^.]+(\..+)?$/,
-  schema: taildirSchema,
-  create: (cfg: TaildirConfig, deliver, ctx) => {
-    const raw = cfg as Record<string, string>;
-    const files: TailOptions['files'] = [];
-    for (const g of cfg.filegroups.split(/\s+/).filter(Boolean)) {
-      const spec = raw[`filegroups.${g}`];
-      if (!spec) throw new Error(`TAILDIR source '${ctx.name}': filegroups.${g} is missing (the file or directory/regex to follow)`);
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(raw)) if (k.startsWith(`headers.${g}.`)) headers[k.slice(`headers.${g}.`.length)] = v;
-      const abs = resolvePath(ctx.dataDir, spec);
-      for (const f of expandGroup(path.dirname(abs), path.basename(abs))) files.push({ path: f, headers });
-    }
-    return new TailSource({
-      files, batchSize: cfg.batchSize, skipToEnd: cfg.skipToEnd, maxLineLength: cfg['deserializer.maxLineLength'],
-      pollMs: cfg.pollDelay, fileHeader: cfg.fileHeader ? cfg.fileHeaderKey : undefined,
-    }, deliver, ctx);
-  },
-} satisfies SourceFactory<TaildirConfig>);
-
-// ── exec ─────────────────────────────────────────────────────────────────────────────────────────
-const execSchema = z.object({
-  command: z.string().min(1).describe('The command, e.g. tail -F logs/app.log (a relative file resolves against the data directory). Other commands run with /bin/sh -c.'),
-  shell: z.string().optional().describe('Shell prefix for child-process commands, e.g. /bin/bash -c (default /bin/sh -c).'),
-  restart: bool(false).describe('Restart a child-process command when it exits, after restartThrottle. A natively served tail -F never exits.'),
-  restartThrottle: int(10000).describe('Milliseconds to wait before a restart.'),
-  logStdErr: bool(false).describe('Log the standard error of a child-process command.'),
-  batchSize: int(20, 1).describe('Lines per channel transaction.'),
-  batchTimeout: int(3000, 1).describe('Milliseconds after which a partial batch of a child-process command is committed.'),
-  charset: z.string().default('UTF-8').describe('Accepted, ignored: lines are passed on as bytes.'),
-}).strict().describe('Runs a command and turns its output lines into events. `tail -F FILE` is recognised and served natively: the file is followed like TAILDIR, with durable positions, rotation and truncation, from its beginning when no position is saved (not tail\'s last 10 lines), 1 MB line limit. Any other command runs as a child process, one event per line, at most once (as in Flume).');
-type ExecConfig = z.infer<typeof execSchema>;
-
-/** `tail -F FILE`, `tail -f FILE`, `tail -n +0 -F FILE`…: the file a tail command follows, if it is one. */
-export function tailTarget(command: string): string | undefined {
-  const words = command.trim().split(/\s+/);
-  if (words[0] !== 'tail' && !words[0].endsWith('/tail')) return undefined;
-  let file: string | undefined;
-  for (let i = 1; i < words.length; i++) {
-    const w = words[i];
-    if (w === '-n' || w === '-c' || w === '--lines' || w === '-s') { i++; continue; }
-    if (w.startsWith('-')) continue;
-    if (file !== undefined) return undefined; // several files: not a single follow
-    file = w;
-  }
-  return file;
-}
-
-/** Any other command: a child process, restarted when `restart = true`. At most once (Flume's semantics). */
-class ExecSource implements Source {
-  private child: ChildProcess | undefined;
-  private stopped = false;
-  private done: Promise<void> | undefined;
-
-  constructor(private readonly cfg: ExecConfig, private readonly deliver: Deliver, private readonly ctx: Ctx) {}
-
-  get name(): string {
-    return this.ctx.name;
-  }
-
-  async start(): Promise<void> {
-    this.done = this.loop();
-  }
-
-  private async loop(): Promise<void> {
-    while (!this.stopped) {
-      await this.runOnce().catch((err) => {
-        if (!(err instanceof StoppedError)) this.ctx.log.error({ source: this.name, err: errorMessage(err) }, 'exec source failed');
-      });
-      if (!this.cfg.restart || this.stopped) return;
-      await new Promise((r) => setTimeout(r, this.cfg.restartThrottle));
-    }
-  }
-
-  private runOnce(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const child = this.cfg.shell
-        ? spawn(this.cfg.shell.split(/\s+/)[0], [...this.cfg.shell.split(/\s+/).slice(1), this.cfg.command], { stdio: ['ignore', 'pipe', 'pipe'] })
-        : spawn('/bin/sh', ['-c', this.cfg.command], { stdio: ['ignore', 'pipe', 'pipe'] });
-      this.child = child;
-      let partial = Buffer.alloc(0);
-      let batch: Buffer[] = [];
-      let chain = Promise.resolve();
-      const flush = () => {
-        if (!batch.length) return;
-        const events = toEvents(batch, {});
-        batch = [];
-        chain = chain.then(() => this.deliver(events, '')).catch(reject);
-      };
-      const timer = setInterval(flush, this.cfg.batchTimeout);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        let data = partial.length ? Buffer.concat([partial, chunk]) : chunk;
-        let nl: number;
-        while ((nl = data.indexOf(10)) !== -1) {
-          batch.push(Buffer.from(data.subarray(0, nl > 0 && data[nl - 1] === 13 ? nl - 1 : nl)));
-          data = data.subarray(nl + 1);
-          if (batch.length >= this.cfg.batchSize) flush();
-        }
-        partial = Buffer.from(data);
-      });
-      child.stderr!.on('data', (c: Buffer) => { if (this.cfg.logStdErr) this.ctx.log.warn({ source: this.name, stderr: c.toString().trim() }, 'exec stderr'); });
-      child.on('error', (err) => { clearInterval(timer); reject(err); });
-      child.on('close', (code) => {
-        clearInterval(timer);
-        if (partial.length) batch.push(partial);
-        flush();
-        this.ctx.log.info({ source: this.name, code }, 'exec command exited');
-        void chain.then(resolve, reject);
-      });
-    });
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.child?.kill('SIGTERM');
-    await this.done;
-  }
-}
-
-registerComponent({
-  kind: 'source', type: 'exec', aliases: ['org.apache.flume.source.ExecSource'],
-  schema: execSchema,
-  create: (cfg: ExecConfig, deliver, ctx) => {
-    const target = tailTarget(cfg.command);
-    if (target === undefined) return new ExecSource(cfg, deliver, ctx);
-    ctx.log.info({ source: ctx.name, file: target }, `'${cfg.command}' is served natively (durable positions, rotation, truncation)`);
-    return new TailSource({ files: [{ path: resolvePath(ctx.dataDir, target), headers: {} }], batchSize: cfg.batchSize, skipToEnd: false, maxLineLength: 1 << 20, pollMs: 50 }, deliver, ctx);
-  },
-} satisfies SourceFactory<ExecConfig>);

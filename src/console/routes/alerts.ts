@@ -1,5 +1,5 @@
 /**
- * Alerts: the overspeed sets of the hot store (SEED §5: `<yyyyMMdd>` → `<car>-<yyyyMMddHHmmss>`, TTL one
+ * Alerts: the overspeed sets of the hot store (`<yyyyMMdd>` → `<car>-<yyyyMMddHHmmss>`, TTL one
  * week) and a live feed of new members pushed as server-sent events.
  *
  *   GET /api/alerts/sets?car=A0001&limit=500   each day's set: TTL, size, members (filtered by car)
@@ -10,7 +10,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { Router } from '../../core/http.ts';
+import type { Router } from '../../core/index.ts';
 import { dayKeys } from '../../hot/index.ts';
 import type { ConsoleContext } from '../context.ts';
 

@@ -7,7 +7,7 @@
  *   GET /api/analysis/figures/:name/svg       one figure rendered server-side, as the `--plots` file
  */
 import { z } from 'zod';
-import { HttpError, reply, type Router } from '../../core/http.ts';
+import { HttpError, reply, type Router } from '../../core/index.ts';
 import type { ConsoleContext } from '../context.ts';
 
 /** The analyses' result tables, with what writes each. */

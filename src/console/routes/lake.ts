@@ -1,7 +1,7 @@
 /**
  * The lake browser (Hue's file browser over HDFS): folders with sizes and file counts, head and tail of a
  * text or Parquet file, downloads. Every path is relative to `<data>/lake` and must stay inside it (after
- * resolving `..` and symbolic links). Files still being written (`*.tmp`, SEED's in-progress names) are
+ * resolving `..` and symbolic links). Files still being written (`*.tmp`, the collection agent's in-use names) are
  * marked `inProgress`.
  *
  *   GET /api/lake/list?path=collect/car-batch-log
@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { HttpError, type Router } from '../../core/http.ts';
+import { HttpError, type Router } from '../../core/index.ts';
 import type { ConsoleContext } from '../context.ts';
 
 const pathQuery = z.string().max(1000).default('').refine((p) => !p.includes('\0'), 'no NUL bytes');

@@ -22,13 +22,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { HttpError, type Router } from '../../core/http.ts';
-import { errorMessage } from '../../core/errors.ts';
-import type { QueryStream } from '../../sql/index.ts';
+import { HttpError, type Router, errorMessage } from '../../core/index.ts';
+import { checkReadOnly, ReadOnlyViolation, type QueryStream } from '../../sql/index.ts';
 import type { ConsoleContext } from '../context.ts';
 import { parseForms, substituteForms } from '../forms.ts';
 import { formatNotebook, notebookSchema, parseNotebook, NOTEBOOK_ID, NotebookFormatError, seedNotebooks } from '../notebook.ts';
-import { checkReadOnly, ReadOnlyViolation } from '../readonly.ts';
 
 export const SHIPPED_NOTEBOOKS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../notebooks');
 

@@ -10,8 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { HttpError, type Router } from '../../core/http.ts';
-import { errorMessage } from '../../core/errors.ts';
+import { HttpError, type Router, errorMessage, sumSamples } from '../../core/index.ts';
 import type { ConsoleContext } from '../context.ts';
 
 /** The series the page charts: name → metric summed over every label (counters become rates). */
@@ -28,19 +27,6 @@ export const SERIES = {
 
 const SAMPLE_MS = 5000;
 const KEEP = 3600_000 / SAMPLE_MS;
-
-/** Sums of samples by metric name (all labels added up), from Prometheus text 0.0.4. */
-export function sumByName(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const v = Number(m[2]);
-    if (Number.isFinite(v)) out.set(m[1], (out.get(m[1]) ?? 0) + v);
-  }
-  return out;
-}
 
 interface Sample { t: number; values: Map<string, number> }
 
@@ -79,7 +65,7 @@ export class MetricsHistory {
     } catch {
       return; // A missed sample is a gap in the chart.
     }
-    this.samples.push({ t: Date.now(), values: sumByName(text) });
+    this.samples.push({ t: Date.now(), values: sumSamples(text) });
     if (this.samples.length > KEEP + 1) this.samples.splice(0, this.samples.length - KEEP - 1);
   }
 

@@ -16,10 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { HttpError, type Router } from '../../core/http.ts';
-import { errorMessage } from '../../core/errors.ts';
-import { parseDrivingRecord, type DrivingRecord } from '../../core/records.ts';
-import { formatTimestamp14 } from '../../core/time.ts';
+import { HttpError, type Router, errorMessage, parseDrivingRecord, type DrivingRecord, formatTimestamp14 } from '../../core/index.ts';
 import { CepEngine, EplError } from '../../cep/index.ts';
 import type { CepOutput } from '../../cep/index.ts';
 import { alertsOf } from '../../stream/index.ts';

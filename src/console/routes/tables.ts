@@ -11,8 +11,7 @@
  *   PUT /api/store/:table/rows/:row   {"column": "cf1:speed", "value": "120"}   (token)
  */
 import { z } from 'zod';
-import { HttpError, type Router } from '../../core/http.ts';
-import { UserError } from '../../core/errors.ts';
+import { HttpError, type Router, UserError } from '../../core/index.ts';
 import { parseFilter, type ColumnFilter } from '../../table/index.ts';
 import type { ConsoleContext } from '../context.ts';
 

@@ -12,7 +12,7 @@
 import crypto from 'node:crypto';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { z } from 'zod';
-import { HttpError, type Router } from '../../core/http.ts';
+import { HttpError, type Router } from '../../core/index.ts';
 import type { ConsoleContext } from '../context.ts';
 
 const PEEK = 'smartcar-console-peek-';

@@ -12,9 +12,7 @@
 import crypto from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { HttpError, type Router } from '../../core/http.ts';
-import { errorMessage } from '../../core/errors.ts';
-import { formatDate8, parseDate8 } from '../../core/time.ts';
+import { HttpError, type Router, errorMessage, formatDate8, parseDate8 } from '../../core/index.ts';
 import { loadWorkflows, readHistory, runWorkflow, SHIPPED_WORKFLOWS, yesterday, type RunRecord, type Workflow } from '../../flow/index.ts';
 import type { ConsoleContext } from '../context.ts';
 

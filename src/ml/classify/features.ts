@@ -1,5 +1,5 @@
 /**
- * The labelled status set of SEED §7: the seed's 14 features of a status-mart row, in the seed's
+ * The labelled status set of the analysis stage: the original's 14 features of a status-mart row, in the seed's
  * order (the order `predict` takes them), and the scoring rule that labels a row.
  *
  * Encoding (the "feature mapping" saved with every model): numeric features are their integer
@@ -7,13 +7,13 @@
  * is left out on purpose: it is monotone per feature, so a tree's splits, and so its predictions,
  * are the same with or without it.
  *
- * Scoring rule (exactly SEED §7), in tenths so that sums are exact:
+ * Scoring rule (exactly the original's), in tenths so that sums are exact:
  *   capacity < 1500 → −3, < 2000 → −2, else −1        car_year < 2005 → −3, < 2010 → −2, else −1
  *   model B, D, F or H → −3, else 0                      each tire < 10 → 1, < 20 → 2, < 40 → 4, else 5
  *   each light 2 → 0, else 5                             engine and break A → 10, B → 5, C → 0
  *   battery < 20 → 2, < 40 → 4, < 60 → 6, else 10        total < 60 → 비정상 (abnormal), else 정상 (normal)
  */
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/index.ts';
 
 export interface FeatureSpec {
   name: string;

@@ -12,7 +12,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/index.ts';
 import { readModelFile, writeModelFile } from '../model-file.ts';
 import type { Forest } from '../forest/forest.ts';
 import { forestSchema } from '../forest/schema.ts';

@@ -1,14 +1,13 @@
 /**
  * `smartcar ml classify train | evaluate | predict | score`: the random-forest status classifier of
- * SEED §7 over the status mart, read through the SQL catalog.
+ * the analysis stage (labels from the scoring rule in features.ts) over the status mart, read through the SQL catalog.
  *
  * The split: a row trains when unit(hash(key, splitSeed)) < trainFraction, its key being a hash of
  * (car_number, reg_date) — so the split, like the forest, does not depend on row order.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../core/errors.ts';
-import { progressBar } from '../../core/progress.ts';
+import { UserError, progressBar } from '../../core/index.ts';
 import type { Catalog, Int32Result } from '../../sql/index.ts';
 import { daysOf, dataDirOf, mb, modelsDir, seconds, withCatalog } from '../common.ts';
 import { forestSchema } from '../forest/schema.ts';

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/index.ts';
 import { Network, type LayerSpec } from './network.ts';
 import type { Scaler } from './incidents.ts';
 

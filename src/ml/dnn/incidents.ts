@@ -1,11 +1,11 @@
 /**
- * The driving-incident set (SEED §2.6) as numbers: `CarDrivingIncidentInfo.csv`, header
+ * The driving-incident training set as numbers: `CarDrivingIncidentInfo.csv`, header
  * `wea,temp,hum,arrCar,timeSlot,acciArea,drvCond,innCond,carSpd,steeAng,acciPos`, ten features in 0–2 and
  * the label acciPos in 0–2. Columns are found by name (any order); a bad value is refused with file:line.
  * Also the seeded 80/20 split and the standard scaler (sklearn's StandardScaler: population σ, σ = 0 → 1).
  */
 import fs from 'node:fs';
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/index.ts';
 import { INCIDENT_FEATURES } from '../../sim/index.ts';
 import type { Rng } from './network.ts';
 

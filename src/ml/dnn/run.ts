@@ -1,7 +1,6 @@
 /** The actions of `smartcar ml dnn train | evaluate | predict`. */
 import cliProgress from 'cli-progress';
-import { UserError } from '../../core/errors.ts';
-import { onShutdown } from '../../core/shutdown.ts';
+import { UserError, onShutdown } from '../../core/index.ts';
 import { readIncidents, FEATURES, CLASSES, type IncidentSet } from './incidents.ts';
 import { drawTraining, plotsDirFor, saveTraining, trainIncidents, type EpochStats } from './train.ts';
 import { latestArtifact, loadModel, modelDir, predictRaw, resolveModelPath } from './artifact.ts';

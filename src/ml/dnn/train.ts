@@ -1,5 +1,5 @@
 /**
- * `smartcar ml dnn train`: the seed's network and training (SEED §8), written out as one artifact.
+ * `smartcar ml dnn train`: the original's network and training (its TensorFlow incident model), written out as one artifact.
  *
  *   80/20 seeded split → StandardScaler fitted on the training part → one-hot labels
  *   Dense 10 relu (10 inputs) → Dense 20 relu → Dropout 0.25 → Dense 10 relu → Dense 3 softmax

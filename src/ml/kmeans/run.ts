@@ -1,5 +1,5 @@
 /**
- * `smartcar ml cluster`: k-means over the car master's derived features (SEED §7), read through the
+ * `smartcar ml cluster`: k-means over the car master's derived features (the classes below), read through the
  * SQL catalog, into smartcar_car_cluster (car_number, cluster).
  *
  * The derived master: capacity class (< 2000 소형, < 3000 중형, < 4000 대형, ≥ 4000 초대형 — the
@@ -7,8 +7,7 @@
  * model, sex, owner age decade ⌊age × 0.1⌋ × 10, marriage, job, region. Each column is string-indexed
  * as Spark's StringIndexer does (most frequent value 0; ties by value), then min-max scaled to [0, 1].
  */
-import { UserError } from '../../core/errors.ts';
-import { progressBar } from '../../core/progress.ts';
+import { UserError, progressBar } from '../../core/index.ts';
 import type { Catalog } from '../../sql/index.ts';
 import { dataDirOf, seconds, withCatalog } from '../common.ts';
 import { parseOptions } from '../options.ts';

@@ -1,6 +1,6 @@
 /** Options of `smartcar ml cluster` (Spark ML's KMeans as the seed ran it: k 200, seed 1), one source for flags and docs. */
 import { z } from 'zod';
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/cli.ts';
 import { commonSchema } from '../common.ts';
 
 export const CLUSTER_FEATURES = ['capacity', 'year', 'model', 'sex', 'age', 'marriage', 'job', 'region'] as const;

@@ -8,7 +8,7 @@
  * hits / k and recall@k = hits / held out, averaged over those cars; next to the most-popular-items
  * baseline and every similarity.
  */
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/index.ts';
 import type { Catalog } from '../../sql/index.ts';
 import { dataDirOf, seconds, withCatalog } from '../common.ts';
 import { parseOptions } from '../options.ts';

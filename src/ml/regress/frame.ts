@@ -3,14 +3,14 @@
  *
  * File: `|`- or `,`-delimited (whichever the header line holds), a header naming the columns. Names are
  * taken as the catalog spells them: a `smartcar_master2income.` prefix (the seed's test file) is dropped,
- * and the raw file's short names map to the table's (SEED §2.5 / §8):
+ * and the raw file's short names map to the table's:
  *   carNum → car_number, capacity → car_capacity, year → car_year, type → car_model
  * so `income ~ car_capacity` reads the raw file, the table and the test file alike.
  *
  * Formula: `response ~ term [+ term …]`, each a numeric column.
  */
 import fs from 'node:fs';
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/index.ts';
 
 export const ALIASES: Record<string, string> = { carnum: 'car_number', capacity: 'car_capacity', year: 'car_year', type: 'car_model' };
 

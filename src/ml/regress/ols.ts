@@ -12,7 +12,7 @@
  * A predictor that is constant, or a linear combination of the others, is refused with its name
  * (R would print NA for it).
  */
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/index.ts';
 import { pfUpper, pt2, qt } from './distributions.ts';
 
 export interface Coefficient {

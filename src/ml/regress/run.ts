@@ -1,7 +1,7 @@
 /** `smartcar ml regress`: load, fit, print as R does, predict, draw. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../core/errors.ts';
+import { UserError } from '../../core/index.ts';
 import { writeSvg } from '../plot.ts';
 import { fitOls, predictOls, quantile7, type LinearModel, type Prediction } from './ols.ts';
 import { numericColumns, parseFormula, readDelimited, type Frame } from './frame.ts';

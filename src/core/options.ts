@@ -2,7 +2,7 @@
  * Argument parsers for commander options, shared by the commands: each checks its value and says what
  * was expected (a UserError, printed without a stack). Light on purpose: `smartcar --help` loads it.
  */
-import { UserError } from '../core/errors.ts';
+import { UserError } from './errors.ts';
 
 export const int = (name: string, lo: number, hi: number) => (v: string): number => {
   const n = Number(v);

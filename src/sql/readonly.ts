@@ -1,12 +1,17 @@
 /**
- * The console's SQL is read-only, checked twice:
- * 1. here, before it runs: exactly one statement, a SELECT (DuckDB's own parser, `json_serialize_sql`,
- *    serialises SELECT statements only), whose table functions are all on an allow-list — no
- *    `read_csv`, `read_parquet`, `read_text`, `glob` … (the catalog's views read the lake for you);
- * 2. by the engine, whatever gets past this: the catalog is opened sandboxed (no file outside the lake,
- *    no COPY, ATTACH or INSTALL; see sql/catalog.ts).
+ * Read-only SQL from outside, checked before it runs; the engine checks again, whatever gets past this
+ * (the instance is confined and locked: sandbox.ts).
+ * - The console's notebooks (`checkReadOnly`): exactly one statement, a SELECT (DuckDB's own parser,
+ *   `json_serialize_sql`, serialises SELECT statements only), whose table functions are all on an
+ *   allow-list — no `read_csv`, `read_parquet`, `read_text`, `glob` … (the catalog's views read the lake).
+ * - The SQL endpoint's sessions (`readOnlyKind`): a prepared statement runs only when DuckDB types it
+ *   a SELECT or an EXPLAIN — no COPY, ATTACH, CREATE, INSERT, SET.
  */
-import type { Catalog } from '../sql/index.ts';
+import type { Catalog } from './catalog.ts';
+import type { StatementKind } from './engine.ts';
+
+/** Whether a prepared statement of this kind may run in a read-only session. */
+export const readOnlyKind = (kind: StatementKind): boolean => kind === 'select' || kind === 'explain';
 
 const ALLOWED_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
 
