@@ -19,13 +19,13 @@
  * idempotence and more than one request in flight).
  */
 import net from 'node:net';
-import { Reader } from '../broker/wire.ts';
 import { createLogger } from '../core/log.ts';
+import { encodePlain, errorName, Reader, RETRIABLE, Writer, type SaslCredentials } from '../kafka/index.ts';
 import { counter } from '../core/metrics.ts';
 import { murmur2Partition } from './murmur2.ts';
 import {
-  API_METADATA, API_PRODUCE, API_VERSIONS, RETRIABLE, decodeApiVersions, decodeMetadata, decodeProduce, encodeMetadata,
-  encodeProduce, errorName, frameRequest, pickVersion, type MetadataTopic, type ProducePartitionResult,
+  API_METADATA, API_PRODUCE, API_SASL_AUTHENTICATE, API_SASL_HANDSHAKE, API_VERSIONS, decodeApiVersions, decodeMetadata,
+  decodeProduce, encodeMetadata, encodeProduce, frameRequest, pickVersion, type MetadataTopic, type ProducePartitionResult,
 } from './protocol.ts';
 import { DEFAULT_MAX_BATCH_BYTES, encodeBatches, type PartitionSegment } from './records.ts';
 import type { BusMessage, BusProducer, ProducerOptions } from './types.ts';
@@ -63,7 +63,7 @@ class BrokerConnection {
   /** Called once when the connection is gone (so that the pool forgets it). */
   onClosed?: () => void;
 
-  constructor(readonly address: string, private readonly clientId: string, private readonly requestTimeoutMs: number) {}
+  constructor(readonly address: string, private readonly clientId: string, private readonly requestTimeoutMs: number, private readonly sasl?: SaslCredentials) {}
 
   async open(connectTimeoutMs: number): Promise<void> {
     const [host, portText] = splitAddress(this.address);
@@ -82,6 +82,24 @@ class BrokerConnection {
     const { error, versions } = decodeApiVersions(r!);
     if (error) throw new Error(`ApiVersions answered ${errorName(error)}`);
     this.versions = versions;
+    if (this.sasl) await this.authenticate(this.sasl);
+  }
+
+  /** SASL/PLAIN: SaslHandshake v1, then one SaslAuthenticate (protocol.ts has the grammar). */
+  private async authenticate(c: SaslCredentials): Promise<void> {
+    const refuse = (why: string, name: string) => new ProduceError(`broker ${this.address} refused the credentials of user '${c.user}': ${why}`, name, false);
+    if (pickVersion(API_SASL_HANDSHAKE, this.versions) < 0 || pickVersion(API_SASL_AUTHENTICATE, this.versions) < 0) {
+      throw refuse('it offers no SaslHandshake v1 / SaslAuthenticate (is SASL enabled on that listener?)', 'ILLEGAL_SASL_STATE');
+    }
+    const hs = (await this.request(API_SASL_HANDSHAKE, 1, [new Writer().string(c.mechanism).toBuffer()]))!;
+    const hsError = hs.int16();
+    const offered = hs.array((x) => x.string()) ?? [];
+    if (hsError) throw refuse(`${errorName(hsError)} (it offers ${offered.join(', ') || 'no mechanism'})`, errorName(hsError));
+    const v = pickVersion(API_SASL_AUTHENTICATE, this.versions);
+    const r = (await this.request(API_SASL_AUTHENTICATE, v, [new Writer().bytes(encodePlain(c.user, c.password)).toBuffer()]))!;
+    const error = r.int16();
+    const message = r.nullableString();
+    if (error) throw refuse(message ?? errorName(error), errorName(error));
   }
 
   version(api: number): number {
@@ -176,6 +194,8 @@ interface TopicInfo { partitions: number; leaders: Int32Array }
 export interface NativeProducerOptions extends ProducerOptions {
   brokers: string[];
   clientId?: string;
+  /** SASL/PLAIN credentials, presented on every connection right after ApiVersions. */
+  sasl?: SaslCredentials;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -231,7 +251,7 @@ class NativeProducer implements BusProducer {
   private connection(address: string): Promise<BrokerConnection> {
     const cur = this.conns.get(address);
     if (cur) return cur;
-    const c = new BrokerConnection(address, this.clientId, this.requestTimeoutMs);
+    const c = new BrokerConnection(address, this.clientId, this.requestTimeoutMs, this.o.sasl);
     c.onClosed = () => { if (this.conns.get(address) === opening) this.conns.delete(address); };
     const opening: Promise<BrokerConnection> = c.open(this.connectTimeoutMs).then(() => c, (err: Error) => {
       c.fail(err.message);

@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { Reader, Writer } from '../../src/broker/wire.ts';
+import { Reader, Writer } from '../../src/kafka/index.ts';
 import { decodeApiVersions, decodeMetadata, decodeProduce, encodeMetadata, encodeProduce, frameRequest, pickVersion } from '../../src/bus/protocol.ts';
 import { encodeBatches } from '../../src/bus/records.ts';
 
