@@ -6,7 +6,7 @@ export function register(program: Command): void {
     .command('broker')
     .description('Run the embedded single-node message broker (Kafka wire protocol)')
     .option('--host <addr>', 'address to bind; anything but loopback needs credentials (SMARTCAR_BROKER_PASSWORD or --sasl-users)', '127.0.0.1')
-    .option('--sasl-users <file>', 'require SASL (PLAIN): one user:password a line, chmod 600; adds to SMARTCAR_BROKER_USER / SMARTCAR_BROKER_PASSWORD')
+    .option('--sasl-users <file>', 'require SASL (PLAIN or SCRAM-SHA-256): one user:password a line, chmod 600; adds to SMARTCAR_BROKER_USER / SMARTCAR_BROKER_PASSWORD')
     .option('--port <port>', 'port (0 = any free port; the bound address is printed)', '9092')
     .option('--data <dir>', 'log directory', './smartcar-data/broker')
     .option('--partitions <n>', 'partitions of auto-created topics', '4')
@@ -45,7 +45,7 @@ Examples:
         portFlag: process.env.SMARTCAR_PORT_FLAG ?? '--port', users: users?.users,
       });
       process.stdout.write(`listening ${b.host}:${b.port}\n`);
-      if (users) process.stdout.write(`sasl PLAIN, ${users.users.size} user(s) from ${users.source}\n`);
+      if (users) process.stdout.write(`sasl PLAIN SCRAM-SHA-256, ${users.users.size} user(s) from ${users.source}\n`);
       onShutdown(() => b.close());
       if (o.metricsPort !== undefined) {
         const mp = Number(o.metricsPort);

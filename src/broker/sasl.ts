@@ -6,12 +6,14 @@
  *                  crosses the network as it is: use it on trusted networks, or SCRAM.
  *   SCRAM-SHA-256  RFC 5802/7677 in two round trips; the password never crosses the network.
  *
+ * The SCRAM exchange itself is src/core/scram.ts, shared with the SQL server.
  * Users come from (credentials.ts) `SMARTCAR_BROKER_USER` / `SMARTCAR_BROKER_PASSWORD`, or a users
  * file given by `--sasl-users`. Passwords are compared in constant time.
  */
 import crypto from 'node:crypto';
 import type { Logger } from '../core/log.ts';
-import { decodePlain, type SaslMechanism } from '../kafka/index.ts';
+import { makeVerifier, ScramError, ScramExchange, type Verifier } from '../core/scram.ts';
+import { decodePlain, SASL_MECHANISMS, type SaslMechanism } from '../kafka/index.ts';
 import { m } from './metrics.ts';
 
 /** A refused step: the message goes to the client ("Authentication failed: <message>") and the log. */
@@ -38,18 +40,24 @@ export interface SaslSession {
 const digest = (s: string) => crypto.createHash('sha256').update(s, 'utf8').digest();
 
 export class Authenticator {
-  readonly mechanisms: readonly SaslMechanism[] = ['PLAIN'];
+  readonly mechanisms: readonly SaslMechanism[] = SASL_MECHANISMS;
   /** user → SHA-256 of the password (equal-length buffers for timingSafeEqual). */
   private readonly plain = new Map<string, Buffer>();
+  /** user → SCRAM verifier (salt, StoredKey, ServerKey), made once at start. */
+  private readonly scram = new Map<string, Verifier>();
 
   constructor(users: ReadonlyMap<string, string>, private readonly log: Logger) {
     if (users.size === 0) throw new Error('an authenticator needs at least one user');
-    for (const [u, p] of users) this.plain.set(u, digest(p));
+    for (const [u, p] of users) {
+      this.plain.set(u, digest(p));
+      this.scram.set(u, makeVerifier(p));
+    }
   }
 
   /** A session for a mechanism, or undefined when it is not offered. */
   start(mechanism: string): SaslSession | undefined {
     if (mechanism === 'PLAIN') return this.plainSession();
+    if (mechanism === 'SCRAM-SHA-256') return this.scramSession();
     return undefined;
   }
 
@@ -71,6 +79,27 @@ export class Authenticator {
         const ok = crypto.timingSafeEqual(digest(t.password), want ?? digest(crypto.randomUUID())) && want !== undefined;
         if (!ok) throw new SaslAuthError('Invalid username or password', t.user);
         return { done: true, response: Buffer.alloc(0), user: t.user };
+      },
+    };
+  }
+
+  /** Two steps: client-first → server-first, client-final → server-final (done). */
+  private scramSession(): SaslSession {
+    const x = new ScramExchange((u) => this.scram.get(u), { nonceSuffix: true });
+    let first = true;
+    return {
+      mechanism: 'SCRAM-SHA-256',
+      step: (token) => {
+        try {
+          if (first) {
+            first = false;
+            return { done: false, response: Buffer.from(x.first(token.toString('utf8'))) };
+          }
+          return { done: true, response: Buffer.from(x.final(token.toString('utf8'))), user: x.user };
+        } catch (err) {
+          if (!(err instanceof ScramError)) throw err;
+          throw new SaslAuthError(/password authentication failed/.test(err.message) ? 'Invalid username or password' : err.message, x.user || undefined);
+        }
       },
     };
   }

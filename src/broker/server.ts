@@ -14,7 +14,7 @@
  * Malformed frames, oversize requests and garbage bytes close that connection and are logged; every
  * other client is unaffected.
  *
- * With users configured (`users`), the listener needs SASL (PLAIN): until a connection has
+ * With users configured (`users`), the listener needs SASL (PLAIN or SCRAM-SHA-256): until a connection has
  * authenticated, any request but ApiVersions, SaslHandshake and SaslAuthenticate closes it, as on a
  * Kafka SASL listener. A non-loopback address is refused without users.
  */
@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { UserError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
+import { isLoopback } from '../core/net.ts';
 import { API, apiName, E, isValidTopicName, Reader, WireError, Writer } from '../kafka/index.ts';
 import { encodeApiVersions, HANDLERS, VERSIONS, type BrokerState, type Connection } from './api/index.ts';
 import { Coordinator } from './groups.ts';
@@ -57,8 +58,6 @@ export interface Broker {
   port: number;
   close(): Promise<void>;
 }
-
-export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
 
 /** APIs a connection may send before it has authenticated. */
 const BEFORE_AUTH = new Set<number>([API.ApiVersions, API.SaslHandshake, API.SaslAuthenticate]);

@@ -9,9 +9,9 @@
  * JavaScript, and its default partitioner is the Java client's murmur2 (murmur2.ts), so keys land on the
  * same partitions as with any Kafka client — the native producer uses the same murmur2.
  */
-import { Kafka, logLevel, CompressionTypes, type Consumer, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, CompressionTypes, type Consumer, type Producer } from 'kafkajs';
 import { createLogger } from '../core/log.ts';
-import { saslFromEnv, type SaslCredentials } from '../kafka/index.ts';
+import { kafkajsSasl, saslFromEnv } from '../kafka/index.ts';
 import { createNativeProducer } from './producer.ts';
 import type { Bus, BusConsumer, BusMessage, BusOptions, BusProducer, ConsumedBatch, ConsumerOptions, ProducerOptions } from './types.ts';
 
@@ -29,12 +29,6 @@ function kafkaLogger() {
     if (level === logLevel.ERROR) log.error(fields, 'bus client error');
     else if (level === logLevel.WARN) log.warn(fields, 'bus client warning');
   };
-}
-
-/** kafkajs's form of the credentials (undefined: no SASL). */
-export function kafkajsSasl(c: SaslCredentials | undefined = saslFromEnv()): SASLOptions | undefined {
-  if (!c) return undefined;
-  return c.mechanism === 'PLAIN' ? { mechanism: 'plain', username: c.user, password: c.password } : { mechanism: 'scram-sha-256', username: c.user, password: c.password };
 }
 
 /**

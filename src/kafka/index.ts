@@ -12,4 +12,4 @@ export { E, errorName, RETRIABLE } from './errors.ts';
 export { BATCH_HEADER, BatchError, scanBatches, writeBatchHeader, type BatchInfo } from './batch.ts';
 export { crc32c } from './crc32c.ts';
 export { isValidTopicName, TOPIC_NAME_RULE } from './topic.ts';
-export { decodePlain, encodePlain, saslFromEnv, SASL_MECHANISMS, type SaslCredentials, type SaslMechanism } from './sasl.ts';
+export { decodePlain, encodePlain, kafkajsSasl, saslFromEnv, SASL_MECHANISMS, type SaslCredentials, type SaslMechanism } from './sasl.ts';

@@ -41,3 +41,12 @@ export function saslFromEnv(env: NodeJS.ProcessEnv = process.env): SaslCredentia
   if (!password) return undefined;
   return { mechanism: 'PLAIN', user: env.SMARTCAR_BROKER_USER || 'smartcar', password };
 }
+
+/** The same credentials in kafkajs's `sasl` option shape (the bus's consumers, the console's topic browser). */
+export function kafkajsSasl(c: SaslCredentials | undefined = saslFromEnv()):
+  { mechanism: 'plain'; username: string; password: string } | { mechanism: 'scram-sha-256'; username: string; password: string } | undefined {
+  if (!c) return undefined;
+  return c.mechanism === 'PLAIN'
+    ? { mechanism: 'plain', username: c.user, password: c.password }
+    : { mechanism: 'scram-sha-256', username: c.user, password: c.password };
+}

@@ -11,7 +11,7 @@ import { UserError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import type { SqlEngine } from '../sql/index.ts';
 import type { Credentials } from './credentials.ts';
-import { makeVerifier } from './scram.ts';
+import { makeVerifier } from '../core/scram.ts';
 import { newSecret, Session } from './session.ts';
 
 export const DEFAULT_PORT = 10000;

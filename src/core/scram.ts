@@ -1,5 +1,6 @@
 /**
- * SCRAM-SHA-256 (RFC 5802 / 7677), the server side, as PostgreSQL does it (no channel binding).
+ * SCRAM-SHA-256 (RFC 5802 / 7677), the server side, without channel binding: the SQL server's
+ * (src/pgwire, as PostgreSQL does it) and the broker's (src/broker/sasl.ts, as Kafka does it).
  *
  *   client-first  = gs2-header "n=" user ",r=" cnonce          gs2-header = "n,," | "y,,"  ("p=…" refused)
  *   server-first  = "r=" cnonce snonce ",s=" base64(salt) ",i=" iterations
@@ -12,7 +13,9 @@
  *   ClientProof = ClientKey XOR HMAC(StoredKey, AuthMessage)     ServerSignature = HMAC(ServerKey, AuthMessage)
  *
  * The verifier (salt, StoredKey, ServerKey) is computed once per server start; the password itself
- * is not kept in the session.
+ * is not kept in the session. PostgreSQL takes the user from its startup message and ignores `n=`;
+ * Kafka has no other place for it, so its exchange looks the verifier up by the `n=` name
+ * (saslname: "=2C" stands for ',' and "=3D" for '=').
  */
 import crypto from 'node:crypto';
 
@@ -41,18 +44,26 @@ export class ScramExchange {
   private serverFirst = '';
   private nonce = '';
   private gs2 = '';
+  private verifier!: Verifier;
+  /** The `n=` user name of the client-first-message, decoded. */
+  user = '';
 
-  constructor(private readonly verifier: Verifier) {}
+  /** One verifier for whatever `n=` says (PostgreSQL), or a lookup by the `n=` name (Kafka). */
+  constructor(private readonly verifiers: Verifier | ((user: string) => Verifier | undefined), private readonly o: { nonceSuffix?: boolean } = {}) {}
 
   first(clientFirst: string): string {
-    const m = /^([ny]),(?:a=[^,]*)?,(n=[^,]*,r=([\x21-\x2b\x2d-\x7e]+)(?:,.*)?)$/.exec(clientFirst);
+    const m = /^([ny]),(?:a=[^,]*)?,(n=([^,]*),r=([\x21-\x2b\x2d-\x7e]+)(?:,.*)?)$/.exec(clientFirst);
     if (!m) {
       if (clientFirst.startsWith('p=')) throw new ScramError('channel binding is not supported by this server');
       throw new ScramError('malformed SCRAM client-first-message');
     }
+    this.user = m[3]!.replace(/=2C/g, ',').replace(/=3D/g, '=');
+    const v = typeof this.verifiers === 'function' ? this.verifiers(this.user) : this.verifiers;
+    if (!v) throw new ScramError('password authentication failed');
+    this.verifier = v;
     this.gs2 = clientFirst.slice(0, clientFirst.length - m[2]!.length);
     this.clientFirstBare = m[2]!;
-    this.nonce = m[3]! + crypto.randomBytes(18).toString('base64');
+    this.nonce = m[4]! + crypto.randomBytes(18).toString('base64');
     this.serverFirst = `r=${this.nonce},s=${this.verifier.salt.toString('base64')},i=${this.verifier.iterations}`;
     return this.serverFirst;
   }
@@ -61,7 +72,9 @@ export class ScramExchange {
     const m = /^c=([^,]*),r=([^,]*)(?:,.*)?,p=([A-Za-z0-9+/=]+)$/.exec(clientFinal);
     if (!m) throw new ScramError('malformed SCRAM client-final-message');
     if (Buffer.from(m[1]!, 'base64').toString('utf8') !== this.gs2) throw new ScramError('SCRAM channel binding check failed');
-    if (m[2] !== this.nonce) throw new ScramError('SCRAM nonce mismatch');
+    // Kafka checks only that the client's nonce ends with the server's: librdkafka sends the client nonce
+    // again in front of it, and Kafka's own server accepts that.
+    if (m[2] !== this.nonce && !(this.o.nonceSuffix && m[2]!.endsWith(this.nonce))) throw new ScramError('SCRAM nonce mismatch');
     const withoutProof = clientFinal.slice(0, clientFinal.lastIndexOf(',p='));
     const auth = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;
     const proof = Buffer.from(m[3]!, 'base64');
