@@ -67,7 +67,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const users = opts.users?.size ? opts.users : undefined;
   // Secure by default: another host may reach the broker only with credentials.
   if (!isLoopback(host) && !users) {
-    throw new UserError(`refusing to listen on ${host} without credentials: set SMARTCAR_BROKER_PASSWORD (and SMARTCAR_BROKER_USER) or --sasl-users FILE, or bind 127.0.0.1`);
+    throw new UserError(`--host ${host} would let other hosts reach the broker without credentials: set SMARTCAR_BROKER_PASSWORD (and SMARTCAR_BROKER_USER, default smartcar) or --sasl-users FILE, or bind 127.0.0.1`);
   }
   const defaultPartitions = opts.defaultPartitions ?? 4;
   const autoCreate = opts.autoCreateTopics ?? true;

@@ -31,6 +31,13 @@
  *     partition_responses => index:int32 error_code:int16 base_offset:int64 log_append_time_ms:int64
  *                            log_start_offset:int64(v5+)
  *   (acks=0: the broker sends no response at all)
+ *
+ * With credentials, right after ApiVersions (SASL/PLAIN, src/kafka/sasl.ts has the token):
+ * SaslHandshake Request (Version: 1) => mechanism:string
+ * SaslHandshake Response (Version: 1) => error_code:int16 [mechanisms:string]
+ * SaslAuthenticate Request (Version: 0–1) => auth_bytes:bytes
+ * SaslAuthenticate Response (Version: 0–1) => error_code:int16 error_message:nullable_string auth_bytes:bytes
+ *                                             session_lifetime_ms:int64(v1+)
  */
 import { API, type Reader } from '../kafka/index.ts';
 

@@ -9,7 +9,8 @@
  *   batch (magic 2) => base_offset:int64 batch_length:int32 partition_leader_epoch:int32 magic:int8 crc:uint32
  *                      attributes:int16 last_offset_delta:int32 first_timestamp:int64 max_timestamp:int64
  *                      producer_id:int64 producer_epoch:int16 base_sequence:int32 [records]:int32 count
- *     (crc: CRC-32C of everything from attributes to the end; attributes bits 0–2 the codec, 0 none, 1 gzip)
+ *     (crc: CRC-32C of everything from attributes to the end; attributes bits 0–2 the codec, 0 none, 1 gzip;
+ *      the header is written by src/kafka's writeBatchHeader, which the broker's scanBatches reads)
  *   record => length:varint attributes:int8 timestamp_delta:varlong offset_delta:varint
  *             key_length:varint key value_length:varint value [headers]:varint count
  *     headers => key_length:varint key value_length:varint value

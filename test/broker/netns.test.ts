@@ -12,6 +12,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exited, tmp } from './support.ts';
 import { needTool } from '../support/require.ts';
+import { waitFor } from '../support/overspeed.ts';
+import { dataPaths } from '../../src/core/paths.ts';
+import { readLock } from '../../src/platform/lock.ts';
 
 const id = process.pid % 10_000;
 const NS = `smk-ns-${id}`;
@@ -31,7 +34,7 @@ const ip = (...args: string[]) => {
 
 /** Environment without the platform's credentials (the parent's must not leak into a refusal test). */
 const bareEnv = () => {
-  const e = { ...process.env, SMARTCAR_LOG_LEVEL: 'info' };
+  const e: NodeJS.ProcessEnv = { ...process.env, SMARTCAR_LOG_LEVEL: 'info' };
   delete e.SMARTCAR_BROKER_PASSWORD;
   delete e.SMARTCAR_BROKER_USER;
   return e;
@@ -126,6 +129,63 @@ describe.skipIf(!canNetns)('the broker reached from another host (a network name
   }, 60_000);
 });
 
+describe.skipIf(!canNetns)('smartcar up with the broker on a non-loopback address', () => {
+  let up: ChildProcess | undefined;
+  afterAll(async () => {
+    if (up && up.exitCode === null) {
+      up.kill('SIGKILL');
+      await exited(up);
+    }
+  });
+
+  it('every component presents the credentials: the agent produces, the stream joins its group, the console browses topics', async () => {
+    const data = path.join(tmp('up-sasl'), 'data');
+    up = spawn(process.execPath, ['bin/smartcar.js', 'up', '--no-sim', '--data', data, '--port', '0', '--broker-port', '0', '--broker-host', HOST_IP], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...bareEnv(), SMARTCAR_BROKER_USER: USER, SMARTCAR_BROKER_PASSWORD: PASSWORD },
+    });
+    let out = '';
+    up.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+    up.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+    const upExited = new Promise<number | null>((r) => up!.once('exit', (code) => r(code)));
+    await waitFor(() => out.includes('ready; Ctrl-C stops everything') || up!.exitCode !== null, 90_000, 'smartcar up to be ready');
+    expect(up.exitCode, out).toBeNull();
+    const m = new RegExp(`broker +pid \\d+ +${HOST_IP.replace(/\./g, '\\.')}:(\\d+) .*SASL`).exec(out);
+    expect(m, out).not.toBeNull();
+    port = Number(m![1]);
+
+    // The agent's kafka sink: driving lines reach SmartCar-Topic (read back from the other host).
+    const p = dataPaths(data);
+    fs.mkdirSync(path.dirname(p.driverLog), { recursive: true });
+    const lines = Array.from({ length: 5 }, (_, i) => `20240301001${i}00,C000${i},1,0,F,N,80,A01`);
+    fs.appendFileSync(p.driverLog, lines.join('\n') + '\n');
+    let seen: string[] = [];
+    await waitFor(async () => {
+      const c = await inNamespace([...creds(PASSWORD), '-t', 'SmartCar-Topic', '-C', '-o', 'beginning', '-e', '-f', '%s\\n']);
+      seen = c.status === 0 ? c.stdout.trim().split('\n') : [];
+      return lines.every((l) => seen.includes(l));
+    }, 60_000, 'the agent to produce the driving lines');
+
+    // The console (in the supervisor) through kafkajs: topics, and the stream's consumer group.
+    const httpPort = readLock(path.join(data, 'state'))!.port!;
+    const get = async (u: string) => {
+      const r = await fetch(`http://127.0.0.1:${httpPort}${u}`);
+      return { status: r.status, body: await r.text() };
+    };
+    const topics = await get('/api/topics');
+    expect(topics.status, topics.body).toBe(200);
+    expect(topics.body).toContain('SmartCar-Topic');
+    await waitFor(async () => (await get('/api/topics/groups')).body.includes('smartcar-stream'), 60_000, 'the stream\'s group in the console');
+
+    // Nothing inside the platform was turned away; every connection authenticated.
+    const brokerLog = fs.readFileSync(path.join(data, 'logs', 'platform', 'broker.log'), 'utf8');
+    expect(brokerLog).toContain('client authenticated');
+    expect(brokerLog).not.toMatch(/unauthenticated|authentication failed/);
+
+    up.kill('SIGINT');
+    expect(await upExited).toBe(0);
+  }, 240_000);
+});
+
 describe('a non-loopback bind without credentials', () => {
   // Any non-loopback address: the refusal comes before the bind, so it need not exist here.
   const addr = '10.200.251.1';
@@ -134,7 +194,7 @@ describe('a non-loopback bind without credentials', () => {
     const data = path.join(tmp('refuse'), 'broker');
     const r = await run(process.execPath, ['bin/smartcar.js', 'broker', '--host', addr, '--port', '0', '--data', data]);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`refusing to listen on ${addr} without credentials: set SMARTCAR_BROKER_PASSWORD`))]);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^smartcar: --host ${addr} would let other hosts reach the broker without credentials: set SMARTCAR_BROKER_PASSWORD`))]);
     expect(fs.existsSync(data)).toBe(false);
   });
 
@@ -142,7 +202,7 @@ describe('a non-loopback bind without credentials', () => {
     const data = path.join(tmp('refuse-up'), 'data');
     const r = await run(process.execPath, ['bin/smartcar.js', 'up', '--no-sim', '--broker-host', addr, '--data', data, '--port', '0']);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`--broker-host ${addr} would let other hosts reach the broker without credentials`))]);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^smartcar: --broker-host ${addr} would let other hosts reach the broker without credentials`))]);
     expect(fs.existsSync(data)).toBe(false);
   });
 });

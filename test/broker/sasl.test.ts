@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { startBroker, type Broker } from '../../src/broker/index.ts';
 import { createBus, ProduceError } from '../../src/bus/index.ts';
 import { tmp } from './support.ts';
@@ -79,7 +79,7 @@ describe('SASL with kafkajs', () => {
 
   for (const mechanism of ['plain', 'scram-sha-256'] as const) {
     it(`produces and consumes with ${mechanism}`, async () => {
-      const kafka = client({ sasl: { mechanism, username: 'alice', password: 'wonder-land' } });
+      const kafka = client({ sasl: { mechanism, username: 'alice', password: 'wonder-land' } as SASLOptions });
       const topic = `kafkajs-${mechanism}`;
       const p = kafka.producer();
       await p.connect();
@@ -96,7 +96,7 @@ describe('SASL with kafkajs', () => {
     }, 60_000);
 
     it(`refuses a wrong ${mechanism} password`, async () => {
-      const admin = client({ sasl: { mechanism, username: 'alice', password: 'nope' } }).admin();
+      const admin = client({ sasl: { mechanism, username: 'alice', password: 'nope' } as SASLOptions }).admin();
       await expect(admin.connect()).rejects.toThrow(/Authentication failed|SASL/i);
     }, 30_000);
   }
