@@ -199,6 +199,14 @@ function rawClient(): Promise<{ send(b: Buffer): void; next(): Promise<Buffer>; 
   });
 }
 const plainToken = (u: string, p: string) => Buffer.from(`\0${u}\0${p}`);
+/** A good client still gets in (kafkajs, SCRAM). */
+async function kafkaOk(): Promise<boolean> {
+  const admin = new Kafka({ brokers: [addr], clientId: 'after-fuzz', logLevel: logLevel.NOTHING, sasl: { mechanism: 'scram-sha-256', username: 'alice', password: 'wonder-land' } }).admin();
+  await admin.connect();
+  await admin.listTopics();
+  await admin.disconnect();
+  return true;
+}
 const METADATA_V1_ALL = () => frame(header(3, 1, 7), i32(-1));
 
 describe('SASL by hand', () => {
@@ -248,6 +256,24 @@ describe('SASL by hand', () => {
     expect(apis.get(36)).toEqual([0, 1]);
     c.end();
   });
+
+  it('survives garbage tokens after each mechanism\'s handshake, and keeps admitting good clients', async () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    for (let i = 0; i < 60; i++) {
+      const c = await rawClient();
+      c.send(frame(header(17, 1, 1), str(i % 2 ? 'PLAIN' : 'SCRAM-SHA-256')));
+      await c.next();
+      const junk = Buffer.from(Array.from({ length: Math.floor(rnd() * 80) }, () => Math.floor(rnd() * 256)));
+      const bytes = Buffer.concat([i32(junk.length), junk]);
+      c.send(frame(header(36, 1, 2), bytes));
+      const r = await c.next();
+      expect(r.readInt16BE(4)).toBe(58); // SASL_AUTHENTICATION_FAILED
+      await c.closed;
+    }
+    const ok = await kafkaOk();
+    expect(ok).toBe(true);
+  }, 60_000);
 
   it('an unknown mechanism is answered UNSUPPORTED_SASL_MECHANISM (33), then the connection is closed', async () => {
     const c = await rawClient();
