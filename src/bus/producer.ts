@@ -20,12 +20,13 @@
  */
 import net from 'node:net';
 import { createLogger } from '../core/log.ts';
-import { encodePlain, errorName, Reader, RETRIABLE, Writer, type SaslCredentials } from '../kafka/index.ts';
+import { encodePlain, errorName, Reader, RETRIABLE, type SaslCredentials } from '../kafka/index.ts';
 import { counter } from '../core/metrics.ts';
 import { murmur2Partition } from './murmur2.ts';
 import {
   API_METADATA, API_PRODUCE, API_SASL_AUTHENTICATE, API_SASL_HANDSHAKE, API_VERSIONS, decodeApiVersions, decodeMetadata,
-  decodeProduce, encodeMetadata, encodeProduce, frameRequest, pickVersion, type MetadataTopic, type ProducePartitionResult,
+  decodeProduce, decodeSaslAuthenticate, decodeSaslHandshake, encodeMetadata, encodeProduce, encodeSaslAuthenticate,
+  encodeSaslHandshake, frameRequest, pickVersion, type MetadataTopic, type ProducePartitionResult,
 } from './protocol.ts';
 import { DEFAULT_MAX_BATCH_BYTES, encodeBatches, type PartitionSegment } from './records.ts';
 import type { BusMessage, BusProducer, ProducerOptions } from './types.ts';
@@ -91,15 +92,11 @@ class BrokerConnection {
     if (pickVersion(API_SASL_HANDSHAKE, this.versions) < 0 || pickVersion(API_SASL_AUTHENTICATE, this.versions) < 0) {
       throw refuse('it offers no SaslHandshake v1 / SaslAuthenticate (is SASL enabled on that listener?)', 'ILLEGAL_SASL_STATE');
     }
-    const hs = (await this.request(API_SASL_HANDSHAKE, 1, [new Writer().string(c.mechanism).toBuffer()]))!;
-    const hsError = hs.int16();
-    const offered = hs.array((x) => x.string()) ?? [];
-    if (hsError) throw refuse(`${errorName(hsError)} (it offers ${offered.join(', ') || 'no mechanism'})`, errorName(hsError));
+    const hs = decodeSaslHandshake((await this.request(API_SASL_HANDSHAKE, 1, encodeSaslHandshake(c.mechanism)))!);
+    if (hs.error) throw refuse(`${errorName(hs.error)} (it offers ${hs.mechanisms.join(', ') || 'no mechanism'})`, errorName(hs.error));
     const v = pickVersion(API_SASL_AUTHENTICATE, this.versions);
-    const r = (await this.request(API_SASL_AUTHENTICATE, v, [new Writer().bytes(encodePlain(c.user, c.password)).toBuffer()]))!;
-    const error = r.int16();
-    const message = r.nullableString();
-    if (error) throw refuse(message ?? errorName(error), errorName(error));
+    const auth = decodeSaslAuthenticate(v, (await this.request(API_SASL_AUTHENTICATE, v, encodeSaslAuthenticate(encodePlain(c.user, c.password))))!);
+    if (auth.error) throw refuse(auth.message ?? errorName(auth.error), errorName(auth.error));
   }
 
   version(api: number): number {

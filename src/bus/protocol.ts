@@ -39,7 +39,7 @@
  * SaslAuthenticate Response (Version: 0–1) => error_code:int16 error_message:nullable_string auth_bytes:bytes
  *                                             session_lifetime_ms:int64(v1+)
  */
-import { API, type Reader } from '../kafka/index.ts';
+import { API, Writer, type Reader } from '../kafka/index.ts';
 
 export const API_PRODUCE = API.Produce;
 export const API_METADATA = API.Metadata;
@@ -161,4 +161,25 @@ export function decodeProduce(version: number, r: Reader): ProducePartitionResul
     });
   });
   return out;
+}
+
+export function encodeSaslHandshake(mechanism: string): Buffer[] {
+  return [new Writer().string(mechanism).toBuffer()];
+}
+
+export function decodeSaslHandshake(r: Reader): { error: number; mechanisms: string[] } {
+  const error = r.int16();
+  return { error, mechanisms: r.array((x) => x.string()) ?? [] };
+}
+
+export function encodeSaslAuthenticate(token: Buffer): Buffer[] {
+  return [new Writer().bytes(token).toBuffer()];
+}
+
+export function decodeSaslAuthenticate(version: number, r: Reader): { error: number; message: string | null; token: Buffer } {
+  const error = r.int16();
+  const message = r.nullableString();
+  const token = Buffer.from(r.bytes() ?? Buffer.alloc(0));
+  if (version >= 1) r.int64();
+  return { error, message, token };
 }

@@ -4,6 +4,7 @@
  * SaslHandshake v0 token exchange written out byte by byte.
  */
 import net from 'node:net';
+import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
@@ -274,6 +275,25 @@ describe('SASL by hand', () => {
     const ok = await kafkaOk();
     expect(ok).toBe(true);
   }, 60_000);
+
+  it('SaslHandshake v1 and SaslAuthenticate v1 responses decode with kafkajs\'s own response decoders', async () => {
+    const require = createRequire(import.meta.url);
+    type Decoder = { decode(b: Buffer): Promise<Record<string, unknown>> };
+    const hsDecoder = require('kafkajs/src/protocol/requests/saslHandshake/v1/response') as Decoder;
+    const auDecoder = require('kafkajs/src/protocol/requests/saslAuthenticate/v1/response') as Decoder;
+    for (const [password, error] of [['wonder-land', 0], ['nope', 58]] as const) {
+      const c = await rawClient();
+      c.send(frame(header(17, 1, 1), str('PLAIN')));
+      const hs = await hsDecoder.decode((await c.next()).subarray(4));
+      expect(hs).toEqual({ errorCode: 0, enabledMechanisms: ['PLAIN', 'SCRAM-SHA-256'] });
+      c.send(frame(header(36, 1, 2), i32(plainToken('alice', password).length), plainToken('alice', password)));
+      const au = await auDecoder.decode((await c.next()).subarray(4));
+      expect(au.errorCode).toBe(error);
+      expect(au.errorMessage).toBe(error ? 'Authentication failed: Invalid username or password' : null);
+      expect(au.sessionLifetimeMs).toBe('0');
+      c.end();
+    }
+  });
 
   it('an unknown mechanism is answered UNSUPPORTED_SASL_MECHANISM (33), then the connection is closed', async () => {
     const c = await rawClient();
