@@ -159,6 +159,21 @@ describe('SASL with the bus', () => {
   }, 30_000);
 });
 
+describe('SASL refused to a platform command', () => {
+  it('smartcar stream with a wrong SMARTCAR_BROKER_PASSWORD: one line naming the user and the variables, exit code 2', async () => {
+    const env = { ...process.env, SMARTCAR_BROKER_USER: 'alice', SMARTCAR_BROKER_PASSWORD: 'wrong', SMARTCAR_LOG_LEVEL: 'silent' };
+    const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, ['bin/smartcar.js', 'stream', '--data', tmp('stream-sasl'), '--kafka', addr], { stdio: ['ignore', 'ignore', 'pipe'], env });
+      let stderr = '';
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => p.kill('SIGKILL'), 60_000);
+      p.on('exit', (status) => { clearTimeout(timer); resolve({ status, stderr }); });
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([`smartcar: broker ${addr} refused the credentials of user 'alice': Authentication failed: Invalid username or password; check SMARTCAR_BROKER_USER / SMARTCAR_BROKER_PASSWORD`]);
+  }, 60_000);
+});
+
 /** One frame by hand: int32 size, then the parts. */
 const frame = (...parts: Buffer[]) => {
   const body = Buffer.concat(parts);
