@@ -159,6 +159,28 @@ describe('SASL with the bus', () => {
   }, 30_000);
 });
 
+describe.skipIf(!hasKcat)('a wildcard bind with credentials', () => {
+  it('names, to each client, the address it reached the broker on', async () => {
+    const wild = await startBroker({ host: '0.0.0.0', dataDir: tmp('wild'), port: 0, users: USERS });
+    try {
+      const r = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+        const p = spawn('kcat', ['-b', `127.0.0.1:${wild.port}`, ...sasl('PLAIN', 'alice', 'wonder-land'), '-L', '-m', '10'], { stdio: ['ignore', 'pipe', 'ignore'] });
+        let stdout = '';
+        p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+        p.on('exit', (status) => resolve({ status, stdout }));
+      });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain(`broker 0 at 127.0.0.1:${wild.port}`);
+    } finally {
+      await wild.close();
+    }
+  }, 30_000);
+
+  it('refuses a wildcard bind without credentials', async () => {
+    await expect(startBroker({ host: '0.0.0.0', dataDir: tmp('wild-refused'), port: 0 })).rejects.toThrow(/--host 0\.0\.0\.0 would let other hosts reach the broker without credentials/);
+  });
+});
+
 describe('SASL refused to a platform command', () => {
   it('smartcar stream with a wrong SMARTCAR_BROKER_PASSWORD: one line naming the user and the variables, exit code 2', async () => {
     const env = { ...process.env, SMARTCAR_BROKER_USER: 'alice', SMARTCAR_BROKER_PASSWORD: 'wrong', SMARTCAR_LOG_LEVEL: 'silent' };
