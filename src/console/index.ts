@@ -24,6 +24,7 @@ import { tableRoutes } from './routes/tables.ts';
 import { notebookRoutes } from './routes/notebooks.ts';
 import { workflowRoutes } from './routes/workflows.ts';
 import { ruleRoutes } from './routes/rules.ts';
+import { analysisRoutes } from './routes/analysis.ts';
 
 export type { ConsoleOptions, PlatformView, ComponentInfo };
 export { consoleToken, TOKEN_ENV } from './auth.ts';
@@ -96,6 +97,7 @@ export function createConsole(o: MountOptions, router = new Router()): Console {
   notebookRoutes(router, ctx);
   workflowRoutes(router, ctx);
   ruleRoutes(router, ctx);
+  analysisRoutes(router, ctx);
 
   return {
     routes: router,

@@ -22,7 +22,8 @@ export { evaluateConfusion, formatEvaluation } from './metrics.ts';
 export type { Evaluation } from './metrics.ts';
 export { writeModelFile, readModelFile } from './model-file.ts';
 export { markdownOptions, optionDocs } from './options.ts';
-export { renderSvg, writeSvg } from './plot.ts';
+export { renderSvg, writeSvg, drawFigure, listFigures, figuresDir } from './plot.ts';
+export type { Figure } from './plot.ts';
 export { runAnalysisTask } from './tasks.ts';
 // Stage-6 models: the incident network for the prediction service, the regression.
 export * from './dnn/index.ts';

@@ -3,10 +3,16 @@
  * DuckDB catalog. Listens on 127.0.0.1 by default; a non-loopback address is refused unless the
  * credentials were configured (environment or config), not generated.
  *
+ * TLS: with a certificate and key configured (`tls`), an SSLRequest is answered 'S' and the session continues
+ * inside TLS (psql `sslmode=require` / `verify-full`); without one it is answered 'N' and the client decides.
+ * Plain connections stay allowed either way, as PostgreSQL's default `host` lines allow them.
+ *
  * Limits, each a session's end and never the server's: `maxSessions` concurrent sessions (53300),
  * `maxMessage` bytes per frontend message (54000), `statementTimeoutMs` per statement (57014).
  */
+import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
 import { UserError } from '../core/errors.ts';
 import { createLogger } from '../core/log.ts';
 import type { SqlEngine } from '../sql/index.ts';
@@ -26,6 +32,27 @@ export interface SqlServerOptions {
   maxMessage?: number;
   /** The flag a busy port's message names. */
   portFlag?: string;
+  /** PEM files of the server's certificate (chain) and key: SSLRequest is then answered 'S'. */
+  tls?: { cert: string; key: string };
+}
+
+/** SSLRequest: Int32 length 8, Int32 80877103. */
+const SSL_REQUEST_CODE = 80877103;
+
+function tlsContext(o: { cert: string; key: string }): tls.SecureContext {
+  const read = (file: string, what: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (e) {
+      throw new UserError(`cannot read the TLS ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  };
+  try {
+    return tls.createSecureContext({ cert: read(o.cert, 'certificate'), key: read(o.key, 'key'), minVersion: 'TLSv1.2' });
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`the TLS certificate ${o.cert} and key ${o.key} do not make a usable pair: ${(e as Error).message}`);
+  }
 }
 
 export interface SqlServer {
@@ -69,11 +96,31 @@ export async function startSqlServer(o: SqlServerOptions): Promise<SqlServer> {
     admit: () => sessions.size < maxSessions,
     log: (event: string, fields: Record<string, unknown> = {}) => log.info(fields, event),
   };
+  const secure = o.tls ? tlsContext(o.tls) : undefined;
   const open = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     open.add(socket);
     socket.on('close', () => open.delete(socket));
-    new Session(socket, ctx);
+    if (!secure) {
+      new Session(socket, ctx);
+      return;
+    }
+    // The first frame decides: an SSLRequest is answered 'S' and the session runs inside TLS; anything else is
+    // handed, as it came, to a plain session. (A client sends nothing after SSLRequest until it has the answer.)
+    socket.once('data', (first: Buffer) => {
+      if (first.length === 8 && first.readInt32BE(0) === 8 && first.readInt32BE(4) === SSL_REQUEST_CODE) {
+        socket.write('S');
+        const t = new tls.TLSSocket(socket, { isServer: true, secureContext: secure });
+        t.on('error', (err) => {
+          log.info({ err: err.message }, 'TLS handshake failed');
+          socket.destroy();
+        });
+        new Session(t, ctx);
+        return;
+      }
+      new Session(socket, ctx);
+      socket.emit('data', first);
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {

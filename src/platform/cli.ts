@@ -24,6 +24,7 @@ export function register(program: Command): void {
     .option('--broker-port <p>', 'port of the embedded broker (default 9092; 0 = any free port)', int('--broker-port', 0, 65535))
     .option('--broker-host <addr>', 'address of the embedded broker (default 127.0.0.1); another needs SMARTCAR_BROKER_PASSWORD, which every component then presents')
     .option('--sql-port <p>', 'port of the SQL server for psql / R / JDBC (default 10000; 0 = any free port)', int('--sql-port', 0, 65535))
+    .option('--predict-port <p>', 'port of the prediction service, started once a model exists (default 9001; 0 = any free port)', int('--predict-port', 0, 65535))
     .addHelpText('after', `
 Starts, in order: broker → stream, agent → workflow scheduler → simulator; a component that dies is
 restarted with exponential backoff. Ctrl-C stops them in reverse order (the agent drains, the stream

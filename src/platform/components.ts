@@ -109,7 +109,7 @@ export function platformComponents(o: PlatformOptions): PlatformComponents {
     args: () => ['sql-server', '--data', data, '--port', String(o.sqlPort)],
     ready: { listening: /^listening (\S+:\d+)\s*$/, credentials: /^credentials (.+)$/ },
     describe: (c) => `psql "postgres://smartcar@${c.captures.listening ?? '?'}/smartcar"  (password: ${c.captures.credentials ?? '?'})`,
-    env,
+    env: { ...env, SMARTCAR_PORT_FLAG: '--sql-port' },
   });
   if (o.sim) {
     const s = o.sim;
@@ -133,7 +133,9 @@ export function platformComponents(o: PlatformOptions): PlatformComponents {
     specs.push({
       name: 'predict',
       args: () => ['serve', 'predict', '--port', String(o.predictPort ?? 9001), '--model', models],
-      describe: () => `127.0.0.1:${o.predictPort ?? 9001}/smartcar/predict, models in ${path.relative(data, models)}`,
+      ready: { listening: /^listening (\S+)\s*$/ },
+      describe: (c) => `${c.captures.listening ?? `http://127.0.0.1:${o.predictPort ?? 9001}`}/smartcar/predict, models in ${path.relative(data, models)}`,
+      env: { SMARTCAR_PORT_FLAG: '--predict-port' },
     });
   }
   return { specs, brokers };

@@ -99,6 +99,8 @@ interface Running {
   ready?: Promise<void>;
   exited?: Promise<void>;
   timer?: NodeJS.Timeout;
+  /** Set while an operator's restart is under way: the exit it causes is not a crash. */
+  requested?: boolean;
 }
 
 export class Supervisor {
@@ -154,6 +156,39 @@ export class Supervisor {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const name of [...this.order].reverse()) await this.stopOne(this.comps.get(name)!);
+  }
+
+  /**
+   * An operator's restart (the console's button): stops the component cleanly (SIGTERM, then SIGKILL after its
+   * grace) and starts it again at once. It counts as a restart, not as a crash: no backoff, and the crash streak
+   * that sets the backoff is left as it was.
+   */
+  async restart(name: string): Promise<void> {
+    const r = this.comps.get(name);
+    if (!r) throw new Error(`no component named ${name} (components: ${this.order.join(', ')})`);
+    if (this.stopping) throw new Error('the platform is stopping');
+    if (r.requested) return;
+    r.requested = true;
+    r.state.phase = 'restarting';
+    try {
+      clearTimeout(r.timer);
+      const child = r.child;
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const grace = r.spec.stopTimeoutMs ?? 20_000;
+        const t = setTimeout(() => child.kill('SIGKILL'), grace);
+        await r.exited;
+        clearTimeout(t);
+      }
+      if (this.stopping) return;
+      r.state.restarts++;
+      restartsTotal.inc({ component: r.spec.name });
+      log.info({ component: r.spec.name, restarts: r.state.restarts }, 'restarted on request');
+      this.o.onEvent?.({ kind: 'restarting', name: r.spec.name, delayMs: 0, restarts: r.state.restarts });
+      this.spawn(r);
+    } finally {
+      r.requested = false;
+    }
   }
 
   /** Kills every child at once (a second Ctrl-C). */
@@ -259,7 +294,7 @@ export class Supervisor {
         const reason = firstErrorLine(state.logFile, logStart);
         failReady(Object.assign(new Error(`${spec.name} exited (${signal ?? `code ${code}`}) before it was ready${reason ? `: ${reason}` : ''}; see ${state.logFile}`), { childExitCode: code }));
         // A first start that fails before it is ready fails `start()` instead: no restart behind its back.
-        if (!this.stopping && (isReady || r.ready !== ready)) this.scheduleRestart(r);
+        if (!this.stopping && !r.requested && (isReady || r.ready !== ready)) this.scheduleRestart(r);
         resolve();
       });
     });

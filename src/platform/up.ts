@@ -33,6 +33,8 @@ export interface UpOptions extends FleetOptions, ConfigFlags {
   brokerHost?: string;
   /** SQL server port (default 10000; any free port when --port is 0). */
   sqlPort?: number;
+  /** Prediction service port, when a model exists (default 9001; any free port when --port is 0). */
+  predictPort?: number;
   /** Restart backoff (tests shorten it). */
   backoffBaseMs?: number;
 }
@@ -168,10 +170,7 @@ export async function runUp(o: UpOptions): Promise<void> {
     platform: {
       components: async () => (await platformHealth(sup, paths.root)).components,
       metrics: () => platformMetrics(sup),
-      restart: async (name) => {
-        const pid = sup.state(name)?.pid;
-        if (pid) process.kill(pid, 'SIGTERM');
-      },
+      restart: (name) => sup.restart(name),
       brokers: () => {
         try {
           return started.comps?.brokers().split(',');
@@ -198,6 +197,7 @@ export async function runUp(o: UpOptions): Promise<void> {
     paths, kafka: cfg.kafka, redis: cfg.redis, postgres: cfg.postgres,
     brokerPort: o.brokerPort ?? cfg.broker.port, brokerHost, brokerSasl: !!sasl,
     sqlPort: o.sqlPort ?? (o.port === 0 ? 0 : 10000),
+    predictPort: o.predictPort ?? (o.port === 0 ? 0 : 9001),
     sim: o.sim ? { cars: o.cars, speedup: o.speedup, seed: o.seed, date: o.date, garbage: o.garbage, statusCars: o.statusCars } : undefined,
   });
   lock.update({ port: server.port });

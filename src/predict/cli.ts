@@ -33,6 +33,8 @@ Examples:
         onLog: (l) => process.stderr.write(`${l}\n`),
       });
       process.stderr.write(`predict: ${svc.url}/smartcar/predict${svc.current() ? '' : ' (no model yet: waiting for one)'}\n`);
+      // For a supervisor (smartcar up): where it listens, on stdout.
+      process.stdout.write(`listening ${svc.url}\n`);
       onShutdown(() => svc.close());
       if (o.metricsPort !== undefined) {
         const { serveStatus } = await import('../core/http.ts');

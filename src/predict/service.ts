@@ -176,7 +176,7 @@ export async function startPredictService(o: PredictServiceOptions): Promise<Pre
     router.route({ method, path: '/smartcar/predict', summary: 'predict the incident class from the ten features', handler: async (ctx) => predict(ctx.req, ctx.url) });
   statusRoutes(router, () => (model ? { status: 'ok' as const, model_version: model.version, model: model.file } : { status: 'down' as const, error: `no model at ${o.model}` }));
 
-  const server = await listen({ host, port: o.port, router, portFlag: '--port', ref: true });
+  const server = await listen({ host, port: o.port, router, portFlag: process.env.SMARTCAR_PORT_FLAG ?? '--port', ref: true }); // --predict-port under up
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     server,

@@ -70,7 +70,12 @@ const toJs = (v: unknown): unknown => (typeof v === 'bigint' ? (Number.isSafeInt
  * with `allowed_directories = [lake]`, configuration locked): `read_csv('/etc/passwd')`, `COPY … TO`,
  * `ATTACH` and `INSTALL` fail with a permission error, whatever the SQL.
  */
-export async function openCatalog(opts: { dataDir: string; table?: TableStore; threads?: number; sandbox?: boolean }): Promise<Catalog> {
+/**
+ * `driveMaxAgeMs`: how old the copy of the table store behind `smartcar_drive_info` may get before a query that
+ * names it loads it again (default 5 s). A one-shot `smartcar sql` loads it once; a long-lived catalog (the
+ * console, the SQL server) sees puts and new records within that bound.
+ */
+export async function openCatalog(opts: { dataDir: string; table?: TableStore; threads?: number; sandbox?: boolean; driveMaxAgeMs?: number }): Promise<Catalog> {
   const lake = dataPaths(opts.dataDir).lake;
   const instance = await DuckDBInstance.create(':memory:', { threads: String(opts.threads ?? 2) });
   const conn: DuckDBConnection = await instance.connect();
@@ -80,7 +85,6 @@ export async function openCatalog(opts: { dataDir: string; table?: TableStore; t
     await conn.run(`SET lock_configuration = true`);
   }
   let registered = '';
-  let driveLoaded = false;
 
   const refresh = async () => {
     const views = lakeViews(lake);
@@ -90,24 +94,31 @@ export async function openCatalog(opts: { dataDir: string; table?: TableStore; t
     registered = key;
   };
 
-  const loadDriveInfo = async () => {
-    if (driveLoaded) return;
-    driveLoaded = true;
-    await conn.run(`CREATE OR REPLACE TABLE smartcar_drive_info (${DRIVE_COLS.map((c) => `${c} VARCHAR`).join(', ')})`);
-    if (!opts.table) return;
-    const tables = await opts.table.listTables();
-    if (!tables.some((t) => t.name === DRIVER_TABLE)) return;
-    const appender = await conn.createAppender('smartcar_drive_info');
-    for await (const r of opts.table.scan(DRIVER_TABLE)) {
-      appender.appendVarchar(r.row);
-      for (const c of DRIVE_COLS.slice(1)) {
-        const v = r.cells[`cf1:${c === 'r_date' ? 'date' : c}`];
-        if (v === undefined) appender.appendNull();
-        else appender.appendVarchar(v);
+  let driveLoadedAt = -Infinity;
+  let driveLoading: Promise<void> | undefined;
+  const loadDriveInfo = async (): Promise<void> => {
+    if (driveLoading) return driveLoading;
+    if (Date.now() - driveLoadedAt < (opts.driveMaxAgeMs ?? 5_000)) return;
+    driveLoading = (async () => {
+      const started = Date.now();
+      await conn.run(`CREATE OR REPLACE TABLE smartcar_drive_info (${DRIVE_COLS.map((c) => `${c} VARCHAR`).join(', ')})`);
+      driveLoadedAt = started;
+      if (!opts.table) return;
+      const tables = await opts.table.listTables();
+      if (!tables.some((t) => t.name === DRIVER_TABLE)) return;
+      const appender = await conn.createAppender('smartcar_drive_info');
+      for await (const r of opts.table.scan(DRIVER_TABLE)) {
+        appender.appendVarchar(r.row);
+        for (const c of DRIVE_COLS.slice(1)) {
+          const v = r.cells[`cf1:${c === 'r_date' ? 'date' : c}`];
+          if (v === undefined) appender.appendNull();
+          else appender.appendVarchar(v);
+        }
+        appender.endRow();
       }
-      appender.endRow();
-    }
-    appender.closeSync();
+      appender.closeSync();
+    })().finally(() => { driveLoading = undefined; });
+    return driveLoading;
   };
 
   const prepare = async (sql: string) => {

@@ -54,17 +54,37 @@ describe.skipIf(!hasKcat)('the broker with kcat (librdkafka)', () => {
     const values = Array.from({ length: 200 }, (_, i) => `g${i}`);
     expect((await kcat(['-t', 'grouped', '-P'], values.join('\n') + '\n')).status).toBe(0);
     // Not `-o beginning`: with -G, kcat assigns that explicit offset and ignores committed ones.
-    const runGroup = (ms: number) => new Promise<string[]>((resolve) => {
-      const p = spawn('kcat', ['-b', addr, '-G', 'kcat-group', '-X', 'auto.offset.reset=earliest', '-X', 'auto.commit.interval.ms=100', '-f', '%s\\n', 'grouped'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
+    // Each run is stopped on a condition, never a clock: the first once it has read every value, the second once it
+    // has read a sentinel from every partition, which proves it joined, was assigned all three partitions, and read
+    // each from its committed offset up to the sentinel (a re-read value would come before it).
+    const member = () => {
+      const p = spawn('kcat', ['-b', addr, '-u', '-G', 'kcat-group', '-X', 'auto.offset.reset=earliest', '-X', 'auto.commit.interval.ms=100', '-f', '%s\\n', 'grouped'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '', err = ''; // -u: unbuffered output, so a line is seen as soon as kcat has it
       p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      setTimeout(() => p.kill('SIGINT'), ms);
-      p.on('exit', () => resolve(out.split('\n').filter(Boolean)));
-    });
-    const first = await runGroup(5000);
-    expect(new Set(first)).toEqual(new Set(values));
+      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<void>((resolve) => p.on('exit', () => resolve()));
+      const lines = () => out.split('\n').filter(Boolean);
+      return {
+        lines,
+        async until(what: string, done: (got: string[]) => boolean): Promise<void> {
+          const deadline = Date.now() + 45_000;
+          while (!done(lines())) {
+            if (Date.now() > deadline || p.exitCode !== null) throw new Error(`kcat group member: no ${what}; read ${lines().length} lines; stderr: ${err.slice(-400)}`);
+            await new Promise((r) => setTimeout(r, 25));
+          }
+        },
+        async stop(): Promise<string[]> { p.kill('SIGINT'); await exited; return lines(); },
+      };
+    };
+    const first = member();
+    await first.until('full read of the 200 values', (got) => new Set(got).size === values.length);
+    expect(new Set(await first.stop())).toEqual(new Set(values));
     expect((await kcat(['-t', 'grouped', '-P'], 'late-1\nlate-2\n')).status).toBe(0);
-    const second = await runGroup(5000);
-    expect(second.sort()).toEqual(['late-1', 'late-2']);
-  }, 60_000);
+    const second = member();
+    await second.until('late values', (got) => got.includes('late-1') && got.includes('late-2'));
+    for (const part of [0, 1, 2]) expect((await kcat(['-t', 'grouped', '-P', '-p', String(part)], `sentinel-${part}\n`)).status).toBe(0);
+    await second.until('sentinel from every partition', (got) => [0, 1, 2].every((part) => got.includes(`sentinel-${part}`)));
+    const got = (await second.stop()).filter((v) => !v.startsWith('sentinel-'));
+    expect(got.sort()).toEqual(['late-1', 'late-2']);
+  }, 120_000);
 });

@@ -63,6 +63,14 @@ describe('busy ports', () => {
     expect(fs.existsSync(path.join(data, 'state', 'platform.lock'))).toBe(false);
   }, 150_000);
 
+  it('smartcar up forwards the SQL server\'s reason and names --sql-port', async () => {
+    const data = path.join(root, 'up3');
+    const r = await smartcar(['up', '--data', data, '--port', '0', '--broker-port', '0', '--sql-port', String(busyPort), '--no-sim'], 120_000);
+    expect(r.status).toBe(2);
+    expect(oneLine(r.stderr)).toMatch(new RegExp(`sql-server exited \\(code 2\\) before it was ready: port ${busyPort} on 127\\.0\\.0\\.1 is in use; choose another with --sql-port`));
+    expect(fs.existsSync(path.join(data, 'state', 'platform.lock'))).toBe(false);
+  }, 150_000);
+
   it('the HTTP port of up names --port', async () => {
     const r = await smartcar(['up', '--data', path.join(root, 'up2'), '--port', String(busyPort), '--broker-port', '0', '--no-sim'], 120_000);
     expect(r.status).toBe(2);

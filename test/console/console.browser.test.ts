@@ -12,7 +12,7 @@ import { launchChromium, ROOT, startPlatform, waitUntil, type Platform } from '.
 
 const DAY = '20240301';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'console');
-const PAGES = ['overview', 'alerts', 'lake', 'topics', 'tables', 'notebooks', 'workflows', 'rules'];
+const PAGES = ['overview', 'alerts', 'lake', 'topics', 'tables', 'notebooks', 'workflows', 'rules', 'analysis'];
 
 let platform: Platform;
 let chromium: { context: BrowserContext; close(): Promise<void> };
@@ -87,6 +87,29 @@ describe.sequential('the console in Chromium against smartcar up', () => {
     expect(exposed.code).toBe(2);
     expect(exposed.stderr).toMatch(/SMARTCAR_CONSOLE_TOKEN/);
   }, 60_000);
+
+  it('shows the picture and the result table smartcar ml cluster wrote', async () => {
+    const run = await platform.cli(['ml', 'cluster', '--k', '6', '--seed', '3', '--json', '--data', platform.data]);
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as { k: number; cars: number; clusters: { size: number }[] };
+    await page.goto(`${platform.base}/#/analysis`);
+    await page.reload(); // the page may already be open from the first test
+    const figure = page.getByTestId('figure-cluster-pca');
+    await figure.locator('canvas').first().waitFor({ timeout: 30_000 });
+    // The page draws the option the CLI kept: one scatter series per non-empty cluster, every car a point.
+    const option = JSON.parse((await figure.locator('.chart').getAttribute('data-option'))!) as { series: { data: unknown[] }[] };
+    expect(option.series.length).toBe(result.clusters.filter((c) => c.size > 0).length);
+    expect(option.series.reduce((n, s) => n + s.data.length, 0)).toBe(result.cars);
+    const sql = await platform.cli(['sql', '--data', platform.data, '--format', 'json', 'select count(*) n, count(distinct cluster) k from smartcar_car_cluster']);
+    const counted = JSON.parse(sql.stdout.trim().split('\n')[0]) as { n: number; k: number };
+    expect(counted.n).toBe(result.cars);
+    await page.getByText(`${counted.n.toLocaleString('en-US')} rows`).waitFor();
+    const svg = await fetch(`${platform.base}/api/analysis/figures/cluster-pca/svg`);
+    expect(svg.status).toBe(200);
+    expect(svg.headers.get('content-type')).toMatch(/image\/svg\+xml/);
+    expect(await svg.text()).toMatch(/^<svg[\s\S]*k-means, k = 6[\s\S]*<\/svg>$/);
+    await shot('analysis-cluster');
+  }, 120_000);
 
   it('runs a workflow from the page, and the run is in smartcar workflow history', async () => {
     await page.goto(`${platform.base}/#/workflows`);

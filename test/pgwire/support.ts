@@ -43,7 +43,7 @@ export interface TestServer extends SqlServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(dataDir: string, o: { maxSessions?: number; statementTimeoutMs?: number; maxMessage?: number } = {}): Promise<TestServer> {
+export async function startTestServer(dataDir: string, o: { maxSessions?: number; statementTimeoutMs?: number; maxMessage?: number; tls?: { cert: string; key: string } } = {}): Promise<TestServer> {
   const engine = await openSqlEngine({ dataDir });
   const user = 'analyst';
   const password = crypto.randomBytes(9).toString('base64url');

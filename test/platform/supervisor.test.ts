@@ -86,6 +86,26 @@ describe('supervisor', () => {
     expect(fs.readFileSync(path.join(root, 'restart', 'crasher.log'), 'utf8')).toContain('metrics listening');
   });
 
+  it('an operator\'s restart stops the child with SIGTERM and starts it at once, counted as a restart but not a crash', async () => {
+    const events: SupervisorEvent[] = [];
+    // A 60 s backoff: a restart treated as a crash would not come back within the wait below.
+    const sup = supervisor('requested', events, 60_000);
+    const stopFile = path.join(root, 'requested.stops');
+    await sup.start([{ name: 'svc', args: () => ['serve', 'svc', stopFile] }]);
+    const firstPid = sup.state('svc')!.pid;
+    await sup.restart('svc');
+    await waitFor(() => sup.state('svc')?.phase === 'up', 30_000, 'the restarted child up');
+    const after = sup.state('svc')!;
+    await sup.stop();
+    expect(after.pid).toBeDefined();
+    expect(after.pid).not.toBe(firstPid);
+    expect(after.restarts).toBe(1);
+    // It stopped with SIGTERM (the child records it) once for the restart, once for the final stop.
+    expect(fs.readFileSync(stopFile, 'utf8').trim().split('\n')).toEqual(['svc', 'svc']);
+    expect(events.filter((e) => e.kind === 'restarting').map((e) => (e as { delayMs: number }).delayMs)).toEqual([0]);
+    await expect(sup.restart('nope')).rejects.toThrow(/no component named nope/);
+  }, 60_000);
+
   it('starts in dependency order, stops in reverse, with SIGTERM', async () => {
     const events: SupervisorEvent[] = [];
     const sup = supervisor('order', events);

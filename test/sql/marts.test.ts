@@ -120,6 +120,13 @@ describe('drive and symptom marts from the table store', () => {
     await live.close();
     expect(n).toBe(recs.length);
     expect(top).toMatch(/^\d{14}-[A-Z]\d{4}$/);
+    // A long-lived catalog (the console, the SQL server) sees a later put once its copy is older than the bound.
+    const longLived = await openCatalog({ dataDir: root, table, driveMaxAgeMs: 0 });
+    expect((await longLived.query(`select count(*) from smartcar_drive_info`)).rows).toEqual([[recs.length]]);
+    const late = { ...recs[0], date: '20240106000002', carNumber: 'D0003', eventTime: parseDate8('20240106') + 2000 };
+    await table.putMany(DRIVER_TABLE, [{ row: driverRowKey(late.date, late.carNumber), cells: drivingRecordCells(late) }]);
+    expect((await longLived.query(`select count(*) from smartcar_drive_info where car_number = 'D0003'`)).rows).toEqual([[1]]);
+    await longLived.close();
     await table.close();
 
     const drive = await buildMart('drive', DAY, { dataDir: root });

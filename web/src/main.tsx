@@ -16,6 +16,7 @@ const pages: Record<string, { label: string; icon: string; Page: React.Component
   notebooks: { label: 'Notebooks', icon: '✎', Page: lazy(() => import('./pages/Notebooks.tsx')) },
   workflows: { label: 'Workflows', icon: '⟳', Page: lazy(() => import('./pages/Workflows.tsx')) },
   rules: { label: 'Rules', icon: '§', Page: lazy(() => import('./pages/Rules.tsx')) },
+  analysis: { label: 'Analysis', icon: '◭', Page: lazy(() => import('./pages/Analysis.tsx')) },
 };
 
 interface Session { data: string; supervised: boolean; canWrite: boolean; host: string }

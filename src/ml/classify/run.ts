@@ -13,7 +13,7 @@ import type { Catalog, Int32Result } from '../../sql/index.ts';
 import { daysOf, dataDirOf, mb, modelsDir, seconds, withCatalog } from '../common.ts';
 import { forestSchema } from '../forest/schema.ts';
 import { evaluateConfusion, formatEvaluation, type Evaluation } from '../metrics.ts';
-import { writeSvg } from '../plot.ts';
+import { drawFigure } from '../plot.ts';
 import { confusionHeatmap, importanceBars } from '../plots.ts';
 import { hash32, unit } from '../random.ts';
 import { writeResultTable } from '../tables.ts';
@@ -75,12 +75,12 @@ function importanceText(names: string[], imp: number[]): string {
     .map(([n, v]) => `  ${n.padEnd(14)} ${v.toFixed(4)}  ${'#'.repeat(Math.round(v * 50))}`).join('\n') + '\n';
 }
 
-function writePlots(dir: string | undefined, e: Evaluation, importances: number[]): string[] {
-  if (!dir) return [];
+/** The confusion matrix and the importances, kept for the console and written as SVG into `dir` when given. */
+function writePlots(dataDir: string, dir: string | undefined, e: Evaluation, importances: number[]): string[] {
   return [
-    writeSvg(dir, 'classify-confusion', confusionHeatmap(CLASS_NAMES, e.confusion)),
-    writeSvg(dir, 'classify-importances', importanceBars(STATUS_FEATURES.map((f) => f.name), importances)),
-  ];
+    drawFigure(dataDir, 'classify', 'classify-confusion', confusionHeatmap(CLASS_NAMES, e.confusion), dir),
+    drawFigure(dataDir, 'classify', 'classify-importances', importanceBars(STATUS_FEATURES.map((f) => f.name), importances), dir),
+  ].filter((f): f is string => f !== undefined);
 }
 
 const out = (s: string) => process.stdout.write(s);
@@ -123,7 +123,7 @@ export async function trainCommand(raw: Record<string, unknown>): Promise<TrainR
       trainedOn: { days, rows: set.rows, trainRows: train.length }, ...forestToJson(forest), evaluation,
     };
     saveModel(file, body);
-    const plots = writePlots(o.plots, evaluation, forest.importances);
+    const plots = writePlots(dataDir, o.plots, evaluation, forest.importances);
     const result: TrainResult = {
       model: file, rows: set.rows, trainRows: train.length, testRows: test.length, loadMs, trainMs,
       memory: { featureMatrixBytes: set.rows * STATUS_FEATURES.length * 4, arrayBuffersBytes: mem.arrayBuffers, rssBytes: mem.rss },
@@ -152,7 +152,7 @@ export async function evaluateCommand(raw: Record<string, unknown>): Promise<Eva
     const trained = days.every((d) => model.body.trainedOn.days.includes(d));
     const rows = trained ? splitRows(set.keys, model.body.split.seed, model.body.split.trainFraction).test : Uint32Array.from({ length: set.rows }, (_, i) => i);
     const e = evaluateForest(model.forest, set, rows);
-    const plots = writePlots(o.plots, e, model.forest.importances);
+    const plots = writePlots(dataDir, o.plots, e, model.forest.importances);
     if (o.json) out(JSON.stringify({ model: file, days, part: trained ? 'test' : 'all', evaluation: e, importances: Object.fromEntries(STATUS_FEATURES.map((f, i) => [f.name, model.forest.importances[i]])), plots }) + '\n');
     else {
       out(`model ${file} on ${days.join(', ')} (${trained ? 'the test part of days it trained on' : 'all rows'}: ${rows.length} rows)\n`);

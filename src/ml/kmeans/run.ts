@@ -12,7 +12,7 @@ import { progressBar } from '../../core/progress.ts';
 import type { Catalog } from '../../sql/index.ts';
 import { dataDirOf, seconds, withCatalog } from '../common.ts';
 import { parseOptions } from '../options.ts';
-import { writeSvg } from '../plot.ts';
+import { drawFigure } from '../plot.ts';
 import { clusterScatter, elbowCurve } from '../plots.ts';
 import { writeResultTable } from '../tables.ts';
 import { dedupe, kmeans, principalComponents, silhouette, type KMeansResult, type Points } from './kmeans.ts';
@@ -82,7 +82,7 @@ export async function clusterCommand(raw: Record<string, unknown>): Promise<void
   const dataDir = dataDirOf(o);
   await withCatalog(dataDir, async (cat) => {
     const f = await readCarFeatures(cat, o.features);
-    if (o.kRange) return kRange(f, o, parseRange(o.kRange), o.plots, !!o.json);
+    if (o.kRange) return kRange(dataDir, f, o, parseRange(o.kRange), o.plots, !!o.json);
     const c = clusterCars(f, o);
     const file = await writeResultTable(cat, dataDir, 'smartcar_car_cluster', [{ name: 'car_number', type: 'VARCHAR' }, { name: 'cluster', type: 'INTEGER' }],
       f.cars.map((car, i) => [car, c.carCluster[i]]));
@@ -95,11 +95,9 @@ export async function clusterCommand(raw: Record<string, unknown>): Promise<void
       const v = c.centers[k * d + t];
       return { feature: name, scaled: v, nearest: f.values[t][Math.round(v * (m - 1))] ?? f.values[t][0] };
     });
-    const plots: string[] = [];
-    if (o.plots) {
-      const pcs = principalComponents(f.x, f.cars.length, d);
-      plots.push(writeSvg(o.plots, 'cluster-pca', clusterScatter(pcs, c.carCluster, c.k, `k-means, k = ${c.k}: cars on two principal components`)));
-    }
+    const pcs = principalComponents(f.x, f.cars.length, d);
+    const pca = drawFigure(dataDir, 'cluster', 'cluster-pca', clusterScatter(pcs, c.carCluster, c.k, `k-means, k = ${c.k}: cars on two principal components`), o.plots);
+    const plots = pca ? [pca] : [];
     const clusters = members.map((cars, k) => ({ cluster: k, size: cars.length, centre: centre(k), cars }));
     if (o.json) {
       out(JSON.stringify({ k: c.k, features: f.features, cars: f.cars.length, distinctPoints: c.distinctPoints, inertia: c.inertia, silhouette: c.silhouette, iterations: c.iterations, ms: c.ms, table: 'smartcar_car_cluster', file, plots, clusters }) + '\n');
@@ -116,7 +114,7 @@ export async function clusterCommand(raw: Record<string, unknown>): Promise<void
   });
 }
 
-function kRange(f: CarFeatures, cfg: KMeansConfig, [from, to]: [number, number], plotsDir: string | undefined, json: boolean): void {
+function kRange(dataDir: string, f: CarFeatures, cfg: KMeansConfig, [from, to]: [number, number], plotsDir: string | undefined, json: boolean): void {
   const { points } = dedupe(f.x, f.cars.length, f.features.length);
   const last = Math.min(to, points.n);
   const rows: { k: number; inertia: number; silhouette: number; iterations: number }[] = [];
@@ -127,7 +125,8 @@ function kRange(f: CarFeatures, cfg: KMeansConfig, [from, to]: [number, number],
     bar.increment();
   }
   bar.stop();
-  const plots = plotsDir && rows.length ? [writeSvg(plotsDir, 'cluster-elbow', elbowCurve(rows))] : [];
+  const elbow = rows.length ? drawFigure(dataDir, 'cluster', 'cluster-elbow', elbowCurve(rows), plotsDir) : undefined;
+  const plots = elbow ? [elbow] : [];
   if (json) {
     out(JSON.stringify({ features: f.features, distinctPoints: points.n, rows, plots }) + '\n');
     return;

@@ -12,7 +12,7 @@ import { UserError } from '../../core/errors.ts';
 import type { Catalog } from '../../sql/index.ts';
 import { dataDirOf, seconds, withCatalog } from '../common.ts';
 import { parseOptions } from '../options.ts';
-import { writeSvg } from '../plot.ts';
+import { drawFigure } from '../plot.ts';
 import { qualityBars } from '../plots.ts';
 import { hash32, hashString } from '../random.ts';
 import { writeResultTable } from '../tables.ts';
@@ -104,7 +104,8 @@ export async function recommendCommand(raw: Record<string, unknown>): Promise<vo
     const { file, rows } = await writeRecommendations(cat, dataDir, p, recs, month);
     const t3 = performance.now();
     const quality = o.evaluate ? holdoutEvaluate(purchases, o, o.holdout, o.seed) : undefined;
-    const plots = quality && o.plots ? [writeSvg(o.plots, 'recommend-quality', qualityBars(quality, o.top))] : [];
+    const drawn = quality ? drawFigure(dataDir, 'recommend', 'recommend-quality', qualityBars(quality, o.top), o.plots) : undefined;
+    const plots = drawn ? [drawn] : [];
     const carsWith = recs.filter((r) => r.length > 0).length;
     const summary = {
       month, similarity: o.similarity, top: o.top, purchases: purchases.length, cars: p.users.length, items: p.items.length,

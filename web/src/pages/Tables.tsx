@@ -63,7 +63,7 @@ function StoreBrowser() {
       <ErrorBox error={stores.error} onRetry={stores.reload} />
       <form className="scan-form" onSubmit={(e) => { e.preventDefault(); void runScan(); }}>
         <label>Table <select value={table} onChange={(e) => setTable(e.target.value)} aria-label="store table">{(stores.data ?? [{ name: 'DriverCarInfo', families: ['cf1'] }]).map((t) => <option key={t.name}>{t.name}</option>)}</select></label>
-        <label className="grow">Filters, one per line (<span className="mono">family:qualifier OP value</span>, OP = != &lt; &lt;= &gt; &gt;= ~)
+        <label className="grow"><span>Filters, one per line: <span className="mono">family:qualifier OP value</span> (OP is = != &lt; &lt;= &gt; &gt;= ~)</span>
           <textarea rows={2} value={filters} onChange={(e) => setFilters(e.target.value)} aria-label="filters" className="mono" /></label>
         <label>Row prefix <input value={prefix} onChange={(e) => setPrefix(e.target.value)} aria-label="prefix" /></label>
         <label>Limit <input type="number" min={1} max={10000} value={limit} onChange={(e) => setLimit(Number(e.target.value))} aria-label="limit" /></label>
