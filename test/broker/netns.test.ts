@@ -52,6 +52,7 @@ function run(cmd: string, args: string[], env = bareEnv()): Promise<{ status: nu
 }
 
 let broker: ChildProcess | undefined;
+let up: ChildProcess | undefined;
 let brokerLog = '';
 let port = 0;
 const inNamespace = (args: string[]) => run('ip', ['netns', 'exec', NS, 'kcat', '-b', `${HOST_IP}:${port}`, ...args]);
@@ -82,6 +83,10 @@ describe.skipIf(!canNetns)('the broker reached from another host (a network name
   }, 60_000);
 
   afterAll(async () => {
+    if (up && up.exitCode === null) {
+      up.kill('SIGKILL');
+      await exited(up);
+    }
     if (broker && broker.exitCode === null) {
       broker.kill('SIGTERM');
       await exited(broker);
@@ -127,18 +132,9 @@ describe.skipIf(!canNetns)('the broker reached from another host (a network name
     expect(c.stdout.trim().split('\n').sort()).toEqual([...lines].sort());
     expect(brokerLog).toMatch(new RegExp(`"remote":"${PEER_IP.replace(/\./g, '\\.')}:\\d+".*"user":"${USER}".*client authenticated`));
   }, 60_000);
-});
 
-describe.skipIf(!canNetns)('smartcar up with the broker on a non-loopback address', () => {
-  let up: ChildProcess | undefined;
-  afterAll(async () => {
-    if (up && up.exitCode === null) {
-      up.kill('SIGKILL');
-      await exited(up);
-    }
-  });
 
-  it('every component presents the credentials: the agent produces, the stream joins its group, the console browses topics', async () => {
+  it('smartcar up --broker-host on the veth address: every component presents the credentials: the agent produces, the stream joins its group, the console browses topics', async () => {
     const data = path.join(tmp('up-sasl'), 'data');
     up = spawn(process.execPath, ['bin/smartcar.js', 'up', '--no-sim', '--data', data, '--port', '0', '--broker-port', '0', '--broker-host', HOST_IP], {
       stdio: ['ignore', 'pipe', 'pipe'], env: { ...bareEnv(), SMARTCAR_BROKER_USER: USER, SMARTCAR_BROKER_PASSWORD: PASSWORD },
