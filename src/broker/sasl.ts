@@ -61,6 +61,12 @@ export class Authenticator {
     return undefined;
   }
 
+  /** One log line and a metric per authentication. */
+  succeeded(session: SaslSession, remote: string, user: string | undefined): void {
+    m.authentications.inc({ mechanism: session.mechanism });
+    this.log.info({ remote, user, mechanism: session.mechanism }, 'client authenticated');
+  }
+
   /** One log line and a metric per refused authentication. */
   failed(session: SaslSession, remote: string, err: SaslAuthError): void {
     m.authFailures.inc({ mechanism: session.mechanism });

@@ -142,7 +142,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
           conn.authenticated = true;
           conn.sasl = undefined;
           conn.rawSasl = false;
-          log.info({ remote, user: step.user, mechanism: session.mechanism }, 'client authenticated');
+          state.auth!.succeeded(session, remote, step.user);
         }
         send(new Writer().raw(step.response).frame());
       } catch (err) {

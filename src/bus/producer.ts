@@ -20,6 +20,7 @@
  */
 import net from 'node:net';
 import { createLogger } from '../core/log.ts';
+import { ScramClient, ScramError } from '../core/scram.ts';
 import { encodePlain, errorName, Reader, RETRIABLE, type SaslCredentials } from '../kafka/index.ts';
 import { counter } from '../core/metrics.ts';
 import { murmur2Partition } from './murmur2.ts';
@@ -86,7 +87,10 @@ class BrokerConnection {
     if (this.sasl) await this.authenticate(this.sasl);
   }
 
-  /** SASL/PLAIN: SaslHandshake v1, then one SaslAuthenticate (protocol.ts has the grammar). */
+  /**
+   * SASL: SaslHandshake v1, then SaslAuthenticate: one token for PLAIN, two round trips for SCRAM-SHA-256
+   * (whose last answer proves that the broker knows the password too). protocol.ts has the grammar.
+   */
   private async authenticate(c: SaslCredentials): Promise<void> {
     const refuse = (why: string, name: string) => new ProduceError(`broker ${this.address} refused the credentials of user '${c.user}': ${why}`, name, false);
     if (pickVersion(API_SASL_HANDSHAKE, this.versions) < 0 || pickVersion(API_SASL_AUTHENTICATE, this.versions) < 0) {
@@ -95,8 +99,23 @@ class BrokerConnection {
     const hs = decodeSaslHandshake((await this.request(API_SASL_HANDSHAKE, 1, encodeSaslHandshake(c.mechanism)))!);
     if (hs.error) throw refuse(`${errorName(hs.error)} (it offers ${hs.mechanisms.join(', ') || 'no mechanism'})`, errorName(hs.error));
     const v = pickVersion(API_SASL_AUTHENTICATE, this.versions);
-    const auth = decodeSaslAuthenticate(v, (await this.request(API_SASL_AUTHENTICATE, v, encodeSaslAuthenticate(encodePlain(c.user, c.password))))!);
-    if (auth.error) throw refuse(auth.message ?? errorName(auth.error), errorName(auth.error));
+    const step = async (token: Buffer): Promise<Buffer> => {
+      const auth = decodeSaslAuthenticate(v, (await this.request(API_SASL_AUTHENTICATE, v, encodeSaslAuthenticate(token)))!);
+      if (auth.error) throw refuse(auth.message ?? errorName(auth.error), errorName(auth.error));
+      return auth.token;
+    };
+    if (c.mechanism === 'PLAIN') {
+      await step(encodePlain(c.user, c.password));
+      return;
+    }
+    const scram = new ScramClient(c.user, c.password);
+    try {
+      const serverFirst = (await step(Buffer.from(scram.first()))).toString('utf8');
+      scram.verify((await step(Buffer.from(scram.final(serverFirst)))).toString('utf8'));
+    } catch (err) {
+      if (err instanceof ScramError) throw refuse(err.message, 'SASL_AUTHENTICATION_FAILED');
+      throw err;
+    }
   }
 
   version(api: number): number {
@@ -191,7 +210,7 @@ interface TopicInfo { partitions: number; leaders: Int32Array }
 export interface NativeProducerOptions extends ProducerOptions {
   brokers: string[];
   clientId?: string;
-  /** SASL/PLAIN credentials, presented on every connection right after ApiVersions. */
+  /** SASL credentials (PLAIN or SCRAM-SHA-256), presented on every connection right after ApiVersions. */
   sasl?: SaslCredentials;
 }
 

@@ -32,7 +32,8 @@
  *                            log_start_offset:int64(v5+)
  *   (acks=0: the broker sends no response at all)
  *
- * With credentials, right after ApiVersions (SASL/PLAIN, src/kafka/sasl.ts has the token):
+ * With credentials, right after ApiVersions (PLAIN: one SaslAuthenticate, src/kafka/sasl.ts has the token;
+ * SCRAM-SHA-256: two, RFC 5802's messages, src/core/scram.ts):
  * SaslHandshake Request (Version: 1) => mechanism:string
  * SaslHandshake Response (Version: 1) => error_code:int16 [mechanisms:string]
  * SaslAuthenticate Request (Version: 0–1) => auth_bytes:bytes

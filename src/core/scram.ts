@@ -49,7 +49,7 @@ export class ScramExchange {
   user = '';
 
   /** One verifier for whatever `n=` says (PostgreSQL), or a lookup by the `n=` name (Kafka). */
-  constructor(private readonly verifiers: Verifier | ((user: string) => Verifier | undefined), private readonly o: { nonceSuffix?: boolean } = {}) {}
+  constructor(private readonly verifiers: Verifier | ((user: string) => Verifier | undefined), private readonly o: { nonceSuffix?: boolean; serverNonce?: string } = {}) {}
 
   first(clientFirst: string): string {
     const m = /^([ny]),(?:a=[^,]*)?,(n=([^,]*),r=([\x21-\x2b\x2d-\x7e]+)(?:,.*)?)$/.exec(clientFirst);
@@ -63,7 +63,7 @@ export class ScramExchange {
     this.verifier = v;
     this.gs2 = clientFirst.slice(0, clientFirst.length - m[2]!.length);
     this.clientFirstBare = m[2]!;
-    this.nonce = m[4]! + crypto.randomBytes(18).toString('base64');
+    this.nonce = m[4]! + (this.o.serverNonce ?? crypto.randomBytes(18).toString('base64'));
     this.serverFirst = `r=${this.nonce},s=${this.verifier.salt.toString('base64')},i=${this.verifier.iterations}`;
     return this.serverFirst;
   }
@@ -84,5 +84,46 @@ export class ScramExchange {
     for (let i = 0; i < sig.length; i++) clientKey[i] = proof[i]! ^ sig[i]!;
     if (!crypto.timingSafeEqual(sha256(clientKey), this.verifier.storedKey)) throw new ScramError('password authentication failed');
     return `v=${hmac(this.verifier.serverKey, auth).toString('base64')}`;
+  }
+}
+
+/**
+ * The client side (the bus's producer speaks it to a Kafka broker): `first()` → client-first;
+ * `final(serverFirst)` → client-final; `verify(serverFinal)` checks the server's signature, so that a
+ * server that does not know the password cannot pass for one that does.
+ */
+export class ScramClient {
+  private readonly bare: string;
+  private serverSignature = '';
+
+  /** `cnonce`: random unless given (RFC 7677's test vector gives one). */
+  constructor(user: string, private readonly password: string, private readonly cnonce = crypto.randomBytes(18).toString('base64')) {
+    this.bare = `n=${user.replace(/=/g, '=3D').replace(/,/g, '=2C')},r=${this.cnonce}`;
+  }
+
+  first(): string {
+    return `n,,${this.bare}`;
+  }
+
+  final(serverFirst: string): string {
+    const attrs = new Map(serverFirst.split(',').map((kv) => [kv.slice(0, 1), kv.slice(2)] as const));
+    const nonce = attrs.get('r') ?? '', salt = attrs.get('s'), iterations = Number(attrs.get('i'));
+    if (attrs.has('e')) throw new ScramError(`the server refused: ${attrs.get('e')}`);
+    if (!nonce.startsWith(this.cnonce) || nonce.length === this.cnonce.length) throw new ScramError('SCRAM nonce mismatch in the server-first-message');
+    if (!salt || !Number.isInteger(iterations) || iterations < 1 || iterations > 1_000_000) throw new ScramError('malformed SCRAM server-first-message');
+    const salted = crypto.pbkdf2Sync(this.password.normalize('NFKC'), Buffer.from(salt, 'base64'), iterations, 32, 'sha256');
+    const clientKey = hmac(salted, 'Client Key');
+    const withoutProof = `c=biws,r=${nonce}`;
+    const auth = `${this.bare},${serverFirst},${withoutProof}`;
+    const sig = hmac(sha256(clientKey), auth);
+    const proof = Buffer.alloc(sig.length);
+    for (let i = 0; i < sig.length; i++) proof[i] = clientKey[i]! ^ sig[i]!;
+    this.serverSignature = hmac(hmac(salted, 'Server Key'), auth).toString('base64');
+    return `${withoutProof},p=${proof.toString('base64')}`;
+  }
+
+  verify(serverFinal: string): void {
+    const m = /(?:^|,)v=([A-Za-z0-9+/=]+)/.exec(serverFinal);
+    if (!m || m[1] !== this.serverSignature) throw new ScramError(/(?:^|,)e=/.test(serverFinal) ? `the server refused: ${serverFinal}` : 'SCRAM server signature mismatch');
   }
 }

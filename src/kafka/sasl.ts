@@ -8,8 +8,11 @@
  * with v0, the same tokens as bare frames (size:int32 token, no request header) until it is done.
  *
  * The PLAIN token (RFC 4616):  [authzid] NUL authcid NUL passwd   (UTF-8; authzid empty or = authcid)
- * SCRAM-SHA-256's tokens are RFC 5802's messages (src/broker/scram.ts).
+ * SCRAM-SHA-256's tokens are RFC 5802's messages (src/core/scram.ts: the broker's server side, the
+ * bus producer's client side).
  */
+import { UserError } from '../core/errors.ts';
+
 export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
@@ -32,14 +35,20 @@ export interface SaslCredentials {
 }
 
 /**
- * The platform's broker credentials, which both ends read from the same two variables: the broker
+ * The platform's broker credentials, which both ends read from the same variables: the broker
  * accepts this user, and every client inside the platform (the bus, the console) presents it.
  *   SMARTCAR_BROKER_USER (default "smartcar")  SMARTCAR_BROKER_PASSWORD (unset = no SASL)
+ *   SMARTCAR_BROKER_MECHANISM: how the clients authenticate, SCRAM-SHA-256 (default: the password never
+ *   crosses the network) or PLAIN (for a Kafka cluster that offers only PLAIN)
  */
 export function saslFromEnv(env: NodeJS.ProcessEnv = process.env): SaslCredentials | undefined {
   const password = env.SMARTCAR_BROKER_PASSWORD;
   if (!password) return undefined;
-  return { mechanism: 'PLAIN', user: env.SMARTCAR_BROKER_USER || 'smartcar', password };
+  const mechanism = (env.SMARTCAR_BROKER_MECHANISM || 'SCRAM-SHA-256').toUpperCase();
+  if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
+    throw new UserError(`SMARTCAR_BROKER_MECHANISM must be ${SASL_MECHANISMS.join(' or ')}, got '${env.SMARTCAR_BROKER_MECHANISM}'`);
+  }
+  return { mechanism: mechanism as SaslMechanism, user: env.SMARTCAR_BROKER_USER || 'smartcar', password };
 }
 
 /** The same credentials in kafkajs's `sasl` option shape (the bus's consumers, the console's topic browser). */

@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { startBroker, type Broker } from '../../src/broker/index.ts';
 import { createBus, ProduceError } from '../../src/bus/index.ts';
+import { saslFromEnv } from '../../src/kafka/index.ts';
+import { metricsText } from '../../src/core/metrics.ts';
 import { tmp } from './support.ts';
 import { needTool } from '../support/require.ts';
 
@@ -110,12 +112,13 @@ describe('SASL with kafkajs', () => {
 });
 
 describe('SASL with the bus', () => {
-  it('produces with the native producer and consumes with the bus consumer', async () => {
-    const bus = createBus({ brokers: [addr], sasl: { mechanism: 'PLAIN', user: 'alice', password: 'wonder-land' } });
+  it.each(['PLAIN', 'SCRAM-SHA-256'] as const)('%s: produces with the native producer and consumes with the bus consumer', async (mechanism) => {
+    const bus = createBus({ brokers: [addr], sasl: { mechanism, user: 'bob', password: 'p,a=ss' } });
+    const topic = `bus-sasl-${mechanism.toLowerCase()}`;
     try {
       const p = await bus.producer();
-      await p.send('bus-sasl', Array.from({ length: 20 }, (_, i) => ({ key: `A${i}`, value: `v${i}` })));
-      const c = await bus.consumer({ groupId: 'g-bus-sasl', topics: ['bus-sasl'] });
+      await p.send(topic, Array.from({ length: 20 }, (_, i) => ({ key: `A${i}`, value: `v${i}` })));
+      const c = await bus.consumer({ groupId: `g-${topic}`, topics: [topic] });
       const got: string[] = [];
       const run = c.run(async (b) => { for (const r of b.records) got.push(r.value.toString()); });
       while (got.length < 20) await new Promise((r) => setTimeout(r, 50));
@@ -127,8 +130,8 @@ describe('SASL with the bus', () => {
     }
   }, 60_000);
 
-  it('a wrong password fails the producer at once, naming the user, without retrying', async () => {
-    const bus = createBus({ brokers: [addr], sasl: { mechanism: 'PLAIN', user: 'alice', password: 'wrong' } });
+  it.each(['PLAIN', 'SCRAM-SHA-256'] as const)('%s: a wrong password fails the producer at once, naming the user, without retrying', async (mechanism) => {
+    const bus = createBus({ brokers: [addr], sasl: { mechanism, user: 'alice', password: 'wrong' } });
     const t0 = Date.now();
     const err = await bus.producer().catch((e: unknown) => e);
     await bus.close();
@@ -138,19 +141,30 @@ describe('SASL with the bus', () => {
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
-  it('the bus takes the platform\'s credentials from SMARTCAR_BROKER_USER / SMARTCAR_BROKER_PASSWORD', async () => {
-    const saved = { u: process.env.SMARTCAR_BROKER_USER, p: process.env.SMARTCAR_BROKER_PASSWORD };
+  it('the bus takes the platform\'s credentials from SMARTCAR_BROKER_USER / SMARTCAR_BROKER_PASSWORD (SCRAM-SHA-256 unless SMARTCAR_BROKER_MECHANISM says PLAIN)', async () => {
+    const before = await authentications();
+    const keys = ['SMARTCAR_BROKER_USER', 'SMARTCAR_BROKER_PASSWORD', 'SMARTCAR_BROKER_MECHANISM'] as const;
+    const saved = keys.map((k) => process.env[k]);
     process.env.SMARTCAR_BROKER_USER = 'bob';
     process.env.SMARTCAR_BROKER_PASSWORD = 'p,a=ss';
     try {
-      const bus = createBus({ brokers: [addr] });
-      const p = await bus.producer();
-      await p.send('bus-env', [{ value: 'x' }]);
-      await bus.close();
+      expect(saslFromEnv()?.mechanism).toBe('SCRAM-SHA-256');
+      for (const mech of ['', 'PLAIN']) {
+        process.env.SMARTCAR_BROKER_MECHANISM = mech;
+        const bus = createBus({ brokers: [addr] });
+        const p = await bus.producer();
+        await p.send('bus-env', [{ value: 'x' }]);
+        await bus.close();
+      }
+      process.env.SMARTCAR_BROKER_MECHANISM = 'GSSAPI';
+      expect(() => createBus({ brokers: [addr] })).toThrow(/SMARTCAR_BROKER_MECHANISM must be PLAIN or SCRAM-SHA-256, got 'GSSAPI'/);
     } finally {
-      if (saved.u === undefined) delete process.env.SMARTCAR_BROKER_USER; else process.env.SMARTCAR_BROKER_USER = saved.u;
-      if (saved.p === undefined) delete process.env.SMARTCAR_BROKER_PASSWORD; else process.env.SMARTCAR_BROKER_PASSWORD = saved.p;
+      keys.forEach((k, i) => { if (saved[i] === undefined) delete process.env[k]; else process.env[k] = saved[i]; });
     }
+    // The broker saw one of each (its counter, read from this process's registry: the broker runs in it).
+    const after = await authentications();
+    expect(after['SCRAM-SHA-256'] - before['SCRAM-SHA-256']).toBe(1);
+    expect(after.PLAIN - before.PLAIN).toBe(1);
     // Without them, the broker closes the connection at the first request past ApiVersions (Metadata).
     const bare = createBus({ brokers: [addr] });
     const p = await bare.producer({ retries: 0 });
@@ -195,6 +209,12 @@ describe('SASL refused to a platform command', () => {
     expect(r.stderr.trim().split('\n')).toEqual([`smartcar: broker ${addr} refused the credentials of user 'alice': Authentication failed: Invalid username or password; check SMARTCAR_BROKER_USER / SMARTCAR_BROKER_PASSWORD`]);
   }, 60_000);
 });
+
+async function authentications(): Promise<Record<'PLAIN' | 'SCRAM-SHA-256', number>> {
+  const text = await metricsText();
+  const get = (mech: string) => Number(new RegExp(`^smartcar_broker_authentications_total\\{mechanism="${mech}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { PLAIN: get('PLAIN'), 'SCRAM-SHA-256': get('SCRAM-SHA-256') };
+}
 
 /** One frame by hand: int32 size, then the parts. */
 const frame = (...parts: Buffer[]) => {

@@ -32,7 +32,7 @@ export const saslAuthenticate: ApiHandler = {
       if (step.done) {
         conn.authenticated = true;
         conn.sasl = undefined;
-        b.log.info({ remote: conn.remote, user: step.user, mechanism: session.mechanism }, 'client authenticated');
+        b.auth.succeeded(session, conn.remote, step.user);
       }
       return answer(E.NONE, null, step.response);
     } catch (err) {
