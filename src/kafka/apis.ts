@@ -9,9 +9,7 @@ export const API = {
   SaslHandshake: 17, ApiVersions: 18, CreateTopics: 19, SaslAuthenticate: 36,
 } as const;
 
-export type ApiName = keyof typeof API;
-
-const NAMES = new Map<number, ApiName>(Object.entries(API).map(([n, k]) => [k, n as ApiName]));
+const NAMES = new Map<number, string>(Object.entries(API).map(([n, k]) => [k, n]));
 
 /** The protocol name of an API key, or its number for one this module does not know. */
 export const apiName = (key: number): string => NAMES.get(key) ?? String(key);

@@ -7,7 +7,7 @@
  * bus's producer (src/bus/protocol.ts). Neither imports the other; other modules import only this file.
  */
 export { Reader, Writer, WireError } from './wire.ts';
-export { API, apiName, type ApiName } from './apis.ts';
+export { API, apiName } from './apis.ts';
 export { E, errorName, RETRIABLE } from './errors.ts';
 export { BATCH_HEADER, BatchError, scanBatches, writeBatchHeader, type BatchInfo } from './batch.ts';
 export { crc32c } from './crc32c.ts';
