@@ -12,7 +12,7 @@ import { startBroker, type Broker } from '../../src/broker/index.ts';
 import { createBus, ProduceError } from '../../src/bus/index.ts';
 import { saslFromEnv } from '../../src/kafka/index.ts';
 import { metricsText } from '../../src/core/metrics.ts';
-import { tmp } from './support.ts';
+import { runAsync, tmp } from './support.ts';
 import { needTool } from '../support/require.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -27,17 +27,8 @@ beforeAll(async () => {
 });
 afterAll(() => broker?.close());
 
-function kcat(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn('kcat', ['-b', addr, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('exit', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
-    p.stdin.end(input ?? '');
-  });
-}
+/** kcat, asynchronously: the broker runs in this process and must keep answering while kcat runs. */
+const kcat = (args: string[], input?: string) => runAsync('kcat', ['-b', addr, ...args], { input });
 const sasl = (mechanism: string, user: string, password: string) => [
   '-X', 'security.protocol=SASL_PLAINTEXT', '-X', `sasl.mechanisms=${mechanism}`, '-X', `sasl.username=${user}`, '-X', `sasl.password=${password}`,
 ];
