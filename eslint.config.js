@@ -23,16 +23,7 @@ export default tseslint.config(
     plugins: { smartcar },
     rules: {
       'smartcar/module-faces': ['error', {
-        allow: [
-          // The broker, the bus and the new Kafka protocol module (src/kafka) are rewritten on their own
-          // branch (issue 13) and still import core's files and the broker's wire primitives directly.
-          // Once that branch is merged, point their imports at core/index.ts and src/kafka/index.ts and
-          // delete these entries.
-          { from: 'src/broker/', to: 'src/core/' },
-          { from: 'src/bus/', to: 'src/core/' },
-          { from: 'src/kafka/', to: 'src/core/' },
-          { from: 'src/bus/', to: 'src/broker/wire.ts' },
-        ],
+        allow: [],
       }],
     },
   },

@@ -81,7 +81,7 @@ async function serve(kind: Kind, dataDir: string, password: string): Promise<voi
 async function gw02(engine: SqlEngine, password: string): Promise<net.Server> {
   const { PostgresConnection } = await import('pg-gateway');
   const { Writer } = await import('pg-protocol/dist/buffer-writer.js');
-  const { ScramExchange, ScramError, makeVerifier } = await import('../src/pgwire/scram.ts');
+  const { ScramExchange, ScramError, makeVerifier } = await import('../src/core/scram.ts');
   const { pgType } = await import('../src/pgwire/types.ts');
   const { pgErrorOf } = await import('../src/pgwire/errors.ts');
   const verifier = makeVerifier(password);

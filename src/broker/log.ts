@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { scanBatches, type BatchInfo } from './batch.ts';
+import { scanBatches, type BatchInfo } from '../kafka/index.ts';
 
 interface Segment { base: bigint; file: string; fd: number; size: number; newest: bigint }
 interface Entry { base: bigint; last: bigint; seg: Segment; pos: number; size: number; maxTs: bigint }

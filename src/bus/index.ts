@@ -10,7 +10,8 @@
  * same partitions as with any Kafka client — the native producer uses the same murmur2.
  */
 import { Kafka, logLevel, CompressionTypes, type Consumer, type Producer } from 'kafkajs';
-import { createLogger } from '../core/log.ts';
+import { createLogger } from '../core/index.ts';
+import { kafkajsSasl, saslFromEnv } from '../kafka/index.ts';
 import { createNativeProducer } from './producer.ts';
 import type { Bus, BusConsumer, BusMessage, BusOptions, BusProducer, ConsumedBatch, ConsumerOptions, ProducerOptions } from './types.ts';
 
@@ -30,8 +31,13 @@ function kafkaLogger() {
   };
 }
 
+/**
+ * A bus over `opts.brokers`. Credentials: `opts.sasl`, else the platform's (SMARTCAR_BROKER_USER /
+ * SMARTCAR_BROKER_PASSWORD, see src/kafka/sasl.ts), else none; producers and consumers both present them.
+ */
 export function createBus(opts: BusOptions): Bus {
-  const kafka = new Kafka({ clientId: opts.clientId ?? 'smartcar', brokers: opts.brokers, logLevel: logLevel.WARN, logCreator: kafkaLogger(), retry: { retries: 8, initialRetryTime: 200 } });
+  const sasl = opts.sasl === undefined ? saslFromEnv() : opts.sasl ?? undefined;
+  const kafka = new Kafka({ clientId: opts.clientId ?? 'smartcar', brokers: opts.brokers, sasl: kafkajsSasl(sasl), logLevel: logLevel.WARN, logCreator: kafkaLogger(), retry: { retries: 8, initialRetryTime: 200 } });
   const admin = kafka.admin();
   let adminConnected: Promise<void> | undefined;
   const withAdmin = async () => {
@@ -44,7 +50,7 @@ export function createBus(opts: BusOptions): Bus {
   return {
     async producer(po: ProducerOptions = {}): Promise<BusProducer> {
       if (po.client !== 'kafkajs') {
-        const np = await createNativeProducer({ ...po, brokers: opts.brokers, clientId: opts.clientId ?? 'smartcar' });
+        const np = await createNativeProducer({ ...po, brokers: opts.brokers, clientId: opts.clientId ?? 'smartcar', sasl });
         open.push({ disconnect: () => np.close() });
         return np;
       }

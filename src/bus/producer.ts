@@ -19,13 +19,15 @@
  * idempotence and more than one request in flight).
  */
 import net from 'node:net';
-import { Reader } from '../broker/wire.ts';
-import { createLogger } from '../core/log.ts';
-import { counter } from '../core/metrics.ts';
+import { createLogger } from '../core/index.ts';
+import { ScramClient, ScramError } from '../core/index.ts';
+import { encodePlain, errorName, Reader, RETRIABLE, type SaslCredentials } from '../kafka/index.ts';
+import { counter } from '../core/index.ts';
 import { murmur2Partition } from './murmur2.ts';
 import {
-  API_METADATA, API_PRODUCE, API_VERSIONS, RETRIABLE, decodeApiVersions, decodeMetadata, decodeProduce, encodeMetadata,
-  encodeProduce, errorName, frameRequest, pickVersion, type MetadataTopic, type ProducePartitionResult,
+  API_METADATA, API_PRODUCE, API_SASL_AUTHENTICATE, API_SASL_HANDSHAKE, API_VERSIONS, decodeApiVersions, decodeMetadata,
+  decodeProduce, decodeSaslAuthenticate, decodeSaslHandshake, encodeMetadata, encodeProduce, encodeSaslAuthenticate,
+  encodeSaslHandshake, frameRequest, pickVersion, type MetadataTopic, type ProducePartitionResult,
 } from './protocol.ts';
 import { DEFAULT_MAX_BATCH_BYTES, encodeBatches, type PartitionSegment } from './records.ts';
 import type { BusMessage, BusProducer, ProducerOptions } from './types.ts';
@@ -63,7 +65,7 @@ class BrokerConnection {
   /** Called once when the connection is gone (so that the pool forgets it). */
   onClosed?: () => void;
 
-  constructor(readonly address: string, private readonly clientId: string, private readonly requestTimeoutMs: number) {}
+  constructor(readonly address: string, private readonly clientId: string, private readonly requestTimeoutMs: number, private readonly sasl?: SaslCredentials) {}
 
   async open(connectTimeoutMs: number): Promise<void> {
     const [host, portText] = splitAddress(this.address);
@@ -82,6 +84,38 @@ class BrokerConnection {
     const { error, versions } = decodeApiVersions(r!);
     if (error) throw new Error(`ApiVersions answered ${errorName(error)}`);
     this.versions = versions;
+    if (this.sasl) await this.authenticate(this.sasl);
+  }
+
+  /**
+   * SASL: SaslHandshake v1, then SaslAuthenticate: one token for PLAIN, two round trips for SCRAM-SHA-256
+   * (whose last answer proves that the broker knows the password too). protocol.ts has the grammar.
+   */
+  private async authenticate(c: SaslCredentials): Promise<void> {
+    const refuse = (why: string, name: string) => new ProduceError(`broker ${this.address} refused the credentials of user '${c.user}': ${why}`, name, false);
+    if (pickVersion(API_SASL_HANDSHAKE, this.versions) < 0 || pickVersion(API_SASL_AUTHENTICATE, this.versions) < 0) {
+      throw refuse('it offers no SaslHandshake v1 / SaslAuthenticate (is SASL enabled on that listener?)', 'ILLEGAL_SASL_STATE');
+    }
+    const hs = decodeSaslHandshake((await this.request(API_SASL_HANDSHAKE, 1, encodeSaslHandshake(c.mechanism)))!);
+    if (hs.error) throw refuse(`${errorName(hs.error)} (it offers ${hs.mechanisms.join(', ') || 'no mechanism'})`, errorName(hs.error));
+    const v = pickVersion(API_SASL_AUTHENTICATE, this.versions);
+    const step = async (token: Buffer): Promise<Buffer> => {
+      const auth = decodeSaslAuthenticate(v, (await this.request(API_SASL_AUTHENTICATE, v, encodeSaslAuthenticate(token)))!);
+      if (auth.error) throw refuse(auth.message ?? errorName(auth.error), errorName(auth.error));
+      return auth.token;
+    };
+    if (c.mechanism === 'PLAIN') {
+      await step(encodePlain(c.user, c.password));
+      return;
+    }
+    const scram = new ScramClient(c.user, c.password);
+    try {
+      const serverFirst = (await step(Buffer.from(scram.first()))).toString('utf8');
+      scram.verify((await step(Buffer.from(scram.final(serverFirst)))).toString('utf8'));
+    } catch (err) {
+      if (err instanceof ScramError) throw refuse(err.message, 'SASL_AUTHENTICATION_FAILED');
+      throw err;
+    }
   }
 
   version(api: number): number {
@@ -176,6 +210,8 @@ interface TopicInfo { partitions: number; leaders: Int32Array }
 export interface NativeProducerOptions extends ProducerOptions {
   brokers: string[];
   clientId?: string;
+  /** SASL credentials (PLAIN or SCRAM-SHA-256), presented on every connection right after ApiVersions. */
+  sasl?: SaslCredentials;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -231,7 +267,7 @@ class NativeProducer implements BusProducer {
   private connection(address: string): Promise<BrokerConnection> {
     const cur = this.conns.get(address);
     if (cur) return cur;
-    const c = new BrokerConnection(address, this.clientId, this.requestTimeoutMs);
+    const c = new BrokerConnection(address, this.clientId, this.requestTimeoutMs, this.o.sasl);
     c.onClosed = () => { if (this.conns.get(address) === opening) this.conns.delete(address); };
     const opening: Promise<BrokerConnection> = c.open(this.connectTimeoutMs).then(() => c, (err: Error) => {
       c.fail(err.message);

@@ -31,33 +31,27 @@
  *     partition_responses => index:int32 error_code:int16 base_offset:int64 log_append_time_ms:int64
  *                            log_start_offset:int64(v5+)
  *   (acks=0: the broker sends no response at all)
+ *
+ * With credentials, right after ApiVersions (PLAIN: one SaslAuthenticate, src/kafka/sasl.ts has the token;
+ * SCRAM-SHA-256: two, RFC 5802's messages, src/core/scram.ts):
+ * SaslHandshake Request (Version: 1) => mechanism:string
+ * SaslHandshake Response (Version: 1) => error_code:int16 [mechanisms:string]
+ * SaslAuthenticate Request (Version: 0–1) => auth_bytes:bytes
+ * SaslAuthenticate Response (Version: 0–1) => error_code:int16 error_message:nullable_string auth_bytes:bytes
+ *                                             session_lifetime_ms:int64(v1+)
  */
-import { Reader } from '../broker/wire.ts';
+import { API, Writer, type Reader } from '../kafka/index.ts';
 
-export const API_PRODUCE = 0;
-export const API_METADATA = 3;
-export const API_VERSIONS = 18;
+export const API_PRODUCE = API.Produce;
+export const API_METADATA = API.Metadata;
+export const API_VERSIONS = API.ApiVersions;
+export const API_SASL_HANDSHAKE = API.SaslHandshake;
+export const API_SASL_AUTHENTICATE = API.SaslAuthenticate;
 
 /** The versions this client can encode, per API: the highest one both sides support is used. */
-export const CLIENT_VERSIONS: Record<number, [number, number]> = { [API_PRODUCE]: [3, 7], [API_METADATA]: [1, 5], [API_VERSIONS]: [0, 0] };
-
-/** Kafka's error codes by number (the subset a producer meets), as their protocol names. */
-export const ERROR_NAMES: Record<number, string> = {
-  [-1]: 'UNKNOWN_SERVER_ERROR', 0: 'NONE', 1: 'OFFSET_OUT_OF_RANGE', 2: 'CORRUPT_MESSAGE', 3: 'UNKNOWN_TOPIC_OR_PARTITION',
-  4: 'INVALID_FETCH_SIZE', 5: 'LEADER_NOT_AVAILABLE', 6: 'NOT_LEADER_FOR_PARTITION', 7: 'REQUEST_TIMED_OUT',
-  8: 'BROKER_NOT_AVAILABLE', 9: 'REPLICA_NOT_AVAILABLE', 10: 'MESSAGE_TOO_LARGE', 11: 'STALE_CONTROLLER_EPOCH',
-  12: 'OFFSET_METADATA_TOO_LARGE', 13: 'NETWORK_EXCEPTION', 14: 'COORDINATOR_LOAD_IN_PROGRESS', 15: 'COORDINATOR_NOT_AVAILABLE',
-  16: 'NOT_COORDINATOR', 17: 'INVALID_TOPIC_EXCEPTION', 18: 'RECORD_LIST_TOO_LARGE', 19: 'NOT_ENOUGH_REPLICAS',
-  20: 'NOT_ENOUGH_REPLICAS_AFTER_APPEND', 21: 'INVALID_REQUIRED_ACKS', 22: 'ILLEGAL_GENERATION', 29: 'TOPIC_AUTHORIZATION_FAILED',
-  31: 'CLUSTER_AUTHORIZATION_FAILED', 32: 'INVALID_TIMESTAMP', 35: 'UNSUPPORTED_VERSION', 36: 'TOPIC_ALREADY_EXISTS',
-  42: 'INVALID_REQUEST', 43: 'UNSUPPORTED_FOR_MESSAGE_FORMAT', 45: 'OUT_OF_ORDER_SEQUENCE_NUMBER', 46: 'DUPLICATE_SEQUENCE_NUMBER',
-  47: 'INVALID_PRODUCER_EPOCH', 56: 'KAFKA_STORAGE_ERROR', 74: 'FENCED_LEADER_EPOCH', 75: 'UNKNOWN_LEADER_EPOCH',
-  76: 'UNSUPPORTED_COMPRESSION_TYPE', 87: 'INVALID_RECORD', 89: 'THROTTLING_QUOTA_EXCEEDED',
+export const CLIENT_VERSIONS: Record<number, [number, number]> = {
+  [API_PRODUCE]: [3, 7], [API_METADATA]: [1, 5], [API_VERSIONS]: [0, 0], [API_SASL_HANDSHAKE]: [1, 1], [API_SASL_AUTHENTICATE]: [0, 1],
 };
-export const errorName = (code: number) => ERROR_NAMES[code] ?? `KAFKA_ERROR_${code}`;
-
-/** Errors after which the same batch may succeed once metadata is refreshed (the Java client's RetriableException set). */
-export const RETRIABLE = new Set([3, 5, 6, 7, 8, 9, 13, 14, 15, 16, 19, 20, 56, 74, 75, 89]);
 
 /** One framed request: the size, the v1 header and the body parts, ready for a vectored write. */
 export function frameRequest(api: number, version: number, correlationId: number, clientId: string, body: Buffer[]): Buffer[] {
@@ -168,4 +162,25 @@ export function decodeProduce(version: number, r: Reader): ProducePartitionResul
     });
   });
   return out;
+}
+
+export function encodeSaslHandshake(mechanism: string): Buffer[] {
+  return [new Writer().string(mechanism).toBuffer()];
+}
+
+export function decodeSaslHandshake(r: Reader): { error: number; mechanisms: string[] } {
+  const error = r.int16();
+  return { error, mechanisms: r.array((x) => x.string()) ?? [] };
+}
+
+export function encodeSaslAuthenticate(token: Buffer): Buffer[] {
+  return [new Writer().bytes(token).toBuffer()];
+}
+
+export function decodeSaslAuthenticate(version: number, r: Reader): { error: number; message: string | null; token: Buffer } {
+  const error = r.int16();
+  const message = r.nullableString();
+  const token = Buffer.from(r.bytes() ?? Buffer.alloc(0));
+  if (version >= 1) r.int64();
+  return { error, message, token };
 }

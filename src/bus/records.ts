@@ -9,7 +9,8 @@
  *   batch (magic 2) => base_offset:int64 batch_length:int32 partition_leader_epoch:int32 magic:int8 crc:uint32
  *                      attributes:int16 last_offset_delta:int32 first_timestamp:int64 max_timestamp:int64
  *                      producer_id:int64 producer_epoch:int16 base_sequence:int32 [records]:int32 count
- *     (crc: CRC-32C of everything from attributes to the end; attributes bits 0–2 the codec, 0 none, 1 gzip)
+ *     (crc: CRC-32C of everything from attributes to the end; attributes bits 0–2 the codec, 0 none, 1 gzip;
+ *      the header is written by src/kafka's writeBatchHeader, which the broker's scanBatches reads)
  *   record => length:varint attributes:int8 timestamp_delta:varlong offset_delta:varint
  *             key_length:varint key value_length:varint value [headers]:varint count
  *     headers => key_length:varint key value_length:varint value
@@ -21,10 +22,9 @@
  * rebuilt around it.
  */
 import { gzipSync } from 'node:zlib';
-import { crc32c } from './crc32c.ts';
+import { BATCH_HEADER, writeBatchHeader } from '../kafka/index.ts';
 import type { BusMessage } from './types.ts';
 
-export const BATCH_OVERHEAD = 61;
 /** Under Apache Kafka's default `message.max.bytes` (1,048,588), with room for the batch header. */
 export const DEFAULT_MAX_BATCH_BYTES = 1_000_000;
 const SEGMENT_PREFIX = 8;
@@ -157,7 +157,7 @@ export function encodeBatches(messages: BusMessage[], partitionOf: Int32Array, p
     let s = current[p];
     let od = count[s], td = od ? ts - firstTs[s] : 0;
     let size = fixed + varlongSize(td) + varintSize(od);
-    if (od > 0 && BATCH_OVERHEAD + bytes[s] + varintSize(size) + size > maxBatchBytes) {
+    if (od > 0 && BATCH_HEADER + bytes[s] + varintSize(size) + size > maxBatchBytes) {
       if (slots === slotCap) {
         slotCap *= 2;
         const grow = <T extends Int32Array | Float64Array>(a: T): T => { const b = new (a.constructor as new (k: number) => T)(slotCap); b.set(a); return b; };
@@ -184,8 +184,8 @@ export function encodeBatches(messages: BusMessage[], partitionOf: Int32Array, p
   for (let s = 0; s < slots; s++) {
     if (!count[s]) continue;
     start[s] = total;
-    cursor[s] = total + SEGMENT_PREFIX + BATCH_OVERHEAD;
-    total += SEGMENT_PREFIX + BATCH_OVERHEAD + bytes[s];
+    cursor[s] = total + SEGMENT_PREFIX + BATCH_HEADER;
+    total += SEGMENT_PREFIX + BATCH_HEADER + bytes[s];
   }
   const buf = Buffer.allocUnsafe(total);
   // Pass 2: the records.
@@ -221,34 +221,19 @@ export function encodeBatches(messages: BusMessage[], partitionOf: Int32Array, p
     if (!count[s]) continue;
     let seg = buf.subarray(start[s], cursor[s]);
     if (gzip) {
-      const packed = gzipSync(seg.subarray(SEGMENT_PREFIX + BATCH_OVERHEAD));
-      const c = Buffer.allocUnsafe(SEGMENT_PREFIX + BATCH_OVERHEAD + packed.length);
-      packed.copy(c, SEGMENT_PREFIX + BATCH_OVERHEAD);
+      const packed = gzipSync(seg.subarray(SEGMENT_PREFIX + BATCH_HEADER));
+      const c = Buffer.allocUnsafe(SEGMENT_PREFIX + BATCH_HEADER + packed.length);
+      packed.copy(c, SEGMENT_PREFIX + BATCH_HEADER);
       seg = c;
     }
-    writeBatchHeader(seg, slotPart[s], count[s], firstTs[s], maxTs[s], gzip ? 1 : 0);
+    writeSegment(seg, slotPart[s], count[s], firstTs[s], maxTs[s], gzip ? 1 : 0);
     out.push({ partition: slotPart[s], segment: seg, records: count[s] });
   }
   return out;
 }
 
-function writeBatchHeader(seg: Buffer, partition: number, records: number, firstTs: number, maxTs: number, codec: number): void {
-  const batchSize = seg.length - SEGMENT_PREFIX;
-  let o = seg.writeInt32BE(partition, 0);
-  o = seg.writeInt32BE(batchSize, o);
-  o = seg.writeBigInt64BE(0n, o);
-  o = seg.writeInt32BE(batchSize - 12, o);
-  o = seg.writeInt32BE(-1, o);
-  o = seg.writeInt8(2, o);
-  const crcAt = o;
-  o += 4;
-  o = seg.writeInt16BE(codec, o);
-  o = seg.writeInt32BE(records - 1, o);
-  o = seg.writeBigInt64BE(BigInt(firstTs), o);
-  o = seg.writeBigInt64BE(BigInt(maxTs), o);
-  o = seg.writeBigInt64BE(-1n, o);
-  o = seg.writeInt16BE(-1, o);
-  o = seg.writeInt32BE(-1, o);
-  seg.writeInt32BE(records, o);
-  seg.writeUInt32BE(crc32c(seg, crcAt + 4), crcAt);
+function writeSegment(seg: Buffer, partition: number, records: number, firstTs: number, maxTs: number, codec: number): void {
+  seg.writeInt32BE(partition, 0);
+  seg.writeInt32BE(seg.length - SEGMENT_PREFIX, 4);
+  writeBatchHeader(seg, SEGMENT_PREFIX, records, firstTs, maxTs, codec);
 }

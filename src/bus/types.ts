@@ -2,6 +2,7 @@
  * The bus port: the project's one way to produce to and consume from a Kafka-protocol broker
  * (the embedded one or an external cluster — same client code).
  */
+import type { SaslCredentials } from '../kafka/index.ts';
 
 export interface BusMessage {
   key?: string | Buffer | null;
@@ -54,6 +55,8 @@ export interface BusOptions {
   /** `host:port` bootstrap servers. */
   brokers: string[];
   clientId?: string;
+  /** SASL credentials; undefined = the platform's from the environment (if any), null = none. */
+  sasl?: SaslCredentials | null;
 }
 
 export interface ProducerOptions {

@@ -48,6 +48,10 @@ export function describeError(err: unknown): Failure {
   if (e.name === 'ProduceError' && (e as { errorName?: string }).errorName === 'CONNECTION_ERROR') {
     return { message: `${redactUrls(e.message)}; check that Kafka runs there and the addresses of --kafka`, exitCode: 2 };
   }
+  // Credentials refused by the broker: the input is wrong (the environment's SASL user or password).
+  if ((e.name === 'ProduceError' && (e as { errorName?: string }).errorName === 'SASL_AUTHENTICATION_FAILED') || e.name === 'KafkaJSSASLAuthenticationError') {
+    return { message: `${e.message}; check SMARTCAR_BROKER_USER / SMARTCAR_BROKER_PASSWORD`, exitCode: 2 };
+  }
   if (/^KafkaJS(Connection|NumberOfRetriesExceeded|Broker(NotFound)?)Error$/.test(e.name)) return { message: `Kafka is not reachable: ${redactUrls(e.message)}; check --kafka`, exitCode: 2 };
   return { message: redactUrls(`${e.message}${code && !e.message.includes(code) ? ` (${code})` : ''}`), exitCode: 1 };
 }

@@ -16,7 +16,7 @@ import tls from 'node:tls';
 import { UserError, createLogger } from '../core/index.ts';
 import type { SqlEngine } from '../sql/index.ts';
 import type { Credentials } from './credentials.ts';
-import { makeVerifier } from './scram.ts';
+import { makeVerifier } from '../core/index.ts';
 import { newSecret, Session } from './session.ts';
 
 export const DEFAULT_PORT = 10000;

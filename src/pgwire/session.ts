@@ -36,7 +36,7 @@ import { parseQuery } from './frontend/query.ts';
 import { parseStartup } from './frontend/startup.ts';
 import { FLUSH_AT, Out } from './out.ts';
 import { ProtocolError } from './reader.ts';
-import { SCRAM, ScramError, ScramExchange, type Verifier } from './scram.ts';
+import { SCRAM, ScramError, ScramExchange, type Verifier } from '../core/index.ts';
 import { isBlank, ownStatement, split, type Own } from './statements.ts';
 import { binaryOk, OID, paramFromBinary, pgType } from './types.ts';
 

@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .addOption(new Option('--postgres [url]', 'table store in PostgreSQL instead of LMDB').preset('postgres://127.0.0.1:5432/test'))
     .option('--port <p>', 'HTTP port of /health, /metrics and the web console on 127.0.0.1 (0 = any free port)', int('--port', 0, 65535))
     .option('--broker-port <p>', 'port of the embedded broker (default 9092; 0 = any free port)', int('--broker-port', 0, 65535))
+    .option('--broker-host <addr>', 'address of the embedded broker (default 127.0.0.1); another needs SMARTCAR_BROKER_PASSWORD, which every component then presents')
     .option('--sql-port <p>', 'port of the SQL server for psql / R / JDBC (default 10000; 0 = any free port)', int('--sql-port', 0, 65535))
     .option('--predict-port <p>', 'port of the prediction service, started once a model exists (default 9001; 0 = any free port)', int('--predict-port', 0, 65535))
     .addHelpText('after', `
@@ -34,6 +35,7 @@ Examples:
   $ smartcar up --cars 1000 --speedup 20 --seed 1
   $ smartcar up --redis --postgres                   # Redis and PostgreSQL on localhost
   $ smartcar up --no-sim --kafka k1:9092,k2:9092
+  $ SMARTCAR_BROKER_PASSWORD=secret smartcar up --broker-host 10.0.0.5   # SASL for other hosts
   $ smartcar status                                  # from another terminal`)
     .action(async (o) => {
       const { runUp } = await import('./up.ts');

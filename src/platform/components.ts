@@ -30,6 +30,14 @@ export interface PlatformOptions {
   postgres?: string;
   /** Port of the embedded broker (0 = free port, kept across its restarts). */
   brokerPort: number;
+  /**
+   * Address the embedded broker binds (default 127.0.0.1). Anything else needs SMARTCAR_BROKER_PASSWORD
+   * (up.ts checks): the broker then demands SASL, and every child presents the same credentials, which
+   * it inherits with the supervisor's environment (the bus and the console read them, src/kafka/sasl.ts).
+   */
+  brokerHost?: string;
+  /** True when the broker demands SASL (for the banner). */
+  brokerSasl?: boolean;
   sim?: { cars: number; speedup: number; seed?: number; date?: string; garbage?: number; statusCars?: number };
   agentFile?: string;
   /** Port of the SQL server (PostgreSQL wire protocol; 0 = free port). */
@@ -61,12 +69,12 @@ export function platformComponents(o: PlatformOptions): PlatformComponents {
     specs.push({
       name: 'broker',
       // A restarted broker keeps its first address, which the other children were given.
-      args: () => ['broker', '--host', '127.0.0.1', '--port', String(brokerAddress ? brokerAddress.split(':').pop() : o.brokerPort), '--data', o.paths.broker],
+      args: () => ['broker', '--host', o.brokerHost ?? '127.0.0.1', '--port', String(brokerAddress ? brokerAddress.split(':').pop() : o.brokerPort), '--data', o.paths.broker],
       ready: { listening: /^listening (\S+:\d+)\s*$/ },
       onReady: (c) => {
         brokerAddress ??= c.captures.listening;
       },
-      describe: (c) => `${c.captures.listening ?? '?'}  Kafka protocol, embedded, log in ${o.paths.broker}`,
+      describe: (c) => `${c.captures.listening ?? '?'}  Kafka protocol, embedded${o.brokerSasl ? ', SASL PLAIN/SCRAM-SHA-256 (SMARTCAR_BROKER_USER / _PASSWORD)' : ''}, log in ${o.paths.broker}`,
       stopTimeoutMs: 15_000,
       env: { SMARTCAR_PORT_FLAG: '--broker-port' },
     });

@@ -9,7 +9,8 @@
  */
 import path from 'node:path';
 import fs from 'node:fs';
-import { loadRootConfigWithFlags, type ConfigFlags, logToFile, dataPaths, UserError, errorMessage, metricsText, listen, Router, statusRoutes, onShutdown, chooseBackends, describeBackend } from '../core/index.ts';
+import { loadRootConfigWithFlags, type ConfigFlags, logToFile, dataPaths, UserError, errorMessage, metricsText, listen, Router, statusRoutes, onShutdown, chooseBackends, describeBackend, isLoopback } from '../core/index.ts';
+import { saslFromEnv } from '../kafka/index.ts';
 import { agentFileExists, platformComponents, SHIPPED_AGENT_FILE } from './components.ts';
 import { acquireLock, type PlatformLock } from './lock.ts';
 import { httpGet, mergeMetrics } from './scrape.ts';
@@ -20,6 +21,8 @@ export interface UpOptions extends FleetOptions, ConfigFlags {
   sim: boolean;
   port: number;
   brokerPort?: number;
+  /** Address of the embedded broker (default: the config's broker.host, 127.0.0.1); non-loopback needs SMARTCAR_BROKER_PASSWORD. */
+  brokerHost?: string;
   /** SQL server port (default 10000; any free port when --port is 0). */
   sqlPort?: number;
   /** Prediction service port, when a model exists (default 9001; any free port when --port is 0). */
@@ -120,6 +123,11 @@ function eventLine(e: SupervisorEvent): string | undefined {
 export async function runUp(o: UpOptions): Promise<void> {
   const cfg = loadRootConfigWithFlags(o);
   const paths = dataPaths(cfg.dataDir);
+  const brokerHost = o.brokerHost ?? cfg.broker.host;
+  const sasl = saslFromEnv();
+  if (!cfg.kafka && !isLoopback(brokerHost) && !sasl) {
+    throw new UserError(`--broker-host ${brokerHost} would let other hosts reach the broker without credentials: set SMARTCAR_BROKER_PASSWORD (and SMARTCAR_BROKER_USER, default smartcar), or bind 127.0.0.1`);
+  }
 
   const lock: PlatformLock = acquireLock(paths.state, (dead, killed) => {
     process.stderr.write(`took over a stale lock of pid ${dead.pid} (not running)${killed.length ? `; ended its leftover children ${killed.join(', ')}` : ''}\n`);
@@ -179,7 +187,7 @@ export async function runUp(o: UpOptions): Promise<void> {
 
   const comps = started.comps = platformComponents({
     paths, kafka: cfg.kafka, redis: cfg.redis, postgres: cfg.postgres,
-    brokerPort: o.brokerPort ?? cfg.broker.port,
+    brokerPort: o.brokerPort ?? cfg.broker.port, brokerHost, brokerSasl: !!sasl,
     sqlPort: o.sqlPort ?? (o.port === 0 ? 0 : 10000),
     predictPort: o.predictPort ?? (o.port === 0 ? 0 : 9001),
     sim: o.sim ? { cars: o.cars, speedup: o.speedup, seed: o.seed, date: o.date, garbage: o.garbage, statusCars: o.statusCars } : undefined,

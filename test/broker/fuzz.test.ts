@@ -7,7 +7,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker } from '../../src/broker/index.ts';
-import { Writer } from '../../src/broker/wire.ts';
+import { Writer } from '../../src/kafka/index.ts';
 import { VERSIONS } from '../../src/broker/index.ts';
 import { tmp } from './support.ts';
 
@@ -32,7 +32,7 @@ describe('request decoder fuzz', () => {
   it(`survives ${N} malformed inputs and keeps serving`, async () => {
     const broker = await startBroker({ dataDir: tmp('fuzz'), port: 0 });
     const r = rng(42);
-    const apis = Object.keys(VERSIONS).map(Number);
+    const apis = [...VERSIONS.keys()];
     try {
       for (let i = 0; i < N; i++) {
         const kind = i % 3;
@@ -41,7 +41,7 @@ describe('request decoder fuzz', () => {
           bytes = Buffer.from(Array.from({ length: 1 + Math.floor(r() * 200) }, () => Math.floor(r() * 256)));
         } else {
           const api = apis[Math.floor(r() * apis.length)];
-          const [lo, hi] = VERSIONS[api];
+          const [lo, hi] = VERSIONS.get(api)!;
           const w = new Writer().int16(api).int16(lo + Math.floor(r() * (hi - lo + 2))).int32(i).string('fuzz');
           const body = Buffer.from(Array.from({ length: Math.floor(r() * 120) }, () => Math.floor(r() * 256)));
           if (kind === 2) { // plausible prefixes: a few int32 counts and strings

@@ -2,24 +2,14 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker, type Broker } from '../../src/broker/index.ts';
-import { tmp } from './support.ts';
+import { runAsync, tmp } from './support.ts';
 import { needTool } from '../support/require.ts';
 
 const hasKcat = needTool('kcat', ['-V'], 'the broker\'s interop tests with librdkafka');
 let broker: Broker;
 let addr: string;
 /** kcat, asynchronously: the broker runs in this process and must keep answering while kcat runs. */
-function kcat(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn('kcat', ['-b', addr, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
-    p.on('exit', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
-    p.stdin.end(input ?? '');
-  });
-}
+const kcat = (args: string[], input?: string) => runAsync('kcat', ['-b', addr, ...args], { input });
 
 describe.skipIf(!hasKcat)('the broker with kcat (librdkafka)', () => {
   beforeAll(async () => {

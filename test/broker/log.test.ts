@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PartitionLog } from '../../src/broker/log.ts';
-import { crc32c, scanBatches } from '../../src/broker/batch.ts';
+import { crc32c, scanBatches } from '../../src/kafka/index.ts';
 import { tmp } from './support.ts';
 
 /** A minimal record batch v2 with `count` empty-valued records and the given max timestamp. */

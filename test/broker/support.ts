@@ -21,3 +21,19 @@ export function brokerProcess(dataDir: string, port = 0): Promise<{ proc: ChildP
 }
 
 export const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
+
+/**
+ * A command run asynchronously (a broker in this process must keep answering while it runs), with its
+ * output; killed after `timeoutMs`.
+ */
+export function runAsync(cmd: string, args: string[], o: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: o.env ?? process.env });
+    let stdout = '', stderr = '';
+    p.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), o.timeoutMs ?? 30_000);
+    p.on('exit', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
+    p.stdin!.end(o.input ?? '');
+  });
+}

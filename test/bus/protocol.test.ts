@@ -4,8 +4,11 @@
  */
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { Reader, Writer } from '../../src/broker/wire.ts';
-import { decodeApiVersions, decodeMetadata, decodeProduce, encodeMetadata, encodeProduce, frameRequest, pickVersion } from '../../src/bus/protocol.ts';
+import { encodePlain, Reader, Writer } from '../../src/kafka/index.ts';
+import {
+  decodeApiVersions, decodeMetadata, decodeProduce, decodeSaslAuthenticate, decodeSaslHandshake, encodeMetadata, encodeProduce,
+  encodeSaslAuthenticate, encodeSaslHandshake, frameRequest, pickVersion,
+} from '../../src/bus/protocol.ts';
 import { encodeBatches } from '../../src/bus/records.ts';
 
 const require = createRequire(import.meta.url);
@@ -38,6 +41,32 @@ describe('request encodings', () => {
     expect(ours.readInt32BE(epochAt)).toBe(-1);
     theirs.writeInt32BE(-1, epochAt);
     expect(ours.equals(theirs)).toBe(true);
+  });
+});
+
+describe('SASL request encodings', () => {
+  it('SaslHandshake v1 is byte for byte kafkajs\'s', async () => {
+    const ours = Buffer.concat(frameRequest(17, 1, 3, 'smartcar', encodeSaslHandshake('PLAIN')));
+    const theirs = await kafkajsRequest({ correlationId: 3, clientId: 'smartcar', request: kafkajs('saslHandshake/v1')({ mechanism: 'PLAIN' }) });
+    expect(ours.equals(theirs.buffer)).toBe(true);
+  });
+
+  for (const v of [0, 1]) {
+    it(`SaslAuthenticate v${v} with a PLAIN token is byte for byte kafkajs's`, async () => {
+      const ours = Buffer.concat(frameRequest(36, v, 4, 'smartcar', encodeSaslAuthenticate(encodePlain('fleet', 'pässword'))));
+      // kafkajs's PLAIN token (its sasl/plain request), wrapped by its SaslAuthenticate request.
+      const plain = require('kafkajs/src/protocol/sasl/plain/request') as (o: { username: string; password: string }) => { encode(): Promise<Buffer> };
+      const token = await plain({ username: 'fleet', password: 'pässword' }).encode(); // already int32 length + token, as sasl_auth_bytes is
+      const theirs = await kafkajsRequest({ correlationId: 4, clientId: 'smartcar', request: kafkajs(`saslAuthenticate/v${v}`)({ authBytes: token }) });
+      expect(ours.equals(theirs.buffer)).toBe(true);
+    });
+  }
+
+  it('decodes SaslHandshake and SaslAuthenticate responses laid out by the grammar', () => {
+    const hs = new Writer().int16(0).array(['PLAIN', 'SCRAM-SHA-256'], (x, m) => x.string(m));
+    expect(decodeSaslHandshake(new Reader(hs.toBuffer()))).toEqual({ error: 0, mechanisms: ['PLAIN', 'SCRAM-SHA-256'] });
+    const au = new Writer().int16(58).string('Authentication failed: Invalid username or password').bytes(Buffer.alloc(0)).int64(0n);
+    expect(decodeSaslAuthenticate(1, new Reader(au.toBuffer()))).toEqual({ error: 58, message: 'Authentication failed: Invalid username or password', token: Buffer.alloc(0) });
   });
 });
 

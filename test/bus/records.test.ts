@@ -6,8 +6,8 @@ import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import crypto from 'node:crypto';
-import { crc32c as bytewiseCrc, scanBatches } from '../../src/broker/batch.ts';
-import { crc32c } from '../../src/bus/crc32c.ts';
+import { crc32c, scanBatches } from '../../src/kafka/index.ts';
+import { bytewiseCrc32c as bytewiseCrc } from '../support/crc32c.ts';
 import { encodeBatches, MessageError } from '../../src/bus/records.ts';
 import type { BusMessage } from '../../src/bus/index.ts';
 

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { Reader, Writer } from '../../src/broker/wire.ts';
+import { Reader, Writer } from '../../src/kafka/index.ts';
 import type { Bus, ConsumedRecord } from '../../src/bus/index.ts';
 
 /** Reads `n` records of `topic` from the beginning with the bus consumer (kafkajs), in a fresh group. */

@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { createBus, type Bus, type BusMessage, type BusProducer } from '../../bus/index.ts';
+import { isValidTopicName } from '../../kafka/index.ts';
 import type { ComponentContext, SinkFactory } from '../registry.ts';
 import type { Channel, CollectEvent, Sink } from '../types.ts';
 import { eventsOf } from '../batch.ts';
@@ -17,7 +18,6 @@ import { bool } from '../props.ts';
 import { boundSinkMetrics, takeAndDeliver, type SinkMetrics } from './metrics.ts';
 
 const acks = z.union([z.literal('all'), z.coerce.number().int().refine((n) => n === 0 || n === 1 || n === -1, { message: 'acks must be 0, 1, -1 or all' })]);
-const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
 export const kafkaSinkSchema = z.object({
   'kafka.topic': z.string().min(1).optional().describe('Topic; unset = default-flume-topic (as Flume).'),
@@ -74,7 +74,7 @@ export class KafkaSink implements Sink {
     const a = cfg['kafka.producer.acks'] ?? cfg.requiredAcks ?? 1;
     this.acks = a === 'all' ? -1 : (a as 0 | 1 | -1);
     this.batchSize = cfg.flumeBatchSize ?? cfg.batchSize ?? 100;
-    if (!TOPIC_NAME.test(this.topic)) throw new Error(`kafka sink ${this.name}: '${this.topic}' is not a valid topic name (letters, digits, '.', '_', '-')`);
+    if (!isValidTopicName(this.topic)) throw new Error(`kafka sink ${this.name}: '${this.topic}' is not a valid topic name (letters, digits, '.', '_', '-')`);
     if (cfg.defaultPartitionId !== undefined || cfg.partitionIdHeader !== undefined) {
       ctx.log.warn({ sink: this.name }, 'defaultPartitionId / partitionIdHeader are ignored: partitions are chosen from the message key (murmur2, as the Java client)');
     }
@@ -118,7 +118,7 @@ export class KafkaSink implements Sink {
         if (this.cfg.allowTopicOverride) {
           const h = e.headers[this.cfg.topicHeader];
           if (h !== undefined) {
-            if (!TOPIC_NAME.test(h)) {
+            if (!isValidTopicName(h)) {
               bad.push(e);
               continue;
             }

@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { z } from 'zod';
 import { HttpError, type Router } from '../../core/index.ts';
+import { kafkajsSasl } from '../../kafka/index.ts';
 import type { ConsoleContext } from '../context.ts';
 
 const PEEK = 'smartcar-console-peek-';
@@ -30,7 +31,7 @@ export class TopicBrowser {
     const key = brokers.join(',');
     if (!this.kafka || key !== this.brokersKey) {
       void this.close();
-      this.kafka = new Kafka({ clientId: 'smartcar-console', brokers, logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100 }, connectionTimeout: 3000, requestTimeout: 10_000 });
+      this.kafka = new Kafka({ clientId: 'smartcar-console', brokers, sasl: kafkajsSasl(), logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100 }, connectionTimeout: 3000, requestTimeout: 10_000 });
       this.brokersKey = key;
       this.admin = undefined;
     }

@@ -8,23 +8,10 @@
  * The broker stores batches as the producer sent them (compressed or not); it only assigns the base
  * offset, which lies outside the CRC, so no batch is re-encoded.
  */
+import { crc32c } from './crc32c.ts';
+
+/** Bytes of a batch before its first record (baseOffset … the records count). */
 export const BATCH_HEADER = 61;
-
-const TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[i] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32c(buf: Buffer, start = 0, end = buf.length): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = TABLE[(c ^ buf[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 export interface BatchInfo {
   /** Position of the batch in the buffer, and its whole size (12 + batchLength). */
@@ -67,4 +54,27 @@ export function scanBatches(buf: Buffer, verifyCrc = true, tolerateTail = false)
     pos += size;
   }
   return { batches, validBytes: pos };
+}
+
+/**
+ * Writes the header of the batch that fills `buf` from `at` to its end, its records already in place
+ * after the header: base offset 0 (the broker assigns it), no producer id/epoch/sequence
+ * (non-idempotent), `codec` in attributes bits 0–2 (0 none, 1 gzip), then the CRC over the rest.
+ */
+export function writeBatchHeader(buf: Buffer, at: number, records: number, firstTimestamp: number, maxTimestamp: number, codec: number): void {
+  let o = buf.writeBigInt64BE(0n, at);
+  o = buf.writeInt32BE(buf.length - at - 12, o);
+  o = buf.writeInt32BE(-1, o);
+  o = buf.writeInt8(2, o);
+  const crcAt = o;
+  o += 4;
+  o = buf.writeInt16BE(codec, o);
+  o = buf.writeInt32BE(records - 1, o);
+  o = buf.writeBigInt64BE(BigInt(firstTimestamp), o);
+  o = buf.writeBigInt64BE(BigInt(maxTimestamp), o);
+  o = buf.writeBigInt64BE(-1n, o);
+  o = buf.writeInt16BE(-1, o);
+  o = buf.writeInt32BE(-1, o);
+  buf.writeInt32BE(records, o);
+  buf.writeUInt32BE(crc32c(buf, crcAt + 4), crcAt);
 }

@@ -19,11 +19,8 @@ export class Reader {
   int64(): bigint { this.need(8); const v = this.buf.readBigInt64BE(this.off); this.off += 8; return v; }
   bool(): boolean { return this.int8() !== 0; }
   string(): string {
-    const n = this.int16();
-    if (n < 0) throw new WireError('null where a string was required');
-    this.need(n);
-    const s = this.buf.toString('utf8', this.off, this.off + n);
-    this.off += n;
+    const s = this.nullableString();
+    if (s === null) throw new WireError('null where a string was required');
     return s;
   }
   nullableString(): string | null {
