@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UserError } from '../core/index.ts';
+import { UserError } from '../core/cli.ts';
 
 export function register(program: Command): void {
   program
