@@ -9,12 +9,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { StorageError } from './log.ts';
 
 export const E = {
   NONE: 0, OFFSET_OUT_OF_RANGE: 1, CORRUPT_MESSAGE: 2, UNKNOWN_TOPIC_OR_PARTITION: 3, MESSAGE_TOO_LARGE: 10,
   COORDINATOR_NOT_AVAILABLE: 15, NOT_COORDINATOR: 16, INVALID_TOPIC: 17, ILLEGAL_GENERATION: 22, INCONSISTENT_GROUP_PROTOCOL: 23,
   UNKNOWN_MEMBER_ID: 25, INVALID_SESSION_TIMEOUT: 26, REBALANCE_IN_PROGRESS: 27, UNSUPPORTED_VERSION: 35,
-  TOPIC_ALREADY_EXISTS: 36, INVALID_PARTITIONS: 37, INVALID_REPLICATION_FACTOR: 38, INVALID_REQUEST: 42, UNKNOWN_SERVER_ERROR: -1,
+  TOPIC_ALREADY_EXISTS: 36, INVALID_PARTITIONS: 37, INVALID_REPLICATION_FACTOR: 38, INVALID_REQUEST: 42, KAFKA_STORAGE_ERROR: 56,
+  UNKNOWN_SERVER_ERROR: -1,
 } as const;
 
 export interface JoinResult {
@@ -94,8 +96,15 @@ export class Coordinator {
   commit(group: string, entries: { topic: string; partition: number; offset: bigint; metadata: string }[]): void {
     if (!entries.length) return;
     const lines = entries.map((e) => JSON.stringify({ g: group, t: e.topic, p: e.partition, o: e.offset.toString(), m: e.metadata ?? '' })).join('\n') + '\n';
-    fs.writeSync(this.fd, lines);
-    fs.fdatasyncSync(this.fd);
+    const size = fs.fstatSync(this.fd).size;
+    try {
+      fs.writeSync(this.fd, lines);
+      fs.fdatasyncSync(this.fd);
+    } catch (err) {
+      // A full disk: cut what was written, so the next commit's line does not glue onto a torn one.
+      try { fs.ftruncateSync(this.fd, size); } catch { /* the torn line is skipped at start-up */ }
+      throw new StorageError(`cannot record the commit in ${this.offsetsFile}: ${(err as Error).message}`, err as NodeJS.ErrnoException);
+    }
     for (const e of entries) this.setOffset(group, e.topic, e.partition, e.offset, e.metadata ?? '');
   }
 

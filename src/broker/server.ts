@@ -19,7 +19,7 @@ import { createLogger } from '../core/log.ts';
 import { counter, gauge } from '../core/metrics.ts';
 import { BatchError, scanBatches } from './batch.ts';
 import { Coordinator, E } from './groups.ts';
-import { PartitionLog } from './log.ts';
+import { PartitionLog, StorageError } from './log.ts';
 import { Reader, WireError, Writer } from './wire.ts';
 
 const log = createLogger('broker');
@@ -30,6 +30,7 @@ const m = {
   bytesOut: counter('smartcar_broker_bytes_out_total', 'Response bytes sent'),
   records: counter('smartcar_broker_records_produced_total', 'Records appended'),
   connections: gauge('smartcar_broker_connections', 'Open client connections'),
+  diskFull: gauge('smartcar_broker_storage_failing', '1 while the last write to the log or the offsets file failed (a full disk), 0 once one succeeded'),
 };
 
 export const VERSIONS: Record<number, [number, number]> = {
@@ -135,6 +136,20 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const groups = new Coordinator(opts.dataDir);
   let port = opts.port ?? 9092;
   const NODE = 0;
+  // A full disk: answered KAFKA_STORAGE_ERROR (producers retry) while it lasts, said once in the log.
+  let storageFailing = false;
+  const storageFailed = (err: StorageError) => {
+    m.errors.inc({ reason: 'storage' });
+    m.diskFull.set(1);
+    if (!storageFailing) log.error({ code: err.code, err: err.message }, 'the log cannot be written (disk full?): produce requests are refused with KAFKA_STORAGE_ERROR until a write succeeds; nothing was stored of them');
+    storageFailing = true;
+  };
+  const storageOk = () => {
+    if (!storageFailing) return;
+    storageFailing = false;
+    m.diskFull.set(0);
+    log.info('the log can be written again; producing resumed');
+  };
 
   const ensureTopic = (t: string, create: boolean): PartitionLog[] | undefined => {
     const l = storage.topics.get(t);
@@ -203,8 +218,14 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
               const base = l.append(data, batches, acks === -1 && flush === 'always');
               m.records.inc(batches.reduce((s, b) => s + b.recordCount, 0));
               storage.notify(l);
+              storageOk();
               parts.push({ p: pd.p, error: E.NONE, base, start: l.logStart });
             } catch (err) {
+              if (err instanceof StorageError) {
+                storageFailed(err);
+                parts.push({ p: pd.p, error: E.KAFKA_STORAGE_ERROR, base: -1n, start: l.logStart });
+                continue;
+              }
               if (!(err instanceof BatchError)) throw err;
               m.errors.inc({ reason: 'corrupt_batch' });
               log.warn({ topic: t.name, partition: pd.p, client: clientId, remote, err: err.message }, 'rejected a corrupt record batch');
@@ -332,9 +353,17 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
         })) ?? [];
         const ok: { topic: string; partition: number; offset: bigint; metadata: string }[] = [];
         for (const t of topics) for (const pp of t.parts) if (storage.topics.get(t.name)?.[pp.p]) ok.push({ topic: t.name, partition: pp.p, offset: pp.offset, metadata: pp.metadata });
-        groups.commit(group, ok);
+        let failed = false;
+        try {
+          groups.commit(group, ok);
+          if (ok.length) storageOk();
+        } catch (err) {
+          if (!(err instanceof StorageError)) throw err;
+          storageFailed(err);
+          failed = true;
+        }
         throttle(3);
-        w.array(topics, (x, t) => x.string(t.name).array(t.parts, (y, pp) => y.int32(pp.p).int16(storage.topics.get(t.name)?.[pp.p] ? E.NONE : E.UNKNOWN_TOPIC_OR_PARTITION)));
+        w.array(topics, (x, t) => x.string(t.name).array(t.parts, (y, pp) => y.int32(pp.p).int16(failed ? E.COORDINATOR_NOT_AVAILABLE : storage.topics.get(t.name)?.[pp.p] ? E.NONE : E.UNKNOWN_TOPIC_OR_PARTITION)));
         return w;
       }
       case 9: { // OffsetFetch
