@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseWorkflow, runWorkflow, readHistory, historyFile, startScheduler, loadWorkflows, SHIPPED_WORKFLOWS } from '../../src/flow/index.ts';
-import { writeStatusDay, writeMaster } from '../../src/sim/index.ts';
+import { writeStatusDay, writeMaster, writeBuyList } from '../../src/sim/index.ts';
 import { loadReference } from '../../src/sql/index.ts';
 
 const tmp = (n: string) => fs.mkdtempSync(path.join(os.tmpdir(), `smartcar-flow-${n}-`));
@@ -148,4 +148,17 @@ describe('a status day without rows', () => {
     const empty = await runWorkflow(emergency(), '20240101', { dataDir: tmp('empty') });
     expect(empty.error).toMatch(/nothing is collected yet: drop a status file into <data>\/spool\/car-batch-log/);
   });
+});
+
+describe('workflow run with a month', () => {
+  it('runs the monthly buylist for --day yyyyMM, as its help says (it refused "--day must be yyyyMMdd")', async () => {
+    const dataDir = tmp('month');
+    const gen = tmp('month-gen');
+    loadReference('master', await writeMaster({ outDir: gen, seed: 3 }), dataDir);
+    loadReference('buylist', await writeBuyList({ outDir: gen, month: '202003', seed: 3, rows: 2000 }), dataDir);
+    const r = spawnSync(process.execPath, ['bin/smartcar.js', 'workflow', 'run', 'buylist', '--day', '202003', '--data', dataDir], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.stdout + r.stderr).toMatch(/^buylist 20200301 SUCCEEDED/m);
+    expect(r.status).toBe(0);
+    expect(fs.readdirSync(path.join(dataDir, 'lake', 'warehouse', 'managed_smartcar_item_buylist_info'))).toEqual(['biz_month=202003']);
+  }, 150_000);
 });
