@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { openCatalog } from '../src/sql/index.ts';
 import {
-  checkOverspeed, checkTable, endAll, fileLines, health, isGone, lakeStatusLines, overspeedDiff, processesOf,
+  checkOverspeed, checkTable, endAll, fileLines, health, isGone, lakeStatusLines, killTree, overspeedDiff, processesOf,
   recordCode, smartcar, startUp, waitForTable, type Up,
 } from '../test/support/platform.ts';
 import { expectedOverspeed } from '../test/support/overspeed.ts';
@@ -36,6 +36,8 @@ export interface PlatformSoakOptions {
   statusCars: number;
   componentKills: number;
   supervisorKills: number;
+  /** kill -9 of the supervisor and every child at once (a power cut of the tree, as test/e2e/up.test.ts does). */
+  treeKills?: number;
   /** Random wait before each kill, wall ms. */
   gapMs: [number, number];
   /** How long the last `up --no-sim` may take to store what is left. */
@@ -114,7 +116,7 @@ export async function platformSoak(o: PlatformSoakOptions, dir = fs.mkdtempSync(
     o.log(`${at()} s  up (pid ${u.child.pid}, port ${u.port()})`);
     // The schedule: component kills and supervisor kills, shuffled (the seed fixes it).
     const plan: string[] = [...Array.from({ length: o.componentKills }, () => COMPONENTS[Math.floor(random() * COMPONENTS.length)]),
-      ...Array.from({ length: o.supervisorKills }, () => 'supervisor')];
+      ...Array.from({ length: o.supervisorKills }, () => 'supervisor'), ...Array.from({ length: o.treeKills ?? 0 }, () => 'tree')];
     for (let i = plan.length - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1));
       [plan[i], plan[j]] = [plan[j], plan[i]];
@@ -122,12 +124,13 @@ export async function platformSoak(o: PlatformSoakOptions, dir = fs.mkdtempSync(
     for (const [n, what] of plan.entries()) {
       await sleep(o.gapMs[0] + random() * (o.gapMs[1] - o.gapMs[0]));
       const killedAt = Date.now();
-      if (what === 'supervisor') {
+      if (what === 'supervisor' || what === 'tree') {
         const pid = u.child.pid!;
-        process.kill(pid, 'SIGKILL');
+        if (what === 'tree') killTree(pid);
+        else process.kill(pid, 'SIGKILL');
         await u.exited;
         await waitFor(() => processesOf(data).length === 0, 30_000, `every child of the killed supervisor to exit (left: ${processesOf(data).join(', ')})`);
-        orphanMs = Math.max(orphanMs, Date.now() - killedAt);
+        if (what === 'supervisor') orphanMs = Math.max(orphanMs, Date.now() - killedAt);
         u = await startUp(data, args, { track });
         kills.push({ n: n + 1, what, pid, atS: Math.round((killedAt - t0) / 1000), backS: Math.round((Date.now() - killedAt) / 1000) });
       } else {
@@ -154,9 +157,9 @@ export async function platformSoak(o: PlatformSoakOptions, dir = fs.mkdtempSync(
     const drained = await waitForTable(logFile, table, o.drainMs);
     o.log(`${at()} s  table: ${drained.tableRows} rows, ${drained.missing.count} of the log's records missing`);
     const expected = expectedOverspeed(fileLines(logFile));
-    // Windows close once the input has been idle (10 s); then the sets are final.
+    // Windows close once the input has been idle (--idle-close, 60 s); then the sets are final.
     let over = await checkOverspeed(logFile, hot, undefined, expected);
-    for (let tries = 0; tries < 6 && overspeedDiff(over).missing.length + overspeedDiff(over).extra.length > 0; tries++) {
+    for (let tries = 0; tries < 16 && overspeedDiff(over).missing.length + overspeedDiff(over).extra.length > 0; tries++) {
       await sleep(15_000);
       over = await checkOverspeed(logFile, hot, undefined, expected);
     }

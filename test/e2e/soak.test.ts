@@ -1,6 +1,6 @@
 /**
  * The short form of `npm run soak:platform` (soak/platform-harness.ts): a small fleet, a few kill -9s of
- * random components and one of the supervisor, then every store against the oracles — the driving
+ * random components, one of the supervisor and one of the whole tree at once, then every store against the oracles — the driving
  * table exactly once, the hot store's overspeed sets, the status day in the lake exactly once, the marts.
  */
 import fs from 'node:fs';
@@ -11,7 +11,7 @@ describe('chaos soak of smartcar up (short form)', () => {
   it('after kill -9 of random components and of the supervisor, every store equals its independent computation', { timeout: 900_000 }, async () => {
     const r = await platformSoak({
       cars: 20, speedup: 40, seed: 18, date: '20240105', statusCars: 2,
-      componentKills: 3, supervisorKills: 1, gapMs: [2000, 6000], drainMs: 300_000,
+      componentKills: 3, supervisorKills: 1, treeKills: 1, gapMs: [2000, 6000], drainMs: 300_000,
       log: (l) => { if (process.env.SMARTCAR_SOAK_VERBOSE) process.stderr.write(l + '\n'); },
     });
     const report = summary(r);
