@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { E } from '../kafka/index.ts';
+import { StorageError } from './log.ts';
 
 
 export interface JoinResult {
@@ -89,8 +90,15 @@ export class Coordinator {
   commit(group: string, entries: { topic: string; partition: number; offset: bigint; metadata: string }[]): void {
     if (!entries.length) return;
     const lines = entries.map((e) => JSON.stringify({ g: group, t: e.topic, p: e.partition, o: e.offset.toString(), m: e.metadata ?? '' })).join('\n') + '\n';
-    fs.writeSync(this.fd, lines);
-    fs.fdatasyncSync(this.fd);
+    const size = fs.fstatSync(this.fd).size;
+    try {
+      fs.writeSync(this.fd, lines);
+      fs.fdatasyncSync(this.fd);
+    } catch (err) {
+      // A full disk: cut what was written, so the next commit's line does not glue onto a torn one.
+      try { fs.ftruncateSync(this.fd, size); } catch { /* the torn line is skipped at start-up */ }
+      throw new StorageError(`cannot record the commit in ${this.offsetsFile}: ${(err as Error).message}`, err as NodeJS.ErrnoException);
+    }
     for (const e of entries) this.setOffset(group, e.topic, e.partition, e.offset, e.metadata ?? '');
   }
 

@@ -20,6 +20,15 @@ export interface LogOptions {
   retentionBytes: number;
 }
 
+/** The disk refused a write (full, quota, I/O error): nothing of it was kept. */
+export class StorageError extends Error {
+  readonly code: string | undefined;
+  constructor(message: string, cause: NodeJS.ErrnoException) {
+    super(message);
+    this.code = cause.code;
+  }
+}
+
 const name = (base: bigint) => `${base.toString().padStart(20, '0')}.log`;
 
 export class PartitionLog {
@@ -67,21 +76,38 @@ export class PartitionLog {
 
   /**
    * Appends validated batches (`data` holds whole batches, `batches` their positions), assigning offsets.
-   * Returns the base offset of the first.
+   * Returns the base offset of the first. All or nothing: when the write fails (a full disk: ENOSPC,
+   * EDQUOT, EIO), the bytes written so far are cut off again, no offset is assigned and a
+   * `StorageError` is thrown — the producer is told to retry, and the log stays as it was.
    */
   append(data: Buffer, batches: BatchInfo[], fsync: boolean): bigint {
     let seg = this.segments[this.segments.length - 1];
     if (seg.size >= this.opts.segmentBytes) seg = this.roll(this.leo);
     const first = this.leo;
+    let next = this.leo;
     for (const b of batches) {
-      data.writeBigInt64BE(this.leo, b.pos);
-      this.addIndex(seg, { ...b, baseOffset: this.leo }, seg.size + b.pos);
-      this.leo += BigInt(b.lastOffsetDelta) + 1n;
+      data.writeBigInt64BE(next, b.pos);
+      next += BigInt(b.lastOffsetDelta) + 1n;
     }
-    let off = 0;
-    while (off < data.length) off += fs.writeSync(seg.fd, data, off, data.length - off, seg.size + off);
+    try {
+      let off = 0;
+      while (off < data.length) off += fs.writeSync(seg.fd, data, off, data.length - off, seg.size + off);
+      if (fsync) fs.fdatasyncSync(seg.fd);
+    } catch (err) {
+      try {
+        fs.ftruncateSync(seg.fd, seg.size);
+      } catch {
+        // The torn tail is cut at the next start-up (CRC scan) all the same.
+      }
+      throw new StorageError(`cannot append to ${seg.file}: ${(err as Error).message}`, err as NodeJS.ErrnoException);
+    }
+    let at = first;
+    for (const b of batches) {
+      this.addIndex(seg, { ...b, baseOffset: at }, seg.size + b.pos);
+      at += BigInt(b.lastOffsetDelta) + 1n;
+    }
+    this.leo = next;
     seg.size += data.length;
-    if (fsync) fs.fdatasyncSync(seg.fd);
     return first;
   }
 

@@ -80,8 +80,22 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   }, log);
   const groups = new Coordinator(opts.dataDir);
 
+  // A full disk: answered KAFKA_STORAGE_ERROR (producers retry) while it lasts, said once in the log.
+  let storageFailing = false;
   const state: BrokerState = {
     storage, groups, log, nodeId: 0, port: opts.port ?? 9092, defaultPartitions,
+    storageFailed(err) {
+      m.errors.inc({ reason: 'storage' });
+      m.diskFull.set(1);
+      if (!storageFailing) log.error({ code: err.code, err: err.message }, 'the log cannot be written (disk full?): produce requests are refused with KAFKA_STORAGE_ERROR until a write succeeds; nothing was stored of them');
+      storageFailing = true;
+    },
+    storageOk() {
+      if (!storageFailing) return;
+      storageFailing = false;
+      m.diskFull.set(0);
+      log.info('the log can be written again; producing resumed');
+    },
     fsyncAcks: (opts.flush ?? 'always') === 'always',
     auth: users ? new Authenticator(users, log) : undefined,
     ensureTopic(t, create) {

@@ -26,7 +26,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `
-Quick start:
+Examples (quick start):
   $ npx smartcar up                         # the whole platform on embedded defaults
   $ npx smartcar status                     # health, throughput, latest alerts
   $ npx smartcar overspeed --date 20240101  # cars over the speed rule that day

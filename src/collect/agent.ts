@@ -294,10 +294,19 @@ export class Agent {
   /** Writes `status()` to a JSON file every `ms`, for `smartcar agent … --status`. */
   publishStatus(file: string, ms = 2000): () => void {
     fs.mkdirSync(path.dirname(file), { recursive: true });
+    let failing = false;
     const write = () => {
       const tmp = file + '.tmp';
-      fs.writeFileSync(tmp, JSON.stringify({ pid: process.pid, agent: this.def.name, updated: Date.now(), components: this.status() }));
-      fs.renameSync(tmp, file);
+      try {
+        fs.writeFileSync(tmp, JSON.stringify({ pid: process.pid, agent: this.def.name, updated: Date.now(), components: this.status() }));
+        fs.renameSync(tmp, file);
+        failing = false;
+      } catch (err) {
+        // Informational only (a full disk must not stop the agent): said once, retried at the next tick.
+        fs.rmSync(tmp, { force: true });
+        if (!failing) this.log.warn({ file, err: errorMessage(err) }, 'cannot write the status file; `--status` shows the last one written');
+        failing = true;
+      }
     };
     write();
     const t = setInterval(write, ms);

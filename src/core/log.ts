@@ -7,8 +7,18 @@ import { pino, type Logger } from 'pino';
 // One-shot commands stay quiet (warnings and errors); supervised components and daemons log at info.
 const level = process.env.SMARTCAR_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : process.env.SMARTCAR_COMPONENT ? 'info' : 'warn');
 
+/**
+ * A log that cannot be written (a full disk under a log file, a closed stderr) must not take the
+ * process down: pino's destination emits 'error' and, unheard, that is an uncaught exception. The lines
+ * stay buffered and go out with the next write that succeeds.
+ */
+function tolerant<T extends { on(event: 'error', f: (err: Error) => void): unknown }>(dest: T): T {
+  dest.on('error', () => {});
+  return dest;
+}
+
 // Writes go through a switchable stream, so a command can move its log to a file after start.
-let current = pino.destination({ fd: 2, sync: false });
+let current = tolerant(pino.destination({ fd: 2, sync: false }));
 const destination = { write: (line: string) => current.write(line) };
 export const rootLogger: Logger = pino({ level, base: { pid: process.pid } }, destination);
 
@@ -18,7 +28,7 @@ export const rootLogger: Logger = pino({ level, base: { pid: process.pid } }, de
  */
 export function logToFile(file: string): void {
   const old = current;
-  current = pino.destination({ dest: file, sync: false, mkdir: true });
+  current = tolerant(pino.destination({ dest: file, sync: false, mkdir: true }));
   old.flush();
 }
 

@@ -58,7 +58,8 @@ export async function listWorkflows(o: Opts): Promise<void> {
 export async function runOne(name: string, o: Opts & { day?: string }): Promise<number> {
   const { dataDir, workflows, postgres } = setup(o);
   const wf = pick(workflows, name);
-  const day = o.day ?? yesterday(new Date());
+  // A month (`--day 202003`, for the monthly buylist) is run as its first day: ${working_month} is that month.
+  const day = o.day === undefined ? yesterday(new Date()) : /^\d{6}$/.test(o.day) ? `${o.day}01` : o.day;
   interruptible();
   const r = await withTable(dataDir, postgres, (table) => runWorkflow(wf, day, { dataDir, table, trigger: 'manual' }));
   process.stdout.write(summary(r) + '\n');

@@ -95,6 +95,22 @@ export interface RunOptions {
   trigger?: RunRecord['trigger'];
 }
 
+/**
+ * Why a status day has no rows, for the error: its lake files are still open (the agent closes one at its
+ * roll size, after 100 s without new lines, or when it stops), or no file was collected on that day —
+ * partitions are by processing date (SEED §3), not by the records' own dates.
+ */
+function whyNoStatus(dataDir: string, day: string): string {
+  const dir = lakePaths(dataPaths(dataDir).lake).status;
+  const files = (d: string) => (fs.existsSync(d) ? fs.readdirSync(d) : []);
+  const open = files(path.join(dir, `wrk_date=${day}`)).filter((f) => f.startsWith('.') || f.endsWith('.tmp'));
+  if (open.length) {
+    return `its ${open.length} lake file(s) are still being written by the collection agent, which closes a file at its roll size, after 100 s without new lines, or when it stops; run the workflow again then`;
+  }
+  const days = files(dir).map((f) => /^wrk_date=(\d{8})$/.exec(f)?.[1]).filter((d): d is string => d !== undefined).sort();
+  return `nothing was collected on that day (lake partitions are by the day the agent collected a file, not by the records' own dates); ${days.length ? `collected days: ${days.slice(-10).join(', ')}` : 'nothing is collected yet: drop a status file into <data>/spool/car-batch-log with the agent or smartcar up running'}`;
+}
+
 async function runStep(step: Step, day: string, cat: Catalog, o: RunOptions, rec: StepRecord, wf: Workflow): Promise<void> {
   const warehouse = lakePaths(dataPaths(o.dataDir).lake).warehouse;
   switch (step.type) {
@@ -106,7 +122,7 @@ async function runStep(step: Step, day: string, cat: Catalog, o: RunOptions, rec
         : 0;
       rec.rows = n;
       rec.log.push(`${step.table} ${step.column}=${value}: ${n} rows`);
-      if (n === 0) throw new UserError(`no data in ${step.table} for ${step.column}=${value}: the day's partition is missing or empty`);
+      if (n === 0) throw new UserError(`no data in ${step.table} for ${step.column}=${value}: ${step.table.toLowerCase() === 'smartcar_status_info' ? whyNoStatus(o.dataDir, value) : "the day's partition is missing or empty"}`);
       return;
     }
     case 'mart': {

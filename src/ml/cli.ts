@@ -10,7 +10,11 @@ import { registerModels } from './models-cli.ts';
 export function register(program: Command): void {
   const ml = program
     .command('ml')
-    .description('Analyse the marts: recommendation, classification, clustering, regression, a neural network');
+    .description('Analyse the marts: recommendation, classification, clustering, regression, a neural network')
+    .addHelpText('after', `
+Examples:
+  $ smartcar ml recommend --month 202003
+  $ smartcar ml dnn train --epochs 50 --seed 1`);
   registerAnalysis(ml);
   registerModels(ml);
 }

@@ -42,7 +42,12 @@ Examples:
       if (r.plots.length) process.stderr.write(`plots: ${r.plots.join(', ')}\n`);
     });
 
-  const dnn = ml.command('dnn').description('The driving-incident neural network: train, evaluate, predict');
+  const dnn = ml.command('dnn').description('The driving-incident neural network: train, evaluate, predict')
+    .addHelpText('after', `
+Examples:
+  $ smartcar gen incidents --out /tmp && smartcar load incidents /tmp/CarDrivingIncidentInfo.csv
+  $ smartcar ml dnn train --seed 1
+  $ smartcar ml dnn predict wea=0 temp=1 hum=0 arrCar=1 timeSlot=2 acciArea=2 drvCond=1 innCond=0 carSpd=2 steeAng=0`);
   dnn.command('train')
     .description('Train the seed network (10 relu → 20 relu → dropout 0.25 → 10 relu → 3 softmax) and save it as a versioned model')
     .option('--input <file>', 'CarDrivingIncidentInfo.csv instead of the catalog table')

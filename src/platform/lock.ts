@@ -122,8 +122,13 @@ function handle(file: string, info: LockInfo): PlatformLock {
       if (released) return;
       Object.assign(info, patch);
       const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify(info));
-      fs.renameSync(tmp, file);
+      try {
+        fs.writeFileSync(tmp, JSON.stringify(info));
+        fs.renameSync(tmp, file);
+      } catch {
+        // A full disk: the lock stays held (the file names this pid); the next update writes the news.
+        fs.rmSync(tmp, { force: true });
+      }
     },
     release() {
       if (released) return;

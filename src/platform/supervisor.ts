@@ -243,6 +243,8 @@ export class Supervisor {
     const waiting = new Map(Object.entries(spec.ready ?? {}));
     if (spec.metrics !== false) waiting.set('metrics', METRICS_LINE);
     const logStream = fs.createWriteStream(state.logFile, { flags: 'a' });
+    // A full disk loses log lines, never the supervisor.
+    logStream.on('error', (err) => log.warn({ component: spec.name, file: state.logFile, err: err.message }, 'cannot write the component\'s log'));
     let markReady!: () => void;
     let failReady!: (e: Error) => void;
     const ready = new Promise<void>((resolve, reject) => { markReady = resolve; failReady = reject; });

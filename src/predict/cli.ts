@@ -4,7 +4,10 @@ import { int } from '../core/cli.ts';
 
 /** `smartcar serve predict`: the `serve` group is shared; whoever registers first creates it. */
 export function register(program: Command): void {
-  const serve = program.commands.find((c) => c.name() === 'serve') ?? program.command('serve').description('Run one of the HTTP services on its own');
+  const serve = program.commands.find((c) => c.name() === 'serve') ?? program.command('serve').description('Run one of the HTTP services on its own')
+    .addHelpText('after', `
+Example:
+  $ smartcar serve predict --port 9001`);
   serve
     .command('predict')
     .description('The incident model over HTTP: GET|POST /smartcar/predict (the seed\'s Flask service), /health, /metrics')

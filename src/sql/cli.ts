@@ -24,7 +24,11 @@ Examples:
       await runSql(query, o);
     });
 
-  const load = program.command('load').description('Place reference data in the lake: the car master, purchase lists, the income master, the incident set');
+  const load = program.command('load').description('Place reference data in the lake: the car master, purchase lists, the income master, the incident set')
+    .addHelpText('after', `
+Examples:
+  $ smartcar gen master --out /tmp && smartcar load master /tmp/CarMaster.txt
+  $ smartcar load buylist /tmp/CarItemBuyList_202003.txt --data smartcar-data`);
   const kinds = {
     master: ['CarMaster.txt (car_number|sex|age|…) → lake/collect/car-master, table smartcar_master', 'CarMaster.txt', ''],
     buylist: ['CarItemBuyList_<yyyyMM>.txt → lake/collect/buy-list, table smartcar_item_buylist', 'CarItemBuyList_202003.txt', ' --month 202003'],

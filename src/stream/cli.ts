@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--parallelism <n>', 'group members in this process', '1')
     .option('--lateness <ms>', 'allowed lateness of events, event-time ms', '0')
     .option('--session-timeout <ms>', 'group session timeout: a dead worker\'s partitions move after this', '30000')
-    .option('--idle-close <ms>', 'close a partition\'s open windows after this much wall time without input', '10000')
+    .option('--idle-close <ms>', 'close a partition\'s open windows after this much wall time without input (longer than an upstream restart)', '60000')
     .option('--metrics-port <n>', 'serve /metrics (Prometheus) and /health on 127.0.0.1:<n>; 0 picks a free port (default: none)')
     .option('--lag-interval <ms>', 'how often consumer lag per partition is sampled', '5000')
     .addHelpText('after', `

@@ -20,7 +20,11 @@ Examples:
   $ smartcar table put DriverCarInfo 03510122300202-A0001 cf1:speed=120 cf1:area_number=A01
   $ smartcar table delete DriverCarInfo 03510122300202-A0001 cf1:area_number`);
 
-  common(table.command('list').description('Tables with their column families')).action(async (o) => {
+  common(table.command('list').description('Tables with their column families'))
+    .addHelpText('after', `
+Example:
+  $ smartcar table list --data smartcar-data`)
+    .action(async (o) => {
     const { withStore } = await import('./run.ts');
     await withStore(o, async (s) => {
       for (const t of await s.listTables()) process.stdout.write(`${t.name}\tfamilies ${t.families.join(',')}\tversions ${t.maxVersions ?? 1}\n`);
@@ -36,6 +40,10 @@ Examples:
     .option('--limit <n>', 'at most n rows (1 or more)', int('--limit', 1, Number.MAX_SAFE_INTEGER))
     .option('--reverse', 'descending key order')
     .option('--format <fmt>', 'table | json (one row per line)', 'table')
+    .addHelpText('after', `
+Examples:
+  $ smartcar table scan DriverCarInfo --filter 'cf1:speed>100' --filter 'cf1:area_number~^A' --limit 10
+  $ smartcar table scan DriverCarInfo --prefix 03510122300202 --format json`)
     .action(async (name: string, o) => {
       const { withStore, printRows, checkFilterColumns } = await import('./run.ts');
       const { parseFilter } = await import('./filter.ts');
@@ -48,6 +56,9 @@ Examples:
 
   common(table.command('get').description('One row')).argument('<table>').argument('<row>')
     .option('--format <fmt>', 'table | json', 'table')
+    .addHelpText('after', `
+Example:
+  $ smartcar table get DriverCarInfo 03510122300202-A0001`)
     .action(async (name: string, row: string, o) => {
       const { withStore, printRows } = await import('./run.ts');
       await withStore(o, async (s) => {
@@ -63,6 +74,9 @@ Examples:
 
   common(table.command('put').description('Write one or more columns of a row')).argument('<table>').argument('<row>')
     .argument('<cells...>', 'family:qualifier=value …')
+    .addHelpText('after', `
+Example:
+  $ smartcar table put DriverCarInfo 03510122300202-A0001 cf1:speed=120 cf1:area_number=A01`)
     .action(async (name: string, row: string, cells: string[], o) => {
       const { withStore, parseCells } = await import('./run.ts');
       await withStore(o, (s) => s.put(name, row, parseCells(cells)));
@@ -70,6 +84,10 @@ Examples:
 
   common(table.command('delete').description('Delete a row, or only some of its columns')).argument('<table>').argument('<row>')
     .argument('[columns...]', 'family:qualifier … (default: the whole row)')
+    .addHelpText('after', `
+Examples:
+  $ smartcar table delete DriverCarInfo 03510122300202-A0001 cf1:area_number
+  $ smartcar table delete DriverCarInfo 03510122300202-A0001     # the whole row`)
     .action(async (name: string, row: string, columns: string[], o) => {
       const { withStore } = await import('./run.ts');
       await withStore(o, (s) => s.delete(name, row, columns));

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { PartitionLog } from '../../src/broker/log.ts';
+import { PartitionLog, StorageError } from '../../src/broker/log.ts';
 import { crc32c, scanBatches } from '../../src/kafka/index.ts';
 import { tmp } from './support.ts';
 
@@ -71,5 +73,57 @@ describe('partition log', () => {
     expect(total).toBeLessThanOrEqual(400 + 200); // within one segment of the limit
     expect(fs.readdirSync(dir2).length).toBeGreaterThanOrEqual(1);
     bySize.close();
+  });
+});
+
+// A real full disk: a small tmpfs (needs root, as CI runs).
+const canMount = (() => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-log-probe-'));
+  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', d]).status === 0;
+  if (ok) spawnSync('umount', [d]);
+  fs.rmSync(d, { recursive: true, force: true });
+  if (!ok && process.env.CI) throw new Error('CI: the full-disk log test cannot mount a tmpfs (needs root)');
+  return ok;
+})();
+
+describe.skipIf(!canMount)('partition log on a full disk', () => {
+  it('refuses an append it cannot write whole, assigns it no offset, and carries on once space is freed', () => {
+    const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-log-full-'));
+    expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mnt]).status).toBe(0);
+    try {
+      const dir = path.join(mnt, 'SmartCar-Topic-0');
+      const opts = { segmentBytes: 1 << 30, retentionMs: 0, retentionBytes: -1 };
+      const log = new PartitionLog(dir, opts);
+      expect(append(log, batch(10, 1))).toBe(0n);
+      // Fill the disk but for a few bytes, so the next batch is cut short by ENOSPC.
+      const ballast = path.join(mnt, 'ballast');
+      const fd = fs.openSync(ballast, 'w');
+      try {
+        for (const n of [65_536, 4096]) for (;;) { try { fs.writeSync(fd, Buffer.alloc(n)); } catch { break; } }
+      } finally {
+        fs.closeSync(fd);
+      }
+      const size = fs.statSync(path.join(dir, fs.readdirSync(dir)[0])).size;
+      // 50 batches (~24 KB): more than the free bytes left in the file's last page.
+      const big = Buffer.concat(Array.from({ length: 50 }, () => batch(60, 2)));
+      expect(() => append(log, big)).toThrow(StorageError);
+      expect(log.leo).toBe(10n);
+      expect(fs.statSync(path.join(dir, fs.readdirSync(dir)[0])).size).toBe(size);
+      fs.rmSync(ballast);
+      // The next append gets the next offset and is read back there, in this process and after a restart.
+      expect(append(log, batch(5, 3))).toBe(10n);
+      expect(log.leo).toBe(15n);
+      const offsets = (l: PartitionLog) => scanBatches(l.read(0n, 1 << 20)).batches.map((b) => [b.baseOffset, b.lastOffsetDelta]);
+      expect(offsets(log)).toEqual([[0n, 9], [10n, 4]]);
+      log.close();
+      const again = new PartitionLog(dir, opts);
+      expect(again.leo).toBe(15n);
+      expect(again.truncatedBytes).toBe(0);
+      expect(offsets(again)).toEqual([[0n, 9], [10n, 4]]);
+      again.close();
+    } finally {
+      spawnSync('umount', ['-l', mnt]);
+      fs.rmSync(mnt, { recursive: true, force: true });
+    }
   });
 });

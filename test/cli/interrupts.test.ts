@@ -35,6 +35,61 @@ describe('Ctrl-C', () => {
   }, 90_000);
 });
 
+/** Paths under `dir` (4 levels) whose name marks a partition being written: `.<name>.tmp-<pid>…`. */
+function tmpPartitions(dir: string, depth = 0): string[] {
+  if (depth > 4 || !fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (/\.tmp-\d+/.test(e.name)) out.push(p);
+    else if (e.isDirectory()) out.push(...tmpPartitions(p, depth + 1));
+  }
+  return out;
+}
+
+describe('Ctrl-C during workflow run', () => {
+  it('removes the partition being written, records the run as interrupted in the history, and exits 130', async () => {
+    const data = path.join(root, 'wf-int');
+    const day = '20240107';
+    const gen = path.join(root, 'wf-gen');
+    // A status day in the lake as the agent leaves it (each record + `,<processing date>`), and the master.
+    for (const args of [['gen', 'master', '--seed', '2', '--out', gen], ['gen', 'status', '--date', day, '--cars', '60', '--seed', '2', '--out', gen]]) {
+      expect((await start(args).done).status).toBe(0);
+    }
+    expect((await start(['load', 'master', path.join(gen, 'CarMaster.txt'), '--data', data]).done).status).toBe(0);
+    const part = path.join(data, 'lake', 'collect', 'car-batch-log', `wrk_date=${day}`);
+    fs.mkdirSync(part, { recursive: true });
+    const lines = fs.readFileSync(path.join(gen, `SmartCarStatusInfo_${day}.txt`), 'latin1').split('\n').filter((l) => /^\d{14}/.test(l));
+    fs.writeFileSync(path.join(part, 'car-batch-log.1.log'), lines.map((l) => `${l},${day}\n`).join(''), 'latin1');
+
+    const w = start(['workflow', 'run', 'status', '--day', day, '--data', data]);
+    // Watch closely: the partition exists only while DuckDB writes it.
+    let seen: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const t = setInterval(() => {
+        seen = tmpPartitions(path.join(data, 'lake'));
+        if (seen.length) { clearInterval(t); resolve(); }
+        if (w.child.exitCode !== null) { clearInterval(t); reject(new Error('the run ended before a partition was being written')); }
+      }, 5);
+    });
+    w.child.kill('SIGINT');
+    const r = await w.done;
+    expect(r.status).toBe(130);
+    expect(r.stderr).toMatch(/status 20240107 INTERRUPTED \(interrupted by SIGINT during step (compact|mart)\); recorded in the history, partial output removed/);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(tmpPartitions(path.join(data, 'lake'))).toEqual([]);
+    const h = await start(['workflow', 'history', 'status', '--json', '--data', data]).done;
+    const runs = h.stdout.trim().split('\n').map((l) => JSON.parse(l) as { day: string; state: string; error?: string });
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ day, state: 'interrupted' });
+    expect(runs[0].error).toMatch(/^interrupted by SIGINT during step (compact|mart)$/);
+    // The next run is not disturbed by what the interrupted one left.
+    const again = await start(['workflow', 'run', 'status', '--day', day, '--data', data]).done;
+    expect(again.status).toBe(0);
+    expect(again.stdout).toContain('SUCCEEDED');
+  }, 240_000);
+});
+
 describe('gen driver', () => {
   it('runs 14 s at real time without a MaxListenersExceededWarning (one abort listener per wait was never removed)', async () => {
     const r = await start(['gen', 'driver', '--cars', '2', '--duration', '14', '--seed', '3', '--out', path.join(root, 'drive.log')]).done;

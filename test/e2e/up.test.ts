@@ -10,20 +10,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataPaths } from '../../src/core/paths.ts';
-import { DRIVER_TABLE } from '../../src/core/records.ts';
 import { localDate8 } from '../../src/core/time.ts';
-import { openTableStore, type TableStoreOptions } from '../../src/table/index.ts';
+import type { TableStoreOptions } from '../../src/table/index.ts';
 import { openHotStore, type HotStoreOptions } from '../../src/hot/index.ts';
 import { openCatalog } from '../../src/sql/index.ts';
-import { SMARTCAR_BIN } from '../../src/platform/supervisor.ts';
 import { httpGet } from '../../src/platform/scrape.ts';
-import { expectedOverspeed, waitFor } from '../support/overspeed.ts';
+import { waitFor } from '../support/overspeed.ts';
 import { expectedEmergency } from '../support/emergency.ts';
-import { civilSecond, civilTimestamp, specDriving, specRowKey } from '../support/spec.ts';
+import { civilSecond, civilTimestamp, specDriving } from '../support/spec.ts';
 import { needService } from '../support/require.ts';
+import { checkOverspeed, endAll, fileLines, isGone, killTree, lakeStatusLines, smartcar, startUp, waitForTable } from '../support/platform.ts';
 
 const SIM_DAY = '20240105';
 const CARS = 20;
@@ -31,60 +30,20 @@ const STATUS_CARS = 3;
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-e2e-'));
 const data = path.join(root, 'data');
 const p = dataPaths(data);
-const UP_ARGS = ['up', '--data', data, '--port', '0', '--broker-port', '0', '--cars', String(CARS), '--speedup', '40', '--seed', '5',
+const UP_ARGS = ['--port', '0', '--broker-port', '0', '--cars', String(CARS), '--speedup', '40', '--seed', '5',
   '--date', SIM_DAY, '--status-cars', String(STATUS_CARS), '--garbage', '0.002'];
 
 const children: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.pid) killTree(c.pid);
+  endAll(root, children);
   if (process.env.SMARTCAR_E2E_KEEP) process.stderr.write(`e2e data kept in ${data}\n`);
   else fs.rmSync(root, { recursive: true, force: true });
 });
 
-interface Up {
-  child: ChildProcess;
-  port: number;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function up(args = UP_ARGS, env: NodeJS.ProcessEnv = process.env): Promise<Up> {
-  const child = spawn(process.execPath, [SMARTCAR_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await waitFor(() => /^ready; Ctrl-C stops everything$/m.test(out) || child.exitCode !== null, 360_000, 'smartcar up to be ready');
-  if (child.exitCode !== null) throw new Error(`smartcar up exited ${child.exitCode}:\n${out}`);
-  const port = Number(/http:\/\/127\.0\.0\.1:(\d+)\/health/.exec(out)![1]);
-  return { child, port, output: () => out, exited };
-}
-
-/** The pids of a process and all its descendants (children run in their own process groups). */
-function tree(pid: number): number[] {
-  const r = spawnSync('ps', ['-eo', 'pid=,ppid='], { encoding: 'utf8' });
-  const kids = new Map<number, number[]>();
-  for (const line of r.stdout.trim().split('\n')) {
-    const [c, parent] = line.trim().split(/\s+/).map(Number);
-    kids.set(parent, [...(kids.get(parent) ?? []), c]);
-  }
-  const out: number[] = [];
-  const walk = (x: number) => { out.push(x); for (const k of kids.get(x) ?? []) walk(k); };
-  walk(pid);
-  return out;
-}
-
-function killTree(pid: number): number[] {
-  const pids = tree(pid);
-  for (const x of pids) {
-    try { process.kill(x, 'SIGKILL'); } catch { /* already gone */ }
-  }
-  return pids;
-}
+const up = (dir = data, args = UP_ARGS, env?: NodeJS.ProcessEnv) => startUp(dir, args, { track: children, env });
 
 function logLines(log = p.driverLog): string[] {
-  return fs.existsSync(log) ? fs.readFileSync(log, 'latin1').split('\n') : [];
+  return [...fileLines(log)];
 }
 
 function goodRecords(lines: string[]): number {
@@ -97,95 +56,29 @@ function goodRecords(lines: string[]): number {
 interface Stores { log: string; table: TableStoreOptions; hot: HotStoreOptions }
 const embedded: Stores = { log: p.driverLog, table: { kind: 'lmdb', path: p.table }, hot: { kind: 'embedded', path: p.hot } };
 
-async function tableKeys(opts: TableStoreOptions): Promise<string[]> {
-  const table = await openTableStore(opts);
-  try {
-    const keys: string[] = [];
-    for await (const r of table.scan(DRIVER_TABLE)) keys.push(r.row);
-    return keys;
-  } finally {
-    await table.close();
-  }
-}
-
 /** Checks the driving side while the platform runs: table = log (exactly once), hot sets = independent computation. */
 async function checkDriving(st: Stores = embedded): Promise<void> {
   // Everything in the log up to now must reach the table; then nothing beyond the (later) log may be there.
-  const snapshot = logLines(st.log);
-  const want = new Set<string>();
-  let maxSecond = 0;
-  for (const l of snapshot) {
-    const r = specDriving(l);
-    if (!r) continue;
-    want.add(specRowKey(r.date, r.car));
-    maxSecond = Math.max(maxSecond, r.second);
-  }
-  expect(want.size).toBeGreaterThan(CARS * 100);
-  let keys: string[] = [];
-  await waitFor(async () => {
-    keys = await tableKeys(st.table);
-    const have = new Set(keys);
-    for (const k of want) if (!have.has(k)) return false;
-    return true;
-  }, 360_000, `the table store to hold the ${want.size} records of the log`);
-  const later = logLines(st.log);
-  const all = new Set<string>();
-  let minSecond = Infinity;
-  for (const l of later) {
-    const r = specDriving(l);
-    if (r) { all.add(specRowKey(r.date, r.car)); minSecond = Math.min(minSecond, r.second); }
-  }
-  expect(keys.filter((k) => !all.has(k))).toEqual([]);
-  expect(new Set(keys).size).toBe(keys.length);
-
-  // Overspeed: windows that closed before the snapshot's end (minus a margin) are final on both sides.
-  const cutTs = civilTimestamp(Math.floor((maxSecond - 60) / 30) * 30);
-  const tsOf = (member: string) => member.slice(member.indexOf('-') + 1);
-  const expected = expectedOverspeed(later);
-  // Every day the log touches, one either side, and every day the oracle names: the set of days with
-  // alerts must be the same on both sides (an alert on an extra day fails), and each day's members too.
-  const days = new Set<string>(expected.keys());
-  for (let s = minSecond - 86_400; s <= maxSecond + 86_400; s += 86_400) days.add(civilTimestamp(s).slice(0, 8));
-  const hot = await openHotStore(st.hot);
-  try {
-    const want = new Map<string, string[]>(), got = new Map<string, string[]>();
-    for (const day of [...days].sort()) {
-      const exp = [...(expected.get(day) ?? [])].filter((m) => tsOf(m) < cutTs).sort();
-      const have = (await hot.smembers(day)).filter((m) => tsOf(m) < cutTs).sort();
-      if (exp.length) want.set(day, exp);
-      if (have.length) got.set(day, have);
-    }
-    expect([...got.keys()]).toEqual([...want.keys()]);
-    expect(got).toEqual(want);
-    expect([...want.values()].reduce((n, m) => n + m.length, 0)).toBeGreaterThan(0);
-  } finally {
-    await hot.close();
-  }
+  const t = await waitForTable(st.log, st.table, 360_000);
+  expect(t.log.codes.length).toBeGreaterThan(CARS * 100);
+  expect(t.missing).toEqual({ count: 0, examples: [] });
+  expect(t.extra).toEqual({ count: 0, examples: [] });
+  expect(t.malformedRows).toEqual([]);
+  // Overspeed: windows that closed before the snapshot's end (minus a margin) are final on both sides;
+  // every day with alerts must be the same on both sides (an alert on an extra day fails), and its members too.
+  const o = await checkOverspeed(st.log, st.hot, Math.floor((t.log.maxSecond - 60) / 30) * 30);
+  expect([...o.got.keys()]).toEqual([...o.want.keys()]);
+  expect(o.got).toEqual(o.want);
+  expect(o.members).toBeGreaterThan(0);
 }
 
 const expectedEmergencyOfLake = (lines: string[]) => expectedEmergency(lines, 'lake');
 
-function lakeStatusLines(): string[] {
-  const dir = path.join(p.lakeCollect, 'car-batch-log');
-  if (!fs.existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const part of fs.readdirSync(dir)) {
-    for (const f of fs.readdirSync(path.join(dir, part))) {
-      if (f.startsWith('.') || f.endsWith('.tmp')) continue;
-      out.push(...fs.readFileSync(path.join(dir, part, f), 'latin1').split('\n').filter((l) => /^\d{14}/.test(l)));
-    }
-  }
-  return out;
-}
-
-function smartcar(args: string[]): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, [SMARTCAR_BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { status: r.status, out: r.stdout + r.stderr };
-}
-
 describe('smartcar up, end to end', () => {
   // retry: 1 — in one of two CI rehearsals the table store stayed short of the log's records after the
-  // kill -9 restart (timed out at 360 s); under investigation, see the closing note of 2026-12-01.
+  // kill -9 restart (timed out at 360 s). Not reproduced since: soak:platform (23 kill -9s of components
+  // and of the supervisor, 7.97 M records) and its short form (with a whole-tree kill as here) stored every
+  // record exactly once (BENCHMARKS.md); the retry stays until CI shows it is not needed.
   it('runs the pipeline, stops cleanly, survives kill -9 of the whole tree, and every output equals an independent computation', { timeout: 1_800_000, retry: 1 }, async () => {
     fs.rmSync(data, { recursive: true, force: true }); // a retry starts from an empty data directory
     // 1. First run, then a clean stop: exit 0, lock released.
@@ -208,14 +101,13 @@ describe('smartcar up, end to end', () => {
     const killed = killTree(u.child.pid!);
     expect(killed.length).toBeGreaterThanOrEqual(6);
     await u.exited;
-    const gone = (pid: number) => { try { process.kill(pid, 0); return false; } catch { return true; } };
-    await waitFor(() => killed.every(gone), 180_000, 'every process of the tree to be gone');
+    await waitFor(() => killed.every(isGone), 180_000, 'every process of the tree to be gone');
 
     // 3. Restart after the crash: a stale lock taken over; the same holds.
     u = await up();
     expect(u.output()).toMatch(/took over a stale lock of pid \d+/);
     // One component crashing inside a running platform: /health says so, the supervisor restarts it.
-    const addr = `127.0.0.1:${u.port}`;
+    const addr = `127.0.0.1:${u.port()}`;
     const streamPid = JSON.parse((await httpGet(addr, '/health')).body).components.stream.pid as number;
     process.kill(streamPid, 'SIGKILL');
     await waitFor(async () => (await httpGet(addr, '/health')).status === 503, 180_000, '/health to report the stream down');
@@ -236,11 +128,11 @@ describe('smartcar up, end to end', () => {
     expect(await u.exited).toBe(0);
 
     // 4. The status day landed exactly once; the daily workflows build the marts.
-    const statusLines = lakeStatusLines();
+    const statusLines = lakeStatusLines(data);
     expect(statusLines).toHaveLength(STATUS_CARS * 21_600);
     const workDay = localDate8();
     for (const [wf, day] of [['status', workDay], ['emergency-check', workDay], ['drive', SIM_DAY]]) {
-      const r = smartcar(['workflow', 'run', wf, '--day', day, '--data', data]);
+      const r = smartcar(['workflow', 'run', wf, '--day', day, '--data', data], { timeoutMs: 120_000 });
       expect(r.out).toContain('SUCCEEDED');
       expect(r.status).toBe(0);
     }
@@ -286,7 +178,7 @@ describe.skipIf(!services)('smartcar up --redis --postgres, end to end', () => {
     for (const d of days) await hot.del(d);
     await hot.close();
     try {
-      const u = await up(['up', '--data', data2, '--port', '0', '--broker-port', '0', '--cars', String(CARS), '--speedup', '40', '--seed', '8',
+      const u = await up(data2, ['--port', '0', '--broker-port', '0', '--cars', String(CARS), '--speedup', '40', '--seed', '8',
         '--date', day, '--status-cars', '1', '--garbage', '0.002', '--redis', REDIS, '--postgres', PG], env);
       expect(u.output()).toMatch(/table +PostgreSQL postgres:\/\/postgres@127\.0\.0\.1:5432\/test/);
       expect(u.output()).toMatch(/hot +Redis redis:\/\/127\.0\.0\.1:6379\/8/);
@@ -295,8 +187,8 @@ describe.skipIf(!services)('smartcar up --redis --postgres, end to end', () => {
       u.child.kill('SIGTERM');
       expect(await u.exited).toBe(0);
       // The drive workflow, a separate process, reads DriverCarInfo from the same PostgreSQL schema.
-      const r = spawnSync(process.execPath, [SMARTCAR_BIN, 'workflow', 'run', 'drive', '--day', day, '--data', data2], { encoding: 'utf8', timeout: 120_000, env: { ...env, SMARTCAR_POSTGRES: PG } });
-      expect(r.stdout + r.stderr).toContain('SUCCEEDED');
+      const r = smartcar(['workflow', 'run', 'drive', '--day', day, '--data', data2], { timeoutMs: 120_000, env: { ...env, SMARTCAR_POSTGRES: PG } });
+      expect(r.out).toContain('SUCCEEDED');
       const cat = await openCatalog({ dataDir: data2 });
       try {
         const copied = (await cat.query(`select r_date || '-' || car_number from smartcar_drive_info_2 where wrk_date = '${day}'`)).rows.map((x) => String(x[0])).sort();

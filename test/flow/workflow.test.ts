@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseWorkflow, runWorkflow, readHistory, historyFile, startScheduler, loadWorkflows, SHIPPED_WORKFLOWS } from '../../src/flow/index.ts';
-import { writeStatusDay, writeMaster } from '../../src/sim/index.ts';
+import { writeStatusDay, writeMaster, writeBuyList } from '../../src/sim/index.ts';
 import { loadReference } from '../../src/sql/index.ts';
 
 const tmp = (n: string) => fs.mkdtempSync(path.join(os.tmpdir(), `smartcar-flow-${n}-`));
@@ -123,4 +123,42 @@ describe('the workflow CLI', () => {
     expect(hist.split('\n').filter((l) => /emergency-check 2024010\d/.test(l))).toHaveLength(3);
     expect(hist).toContain('check ok   car_number not null');
   });
+});
+
+describe('a status day without rows', () => {
+  const emergency = () => loadWorkflows([SHIPPED_WORKFLOWS]).get('emergency-check')!;
+
+  it('says when its lake files are still open, and when they close', async () => {
+    const dataDir = tmp('open');
+    const part = path.join(dataDir, 'lake', 'collect', 'car-batch-log', 'wrk_date=20240101');
+    fs.mkdirSync(part, { recursive: true });
+    fs.writeFileSync(path.join(part, 'car-batch-log.1704067200000.log.SmartCar_Agent_HdfsSink.tmp'), '20240101000000,A0001,90,90,90,90,1,1,1,1,A,A,90,20240101\n');
+    const r = await runWorkflow(emergency(), '20240101', { dataDir });
+    expect(r.state).toBe('failed');
+    expect(r.error).toMatch(/no data in smartcar_status_info for wrk_date=20240101: its 1 lake file\(s\) are still being written by the collection agent, which closes a file at its roll size, after 100 s without new lines, or when it stops/);
+  });
+
+  it('says that partitions are by collection day, and which days were collected', async () => {
+    const dataDir = tmp('other-day');
+    const part = path.join(dataDir, 'lake', 'collect', 'car-batch-log', 'wrk_date=20240105');
+    fs.mkdirSync(part, { recursive: true });
+    fs.writeFileSync(path.join(part, 'car-batch-log.1.log'), '20240101000000,A0001,90,90,90,90,1,1,1,1,A,A,90,20240105\n');
+    const r = await runWorkflow(emergency(), '20240101', { dataDir });
+    expect(r.error).toMatch(/nothing was collected on that day \(lake partitions are by the day the agent collected a file, not by the records' own dates\); collected days: 20240105$/);
+    const empty = await runWorkflow(emergency(), '20240101', { dataDir: tmp('empty') });
+    expect(empty.error).toMatch(/nothing is collected yet: drop a status file into <data>\/spool\/car-batch-log/);
+  });
+});
+
+describe('workflow run with a month', () => {
+  it('runs the monthly buylist for --day yyyyMM, as its help says (it refused "--day must be yyyyMMdd")', async () => {
+    const dataDir = tmp('month');
+    const gen = tmp('month-gen');
+    loadReference('master', await writeMaster({ outDir: gen, seed: 3 }), dataDir);
+    loadReference('buylist', await writeBuyList({ outDir: gen, month: '202003', seed: 3, rows: 2000 }), dataDir);
+    const r = spawnSync(process.execPath, ['bin/smartcar.js', 'workflow', 'run', 'buylist', '--day', '202003', '--data', dataDir], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.stdout + r.stderr).toMatch(/^buylist 20200301 SUCCEEDED/m);
+    expect(r.status).toBe(0);
+    expect(fs.readdirSync(path.join(dataDir, 'lake', 'warehouse', 'managed_smartcar_item_buylist_info'))).toEqual(['biz_month=202003']);
+  }, 150_000);
 });

@@ -6,16 +6,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SMARTCAR_BIN } from '../../src/platform/supervisor.ts';
-import { readLock } from '../../src/platform/lock.ts';
-import { waitFor } from '../support/overspeed.ts';
+import { endAll, SMARTCAR_BIN, startUp } from '../support/platform.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-listeners-'));
 const started: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
+  endAll(root, started);
   fs.rmSync(root, { recursive: true, force: true });
 });
 
@@ -52,14 +50,9 @@ const LOOPBACK6 = /^0{24}01000000:[0-9A-F]{4}$/; // ::1
 describe('listeners of smartcar up', () => {
   it('are all on loopback', async () => {
     const data = path.join(root, 'up');
-    const child = spawn(process.execPath, [SMARTCAR_BIN, 'up', '--data', data, '--port', '0', '--broker-port', '0', '--no-sim'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    started.push(child);
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    await waitFor(() => out.includes('ready; Ctrl-C stops everything') || child.exitCode !== null, 90_000, 'smartcar up to be ready');
-    const pids = [child.pid!, ...Object.values(readLock(path.join(data, 'state'))?.children ?? {})];
+    const u = await startUp(data, ['--port', '0', '--broker-port', '0', '--no-sim'], { track: started, readyMs: 90_000 });
+    const { child, exited } = u;
+    const pids = [child.pid!, ...Object.values(u.children())];
     expect(pids).toHaveLength(6);
     const table = listening();
     const mine: string[] = [];

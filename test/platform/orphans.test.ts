@@ -6,57 +6,29 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataPaths } from '../../src/core/paths.ts';
 import { DRIVER_TABLE, driverRowKey, parseDrivingRecord } from '../../src/core/records.ts';
 import { openTableStore } from '../../src/table/index.ts';
-import { SMARTCAR_BIN } from '../../src/platform/supervisor.ts';
 import { readLock } from '../../src/platform/lock.ts';
 import { waitFor } from '../support/overspeed.ts';
+import { endAll, processesOf, spawnUp } from '../support/platform.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-orphans-'));
 const data = path.join(root, 'data');
 const p = dataPaths(data);
 const started: ChildProcess[] = [];
 
-/** Every live process whose command line names this test's data directory (zombies excluded). */
-export function processesOf(dir: string): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8');
-      if (!cmd.includes(dir)) continue;
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') continue;
-      out.push(Number(e));
-    } catch {
-      // Gone while reading.
-    }
-  }
-  return out;
-}
-
 afterAll(() => {
-  for (const pid of processesOf(data)) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-  }
-  for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
+  endAll(root, started);
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-function up(): { child: ChildProcess; out: () => string; exited: Promise<number | null>; ready: Promise<void> } {
-  const child = spawn(process.execPath, [SMARTCAR_BIN, 'up', '--data', data, '--port', '0', '--broker-port', '0',
-    '--cars', '20', '--speedup', '40', '--seed', '7', '--date', '20240110', '--status-cars', '2', '--garbage', '0.002'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const ready = waitFor(() => out.includes('ready; Ctrl-C stops everything') || child.exitCode !== null, 90_000, 'smartcar up to be ready')
-    .then(() => { if (child.exitCode !== null) throw new Error(`smartcar up exited ${child.exitCode}:\n${out}`); });
-  return { child, out: () => out, exited, ready };
+function up() {
+  const u = spawnUp(data, ['--port', '0', '--broker-port', '0', '--cars', '20', '--speedup', '40', '--seed', '7', '--date', '20240110',
+    '--status-cars', '2', '--garbage', '0.002'], { track: started, readyMs: 90_000 });
+  return { child: u.child, out: u.output, exited: u.exited, ready: u.ready };
 }
 
 /** Distinct well-formed records of the log, keyed as the table store keys its rows. */
@@ -128,13 +100,10 @@ describe('kill -9 of smartcar up', () => {
 describe('timeout N smartcar up', () => {
   it('one stop signalled twice in quick succession is one clean stop: exit 0, no lock left', async () => {
     const dir = path.join(root, 'timeout');
-    const child = spawn(process.execPath, [SMARTCAR_BIN, 'up', '--data', dir, '--port', '0', '--broker-port', '0', '--no-sim'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    started.push(child);
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-    child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    await waitFor(() => out.includes('ready; Ctrl-C stops everything') || child.exitCode !== null, 90_000, 'smartcar up to be ready');
+    const u = spawnUp(dir, ['--port', '0', '--broker-port', '0', '--no-sim'], { track: started, readyMs: 90_000 });
+    await u.ready;
+    const { child, exited } = u;
+    const out = () => u.output();
     // `timeout` sends its SIGTERM to the command and then to the whole process group: two deliveries
     // of one request, which the kernel merges only when the second comes before the first is handled.
     // 30 ms apart they are always two.
@@ -142,8 +111,8 @@ describe('timeout N smartcar up', () => {
     await new Promise((r) => setTimeout(r, 30));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(out).not.toContain('again: forcing exit');
-    expect(out).toMatch(/^stopped$/m);
+    expect(out()).not.toContain('again: forcing exit');
+    expect(out()).toMatch(/^stopped$/m);
     expect(fs.existsSync(path.join(dir, 'state', 'platform.lock'))).toBe(false);
     expect(processesOf(dir)).toEqual([]);
   }, 120_000);

@@ -1,30 +1,22 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SMARTCAR_BIN } from '../../src/platform/supervisor.ts';
 import { readLock, isAlive } from '../../src/platform/lock.ts';
 import { waitFor } from '../support/overspeed.ts';
+import { endAll, SMARTCAR_BIN, startUp as start } from '../support/platform.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-up-'));
 const started: ChildProcess[] = [];
 afterAll(() => {
-  for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
+  endAll(root, started);
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-async function startUp(data: string): Promise<{ child: ChildProcess; out: () => string; exited: Promise<number | null>; children: number[] }> {
-  const child = spawn(process.execPath, [SMARTCAR_BIN, 'up', '--data', data, '--port', '0', '--broker-port', '0', '--no-sim'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  await waitFor(() => out.includes('ready; Ctrl-C stops everything') || child.exitCode !== null, 90_000, 'smartcar up to be ready');
-  if (child.exitCode !== null) throw new Error(`smartcar up exited ${child.exitCode}:\n${out}`);
-  const children = Object.values(readLock(path.join(data, 'state'))?.children ?? {});
-  return { child, out: () => out, exited, children };
+async function startUp(data: string) {
+  const u = await start(data, ['--port', '0', '--broker-port', '0', '--no-sim'], { track: started, readyMs: 90_000 });
+  return { child: u.child, out: u.output, exited: u.exited, children: Object.values(u.children()) };
 }
 
 describe('smartcar up: stopping', () => {

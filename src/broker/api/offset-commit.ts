@@ -8,9 +8,11 @@
  *   topics => name:string [partitions]
  *     partitions => partition_index:int32 error_code:int16
  *
- * Commits of existing partitions are appended to the offsets file and fsynced before the answer.
+ * Commits of existing partitions are appended to the offsets file and fsynced before the answer; when the
+ * disk refuses the write, every partition is answered COORDINATOR_NOT_AVAILABLE (clients retry).
  */
 import { API, E, Writer } from '../../kafka/index.ts';
+import { StorageError } from '../log.ts';
 import { throttle, type ApiHandler } from './types.ts';
 
 export const offsetCommit: ApiHandler = {
@@ -27,10 +29,18 @@ export const offsetCommit: ApiHandler = {
     const exists = (t: string, p: number) => !!b.storage.topics.get(t)?.[p];
     const ok: { topic: string; partition: number; offset: bigint; metadata: string }[] = [];
     for (const t of topics) for (const pp of t.parts) if (exists(t.name, pp.p)) ok.push({ topic: t.name, partition: pp.p, offset: pp.offset, metadata: pp.metadata });
-    b.groups.commit(group, ok);
+    let failed = false;
+    try {
+      b.groups.commit(group, ok);
+      if (ok.length) b.storageOk();
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err;
+      b.storageFailed(err);
+      failed = true;
+    }
     const w = new Writer();
     throttle(w, v, 3);
-    w.array(topics, (x, t) => x.string(t.name).array(t.parts, (y, pp) => y.int32(pp.p).int16(exists(t.name, pp.p) ? E.NONE : E.UNKNOWN_TOPIC_OR_PARTITION)));
+    w.array(topics, (x, t) => x.string(t.name).array(t.parts, (y, pp) => y.int32(pp.p).int16(failed ? E.COORDINATOR_NOT_AVAILABLE : exists(t.name, pp.p) ? E.NONE : E.UNKNOWN_TOPIC_OR_PARTITION)));
     return w;
   },
 };

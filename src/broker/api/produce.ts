@@ -9,10 +9,12 @@
  *   (acks=0: no response at all)
  *
  * Each partition's batches are checked (CRC, magic, lengths) and appended as sent; only the base offset
- * is written into them. A corrupt batch is refused for its partition alone.
+ * is written into them. A corrupt batch is refused for its partition alone; a write the disk refuses is
+ * KAFKA_STORAGE_ERROR for that partition (the log is cut back; producers retry).
  */
 import { API, BatchError, E, scanBatches, Writer } from '../../kafka/index.ts';
 import { m } from '../metrics.ts';
+import { StorageError } from '../log.ts';
 import { throttle, type ApiHandler } from './types.ts';
 
 export const produce: ApiHandler = {
@@ -38,8 +40,14 @@ export const produce: ApiHandler = {
           const base = l.append(data, batches, acks === -1 && b.fsyncAcks);
           m.records.inc(batches.reduce((s, x) => s + x.recordCount, 0));
           b.storage.notify(l);
+          b.storageOk();
           parts.push({ p: pd.p, error: E.NONE, base, start: l.logStart });
         } catch (err) {
+          if (err instanceof StorageError) {
+            b.storageFailed(err);
+            parts.push({ p: pd.p, error: E.KAFKA_STORAGE_ERROR, base: -1n, start: l.logStart });
+            continue;
+          }
           if (!(err instanceof BatchError)) throw err;
           m.errors.inc({ reason: 'corrupt_batch' });
           b.log.warn({ topic: t.name, partition: pd.p, client: clientId, remote: conn.remote, err: err.message }, 'rejected a corrupt record batch');

@@ -6,7 +6,7 @@ import type { Logger } from '../../core/index.ts';
 import type { Reader, Writer } from '../../kafka/index.ts';
 import type { Authenticator, SaslSession } from '../sasl.ts';
 import type { Coordinator } from '../groups.ts';
-import type { PartitionLog } from '../log.ts';
+import type { PartitionLog, StorageError } from '../log.ts';
 import type { Storage } from '../storage.ts';
 
 export interface BrokerState {
@@ -23,6 +23,10 @@ export interface BrokerState {
   ensureTopic(topic: string, create: boolean): PartitionLog[] | undefined;
   /** Set when the listener needs SASL: who may connect, and how. */
   auth?: Authenticator;
+  /** A write to the log or the offsets file failed (a full disk): said once, counted, the gauge set. */
+  storageFailed(err: StorageError): void;
+  /** A write succeeded again: clears what storageFailed set. */
+  storageOk(): void;
 }
 
 export interface Connection {

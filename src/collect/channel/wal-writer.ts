@@ -87,9 +87,16 @@ export class LogWriter {
     const head = Buffer.alloc(FILE_HEADER);
     FILE_MAGIC.copy(head, 0);
     head.writeUInt32LE(fileId, 8);
-    writeFully(fd, head, 0);
-    fs.fdatasyncSync(fd);
-    fsyncDirSync(this.dir);
+    try {
+      writeFully(fd, head, 0);
+      fs.fdatasyncSync(fd);
+      fsyncDirSync(this.dir);
+    } catch (err) {
+      // A full disk: no half-made file is left for the next attempt to trip over.
+      fs.closeSync(fd);
+      fs.rmSync(file, { force: true });
+      throw err;
+    }
     this.fd = fd;
     this.fileId = fileId;
     this.size = FILE_HEADER;
@@ -111,9 +118,12 @@ export class LogWriter {
     if (this.failed) throw this.failed;
     if (this.fd < 0) throw new Error(`${this.label}: the log is closed`);
     const length = recordBytes(rec);
-    if (this.size > FILE_HEADER && this.size + length > this.maxFileSize) this.roll();
-    const offset = this.size;
+    let offset = this.size;
     try {
+      if (this.size > FILE_HEADER && this.size + length > this.maxFileSize) {
+        this.roll();
+        offset = this.size;
+      }
       if (offset + length > this.allocated) this.preallocate(offset + length);
       writevFully(this.fd, rec, offset);
     } catch (err) {
@@ -138,9 +148,12 @@ export class LogWriter {
     // The old file is cut to its log end and synced before anything goes to the new one: only the last
     // file can be torn or carry preallocated zeros.
     fs.ftruncateSync(this.fd, this.size);
+    this.allocated = this.size;
     fs.fdatasyncSync(this.fd);
-    if (this.syncing) this.retired.push(this.fd); else fs.closeSync(this.fd);
+    // The new file first: when it cannot be made (a full disk), the old one stays the open one.
+    const old = this.fd;
     this.create(this.fileId + 1);
+    if (this.syncing) this.retired.push(old); else fs.closeSync(old);
     this.onRoll?.();
   }
 
