@@ -1,3 +1,4 @@
+/** `smartcar broker`: the embedded Kafka-protocol broker as a command (its flags, credentials and help). */
 import type { Command } from 'commander';
 import { UserError } from '../core/cli.ts';
 
