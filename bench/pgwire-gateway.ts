@@ -46,7 +46,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { SqlChunk, SqlEngine, SqlSession, SqlStatement } from '../src/sql/index.ts';
-import { SYMPTOM_MART, psqlRun, writeSymptomMart } from './support.ts';
+import { SYMPTOM_MART, listeningPort, psqlRun, writeSymptomMart } from './support.ts';
 
 const KINDS = ['ours', 'gw02', 'gw03', 'gw03raw'] as const;
 type Kind = (typeof KINDS)[number];
@@ -319,15 +319,7 @@ async function startChild(kind: Kind, dataDir: string, password: string): Promis
     env: { ...process.env, BENCH_PASSWORD: password, SMARTCAR_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening \S+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (c) => reject(new Error(`${kind} server exited ${c}`)));
-  });
+  const port = await listeningPort(child, `${kind} server`);
   return { kind, child, port };
 }
 

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { SYMPTOM_MART as MART, psqlTime, writeSymptomMart } from './support.ts';
+import { SYMPTOM_MART as MART, listeningPort, psqlTime, writeSymptomMart } from './support.ts';
 
 const PG = process.env.BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -37,15 +37,7 @@ async function startServer(): Promise<{ child: ChildProcess; port: number }> {
     env: { ...process.env, SMARTCAR_SQL_USER: 'smartcar', SMARTCAR_SQL_PASSWORD: password },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening \S+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.on('exit', (c) => reject(new Error(`sql-server exited ${c}`)));
-  });
+  const port = await listeningPort(child, 'sql-server');
   return { child, port };
 }
 

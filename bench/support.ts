@@ -22,6 +22,19 @@ export async function brokerProcess(dataDir: string, partitions = 4): Promise<{ 
 }
 
 /** The seed's symptom mart: the table both SQL-server benches read. */
+/** The port a server child prints in its `listening HOST:PORT` line on stdout; rejects if it exits first. */
+export function listeningPort(child: import('node:child_process').ChildProcess, what: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening \S+:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (c) => reject(new Error(`${what} exited ${c}`)));
+  });
+}
+
 export const SYMPTOM_MART = 'managed_smartcar_symptom_info';
 
 /** `rows` rows × 8 varchar columns shaped like the seed's symptom table (a DuckDB query over `range`). */

@@ -13,7 +13,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError } from '../core/index.ts';
+import { HttpError, isLoopback } from '../core/index.ts';
 
 export const TOKEN_ENV = 'SMARTCAR_CONSOLE_TOKEN';
 export const COOKIE = 'smartcar_console_token';
@@ -39,9 +39,7 @@ export function consoleToken(stateDir: string, env: NodeJS.ProcessEnv = process.
   return { token: t, source: f };
 }
 
-export function isLoopback(host: string): boolean {
-  return host === '127.0.0.1' || host === '::1' || host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
+export { isLoopback };
 
 function equal(a: string, b: string): boolean {
   const x = Buffer.from(a), y = Buffer.from(b);

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { UserError, createLogger } from '../core/index.ts';
+import { UserError, createLogger, isLoopback } from '../core/index.ts';
 import type { SqlEngine } from '../sql/index.ts';
 import type { Credentials } from './credentials.ts';
 import { makeVerifier } from '../core/index.ts';
@@ -61,7 +61,7 @@ export interface SqlServer {
   close(): Promise<void>;
 }
 
-export const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\./.test(host);
+export { isLoopback };
 
 export async function startSqlServer(o: SqlServerOptions): Promise<SqlServer> {
   const host = o.host ?? '127.0.0.1';

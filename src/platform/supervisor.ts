@@ -170,15 +170,7 @@ export class Supervisor {
     r.requested = true;
     r.state.phase = 'restarting';
     try {
-      clearTimeout(r.timer);
-      const child = r.child;
-      if (child && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const grace = r.spec.stopTimeoutMs ?? 20_000;
-        const t = setTimeout(() => child.kill('SIGKILL'), grace);
-        await r.exited;
-        clearTimeout(t);
-      }
+      await this.terminate(r);
       if (this.stopping) return;
       r.state.restarts++;
       restartsTotal.inc({ component: r.spec.name });
@@ -199,19 +191,23 @@ export class Supervisor {
     }
   }
 
-  private async stopOne(r: Running): Promise<void> {
+  /** SIGTERM, then SIGKILL after the component's grace; resolves once the child has exited. */
+  private async terminate(r: Running): Promise<void> {
     clearTimeout(r.timer);
     const child = r.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const grace = r.spec.stopTimeoutMs ?? 20_000;
-      const t = setTimeout(() => {
-        log.warn({ component: r.spec.name, pid: child.pid, graceMs: grace }, 'did not stop in time: killing');
-        child.kill('SIGKILL');
-      }, grace);
-      await r.exited;
-      clearTimeout(t);
-    }
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const grace = r.spec.stopTimeoutMs ?? 20_000;
+    const t = setTimeout(() => {
+      log.warn({ component: r.spec.name, pid: child.pid, graceMs: grace }, 'did not stop in time: killing');
+      child.kill('SIGKILL');
+    }, grace);
+    await r.exited;
+    clearTimeout(t);
+  }
+
+  private async stopOne(r: Running): Promise<void> {
+    await this.terminate(r);
     r.state.phase = 'stopped';
     upGauge.set({ component: r.spec.name }, 0);
     this.o.onEvent?.({ kind: 'stopped', name: r.spec.name });

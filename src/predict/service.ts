@@ -29,7 +29,7 @@
 import fs from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, Router, listen, readBody, reply, statusRoutes, type HttpServer, UserError, errorMessage, counter, gauge, histogram } from '../core/index.ts';
+import { HttpError, Router, listen, readBody, reply, statusRoutes, type HttpServer, UserError, isLoopback, errorMessage, counter, gauge, histogram } from '../core/index.ts';
 import { latestArtifact, loadIncidentModel as loadModel, predictRaw, type IncidentModel } from '../ml/index.ts';
 
 export interface PredictServiceOptions {
@@ -53,7 +53,6 @@ export interface PredictService {
   close(): Promise<void>;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 const requests = counter('smartcar_predict_requests_total', 'prediction requests by HTTP status', ['status']);
 const latency = histogram('smartcar_predict_latency_seconds', 'prediction request latency', [], [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5]);
@@ -126,7 +125,7 @@ function plainNumber(s: string, from: number, to: number): boolean {
 export async function startPredictService(o: PredictServiceOptions): Promise<PredictService> {
   const host = o.host ?? '127.0.0.1';
   const token = o.token ?? process.env.SMARTCAR_PREDICT_TOKEN;
-  if (!LOOPBACK.has(host) && !token) throw new UserError(`listening on ${host} needs a token: set SMARTCAR_PREDICT_TOKEN or --token (clients send Authorization: Bearer <token>)`);
+  if (!isLoopback(host) && !token) throw new UserError(`listening on ${host} needs a token: set SMARTCAR_PREDICT_TOKEN or --token (clients send Authorization: Bearer <token>)`);
   const log = o.onLog ?? (() => {});
   const maxBatch = o.maxBatch ?? 10_000;
 

@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMARTCAR_BIN } from '../../src/platform/supervisor.ts';
+import { smartcarAsync } from '../support/platform.ts';
 import { openTableStore, ensureDriverTable, drivingRecordCells } from '../../src/table/index.ts';
 import { DRIVER_TABLE, driverRowKey, parseDrivingRecord } from '../../src/core/records.ts';
 
@@ -16,16 +16,7 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bad-input-'));
 const data = path.join(root, 'data');
 const REPO = path.resolve(path.dirname(SMARTCAR_BIN), '..');
 
-function smartcar(args: string[], timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [SMARTCAR_BIN, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    c.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-    c.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    c.on('close', (status) => { clearTimeout(t); resolve({ status, stdout, stderr }); });
-  });
-}
+const smartcar = (args: string[], timeoutMs = 60_000) => smartcarAsync(args, { cwd: REPO, timeoutMs });
 
 /** Exit 2 and exactly one `smartcar:` line on stderr, no stack trace; returns that line. */
 async function refused(args: string[]): Promise<string> {

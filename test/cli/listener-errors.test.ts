@@ -8,9 +8,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SMARTCAR_BIN } from '../../src/platform/supervisor.ts';
+import { smartcarAsync } from '../support/platform.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-listen-err-'));
 let busy: net.Server;
@@ -25,16 +24,7 @@ afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-export function smartcar(args: string[], timeoutMs = 90_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [SMARTCAR_BIN, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    c.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-    c.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    c.on('close', (status) => { clearTimeout(t); resolve({ status, stdout, stderr }); });
-  });
-}
+const smartcar = (args: string[], timeoutMs = 90_000) => smartcarAsync(args, { cwd: root, timeoutMs });
 
 /** One `smartcar: …` line, nothing that looks like a stack trace or a JSON log line. */
 function oneLine(stderr: string): string {

@@ -71,6 +71,21 @@ export function smartcar(args: string[], o: { env?: NodeJS.ProcessEnv; timeoutMs
   return { status: r.status, out: (r.stdout ?? '') + (r.stderr ?? ''), stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
+/**
+ * `smartcar …args` without blocking this process's event loop (for tests that serve something the command
+ * talks to, such as a busy port); killed after `timeoutMs`.
+ */
+export function smartcarAsync(args: string[], o: { cwd?: string; timeoutMs?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [SMARTCAR_BIN, ...args], { cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    c.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
+    c.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+    const t = setTimeout(() => c.kill('SIGKILL'), o.timeoutMs ?? 60_000);
+    c.on('close', (status) => { clearTimeout(t); resolve({ status, stdout, stderr }); });
+  });
+}
+
 /** The platform's /health JSON. */
 export async function health(port: number): Promise<{ status: string; components: Record<string, { phase: string; pid?: number; restarts: number }> }> {
   return JSON.parse((await httpGet(`127.0.0.1:${port}`, '/health', 10_000)).body);
