@@ -53,7 +53,7 @@ function App() {
   const Page = current.Page;
   return (
     <div className="app">
-      <nav className="nav">
+      <nav className="nav"><div className="nav-inner">
         <div className="brand"><span className="logo">s</span><span>smartcar</span><small>console</small></div>
         <ul>
           {Object.entries(pages).map(([id, p]) => (
@@ -64,7 +64,7 @@ function App() {
           {session && <div className="data-dir" title={session.data}>data: {session.data}</div>}
           <TokenBox session={session} onChange={() => setTick((t) => t + 1)} />
         </div>
-      </nav>
+      </div></nav>
       <main className="main">
         <ErrorBox error={sessionError} onRetry={() => setTick((t) => t + 1)} />
         <Suspense fallback={<Loading what={`Loading ${current.label}`} />}>
