@@ -55,11 +55,15 @@ export async function dayKeys(hot: HotStore): Promise<string[]> {
   const out: string[] = [];
   const client = (hot as { client?: import('ioredis').Redis }).client;
   if (client) {
+    // ioredis prefixes the keys of commands with the URL's `?keyPrefix=` but neither SCAN's pattern nor
+    // the keys it returns: add it to the one, take it off the other.
+    const prefix = client.options.keyPrefix ?? '';
+    const pattern = prefix.replace(/[*?[\]\\]/g, '\\$&') + '[0-9]'.repeat(8);
     let cursor = '0';
     do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]', 'COUNT', 1000);
+      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
       cursor = next;
-      out.push(...keys);
+      for (const k of keys) out.push(k.slice(prefix.length));
     } while (cursor !== '0');
   } else {
     const db = (hot as unknown as { db?: { getKeys(): Iterable<unknown> } }).db;

@@ -23,6 +23,7 @@ import { expectedEmergency } from '../support/emergency.ts';
 import { civilSecond, civilTimestamp, specDriving } from '../support/spec.ts';
 import { needService } from '../support/require.ts';
 import { checkOverspeed, endAll, fileLines, isGone, killTree, lakeStatusLines, smartcar, startUp, waitForTable } from '../support/platform.ts';
+import { dropTestKeys, testRedisUrl } from '../support/redis.ts';
 
 const SIM_DAY = '20240105';
 const CARS = 20;
@@ -160,7 +161,8 @@ describe('smartcar up, end to end', () => {
  * above against the independent computations; the daily drive workflow copies the day from PostgreSQL.
  */
 const PG = process.env.TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS = 'redis://127.0.0.1:6379/8';
+const REDIS = testRedisUrl(8);
+afterAll(() => dropTestKeys(REDIS));
 const services = (await needService('Redis', '127.0.0.1', 6379, 'the e2e run of smartcar up --redis --postgres'))
   && (await needService('PostgreSQL', '127.0.0.1', 5432, 'the e2e run of smartcar up --redis --postgres'));
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { openHotStore, publishOverspeed, OVERSPEED_TTL_SECONDS } from '../../src/hot/index.ts';
+import { dayKeys, openHotStore, publishOverspeed, OVERSPEED_TTL_SECONDS } from '../../src/hot/index.ts';
 import { EmbeddedHotStore } from '../../src/hot/embedded.ts';
 import type { HotStore } from '../../src/hot/index.ts';
 
@@ -82,12 +82,35 @@ describe('embedded hot store', () => {
   });
 
   it('reads real Redis the same way', async () => {
+    // A day of this process's own, so a suite of another checkout on the same Redis never shares it.
+    const d = `2099${String((process.pid % 12) + 1).padStart(2, '0')}${String((process.pid % 28) + 1).padStart(2, '0')}`;
     const r = new Redis(REDIS);
-    await r.del('20990303');
-    await r.sadd('20990303', 'D0004-20990303000000');
-    const out = execFileSync(process.execPath, ['bin/smartcar.js', 'overspeed', '--date', '20990303', '--redis', REDIS], { encoding: 'utf8' });
-    expect(out).toContain('D0004-20990303000000');
-    await r.del('20990303');
+    await r.del(d);
+    await r.sadd(d, `D0004-${d}000000`);
+    const out = execFileSync(process.execPath, ['bin/smartcar.js', 'overspeed', '--date', d, '--redis', REDIS], { encoding: 'utf8' });
+    expect(out).toContain(`D0004-${d}000000`);
+    await r.del(d);
     await r.quit();
+  });
+});
+
+describe('Redis key prefix (?keyPrefix= in the URL)', () => {
+  it('namespaces every key, the published day sets and dayKeys included, and leaves other prefixes alone', async () => {
+    const a = await openHotStore({ kind: 'redis', url: `${REDIS}?keyPrefix=t${process.pid}a:` });
+    const b = await openHotStore({ kind: 'redis', url: `${REDIS}?keyPrefix=t${process.pid}b:` });
+    stores.push(a, b);
+    const day = '29990404';
+    await a.del(day); await b.del(day);
+    await publishOverspeed(a, [{ carNumber: 'E0005', date: `${day}000000`, avgSpeed: 99, windowStart: 0, windowEnd: 0 }]);
+    expect(await a.smembers(day)).toEqual([`E0005-${day}000000`]);
+    expect(await b.smembers(day)).toEqual([]);
+    expect(await dayKeys(a)).toContain(day);
+    expect(await dayKeys(b)).not.toContain(day);
+    // The raw key carries the prefix, as an outside application that shares the namespace reads it.
+    const r = new Redis(REDIS);
+    expect(await r.smembers(`t${process.pid}a:${day}`)).toEqual([`E0005-${day}000000`]);
+    expect(await r.ttl(`t${process.pid}a:${day}`)).toBeGreaterThan(OVERSPEED_TTL_SECONDS - 5);
+    await r.quit();
+    await a.del(day);
   });
 });

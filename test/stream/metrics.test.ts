@@ -21,8 +21,10 @@ import { parseDate8 } from '../../src/core/time.ts';
 import { startTopology } from '../../src/stream/index.ts';
 import { SHIPPED_RULES, listenStreamStatus, serveStreamStatus } from '../../src/stream/run.ts';
 import { expectedOverspeed, expectedRowKeys, waitFor } from '../support/overspeed.ts';
+import { dropTestKeys, testRedisUrl } from '../support/redis.ts';
 
-const redisUrl = 'redis://127.0.0.1:6379/7';
+const redisUrl = testRedisUrl(7);
+afterAll(() => dropTestKeys(redisUrl));
 const tmpDirs: string[] = [];
 const tmp = (name: string) => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), `smartcar-stream-metrics-${name}-`));

@@ -16,9 +16,11 @@ import { SHIPPED_RULES } from '../../src/stream/run.ts';
 import { expectedOverspeed, expectedRowKeys, waitFor } from '../support/overspeed.ts';
 import { specDriving, specRowKey } from '../support/spec.ts';
 import type { TableStore } from '../../src/table/types.ts';
+import { dropTestKeys, testRedisUrl } from '../support/redis.ts';
 
 const REDIS_DB = 7;
-const redisUrl = `redis://127.0.0.1:6379/${REDIS_DB}`;
+const redisUrl = testRedisUrl(REDIS_DB);
+afterAll(() => dropTestKeys(redisUrl));
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `smartcar-stream-${name}-`));
 
 /** A seeded log with wild drivers, in a day no other test uses, plus some garbage lines. */
