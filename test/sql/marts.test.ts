@@ -8,6 +8,8 @@ import { openTableStore, ensureDriverTable, drivingRecordCells } from '../../src
 import { DRIVER_TABLE, driverRowKey, parseCarStatus, parseDrivingRecord } from '../../src/core/records.ts';
 import { formatTimestamp14, parseDate8 } from '../../src/core/time.ts';
 import { expectedEmergency } from '../support/emergency.ts';
+import { smartcar } from '../support/platform.ts';
+import type { DrivingRecord } from '../../src/core/records.ts';
 
 const DAY = '20240105';
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-marts-'));
@@ -95,6 +97,7 @@ describe('status mart', () => {
 });
 
 describe('drive and symptom marts from the table store', () => {
+  let adult: DrivingRecord[] = [];
   it('copies the day from DriverCarInfo, and flags pedal z-scores > 2 and sharp steering > 2,000 exactly as computed over the records', async () => {
     const table = await openTableStore({ kind: 'lmdb', path: path.join(root, 'table') });
     await ensureDriverTable(table);
@@ -130,7 +133,7 @@ describe('drive and symptom marts from the table store', () => {
     await table.close();
 
     const drive = await buildMart('drive', DAY, { dataDir: root });
-    const adult = recs.filter((r) => r.date.startsWith(DAY) && (master.get(r.carNumber)?.age ?? 0) >= 18);
+    adult = recs.filter((r) => r.date.startsWith(DAY) && (master.get(r.carNumber)?.age ?? 0) >= 18);
     expect(drive.rows).toBe(adult.length);
     await buildMart('symptom', DAY, { dataDir: root });
 
@@ -158,6 +161,42 @@ describe('drive and symptom marts from the table store', () => {
     expect(got).toEqual(expected);
     expect(got.find((x) => x.startsWith('A0003'))).toContain('abnormal');
     expect(got.find((x) => x.startsWith('B0003'))).toMatch(/\|2100\|abnormal$/);
+  });
+
+  it("runs docs/ml.md's ranking queries (the seed's Impala SQL) unchanged through `smartcar sql`, equal to a computation over the records", () => {
+    expect(adult.length).toBeGreaterThan(0);
+    const doc = fs.readFileSync('docs/ml.md', 'utf8');
+    const section = doc.slice(doc.indexOf('## Rankings'), doc.indexOf('\n## ', doc.indexOf('## Rankings') + 3));
+    const queries = [...section.matchAll(/^smartcar sql "([^"]+)"/gm)].map((m) => m[1].replace("'20240101'", `'${DAY}'`));
+    expect(queries).toHaveLength(2);
+    const run = (q: string) => {
+      const r = smartcar(['sql', '--data', root, '--format', 'json', q]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    // The symptom mart of the day: one row per adult car that drove that day.
+    const symptom = run(queries[0]);
+    expect(symptom.map((r) => r.car_number).sort()).toEqual([...new Set(adult.map((r) => r.carNumber))].sort());
+    expect(new Set(symptom.map((r) => r.biz_date))).toEqual(new Set([DAY]));
+    // Per area, the car(s) with the highest average speed: rank() keeps ties, so every car at the maximum.
+    const sums = new Map<string, Map<string, { sum: number; n: number }>>();
+    for (const r of adult) {
+      const area = sums.get(r.areaNumber) ?? new Map<string, { sum: number; n: number }>();
+      const c = area.get(r.carNumber) ?? { sum: 0, n: 0 };
+      c.sum += r.speed; c.n++;
+      area.set(r.carNumber, c);
+      sums.set(r.areaNumber, area);
+    }
+    const expected: string[] = [];
+    for (const [area, cars] of sums) {
+      const avgs = [...cars].map(([car, c]) => [car, c.sum / c.n] as const);
+      const top = Math.max(...avgs.map(([, a]) => a));
+      for (const [car, a] of avgs) if (a === top) expected.push(`${area}|${car}|${a.toFixed(9)}|1`);
+    }
+    const got = run(queries[1]).map((r) => `${r.area_number}|${r.car_number}|${Number(r.speed_avg).toFixed(9)}|${r.ranking}`);
+    expect(got.sort()).toEqual(expected.sort());
+    expect(sums.size).toBeGreaterThan(1);
   });
 });
 
