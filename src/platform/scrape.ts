@@ -79,7 +79,10 @@ export function mergeMetrics(sources: MetricsSource[]): string {
 export function httpGet(address: string, urlPath: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
   const [host, port] = splitAddress(address);
   return new Promise((resolve, reject) => {
-    const req = http.get({ host, port, path: urlPath, timeout: timeoutMs }, (res) => {
+    // A connection per request (agent: false): Node's global agent keeps sockets alive, and a request sent on
+    // one just as the server's keep-alive timeout (5 s) closes it fails with "socket hang up" (seen on a
+    // loaded machine). Scrapes are seconds apart, so there is nothing to reuse anyway.
+    const req = http.get({ host, port, path: urlPath, timeout: timeoutMs, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
