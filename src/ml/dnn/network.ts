@@ -134,13 +134,7 @@ export class Network {
       } else if (!rng) {
         out.set(a);
       } else {
-        const mask = ws.mask(i, rows);
-        const keep = 1 / (1 - l.rate);
-        for (let j = 0; j < out.length; j++) {
-          const m = rng() >= l.rate ? keep : 0;
-          mask[j] = m;
-          out[j] = a[j] * m;
-        }
+        dropout(a, out, ws.mask(i, rows), l.rate, rng);
       }
       a = out;
     });
@@ -380,6 +374,16 @@ function backwardKernel(nIn: number, nOut: number, below: boolean, relu: boolean
   f = new Function('a', 'rows', 'k', 'delta', 'gk', 'gb', 'dB', L.join('\n')) as BackwardKernel;
   backwardKernels.set(key, f);
   return f;
+}
+
+/** Inverted dropout: out = a · mask, mask = 1/(1 − rate) where a draw ≥ rate, else 0 (one draw per value, in order). */
+function dropout(a: Float64Array, out: Float64Array, mask: Float64Array, rate: number, rng: Rng): void {
+  const keep = 1 / (1 - rate);
+  for (let j = 0; j < out.length; j++) {
+    const m = rng() >= rate ? keep : 0;
+    mask[j] = m;
+    out[j] = a[j] * m;
+  }
 }
 
 function activate(z: Float64Array, rows: number, n: number, act: Activation): void {
