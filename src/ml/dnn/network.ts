@@ -3,7 +3,9 @@
  * Float64Array batches. It exists because TensorFlow.js without its native binding was measured too
  * slow here (docs/models.md: the pure-JS backend ~35 s and tfjs-backend-wasm 6.5–26 s per epoch of
  * 160,000 rows on the shared 2-core machine, several times this code and over 3× scikit-learn);
- * test/ml/dnn.test.ts checks a forward pass and Adam steps against TensorFlow.js itself.
+ * test/ml/dnn.test.ts checks a forward pass and Adam steps against TensorFlow.js itself. The dense
+ * layers' arithmetic runs in WebAssembly SIMD kernels (simd.ts) or in the generated JavaScript ones
+ * below: the same operations in the same order, so the same bits.
  *
  * Semantics (Keras / tfjs-layers defaults):
  *   Dense        y = act(x W + b), W is in × out (row-major), Glorot-uniform init U(±sqrt(6/(in+out))), b = 0
