@@ -23,6 +23,7 @@ import { SMARTCAR_BIN } from './support.ts';
 import { writeIncidents, writeIncome, INCIDENT_FEATURES } from '../src/sim/index.ts';
 import { readIncidents } from '../src/ml/dnn/incidents.ts';
 import { saveTraining, trainIncidents } from '../src/ml/dnn/train.ts';
+import { DEFAULT_KERNELS } from '../src/ml/dnn/network.ts';
 import { runRegress } from '../src/ml/regress/run.ts';
 
 const arg = (name: string, def: number) => {
@@ -54,7 +55,7 @@ async function dnn(): Promise<string> {
   const ours = (performance.now() - t1) / 1000;
   const oursCpu = (process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6;
   const saved = saveTraining(path.join(dir, 'models'), r, o, file);
-  say(`smartcar  fit ${ours.toFixed(1)} s (cpu ${oursCpu.toFixed(1)} s; read ${(tRead / 1000).toFixed(2)} s)  test accuracy ${r.test.accuracy.toFixed(4)}  val accuracy ${r.history.at(-1)!.valAccuracy.toFixed(4)}`);
+  say(`smartcar  fit ${ours.toFixed(1)} s (cpu ${oursCpu.toFixed(1)} s, one thread, ${DEFAULT_KERNELS} kernels; read ${(tRead / 1000).toFixed(2)} s)  test accuracy ${r.test.accuracy.toFixed(4)}  val accuracy ${r.history.at(-1)!.valAccuracy.toFixed(4)}`);
   const py = `
 import json, time, resource, warnings, numpy as np
 from sklearn.neural_network import MLPClassifier
@@ -69,11 +70,17 @@ m = MLPClassifier(hidden_layer_sizes=(10, 20, 10), activation='relu', solver='ad
                   max_iter=${EPOCHS}, shuffle=True, random_state=1, tol=0, n_iter_no_change=${EPOCHS + 1}, alpha=0)
 c0 = time.process_time(); t0 = time.time()
 m.fit(s.transform(Xtr), ytr)
-print(json.dumps({'fit': time.time() - t0, 'cpu': time.process_time() - c0, 'epochs': m.n_iter_, 'acc': m.score(s.transform(Xte), yte)}))
+fit, cpu = time.time() - t0, time.process_time() - c0
+try:
+    from threadpoolctl import threadpool_info
+    blas = ', '.join(f"{i['internal_api']} {i['num_threads']} thread(s)" for i in threadpool_info())
+except ImportError:
+    blas = 'threadpoolctl missing'
+print(json.dumps({'fit': fit, 'cpu': cpu, 'epochs': m.n_iter_, 'acc': m.score(s.transform(Xte), yte), 'blas': blas}))
 `;
   // One BLAS thread: the same single core our training uses.
-  const sk = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } })) as { fit: number; cpu: number; epochs: number; acc: number };
-  say(`sklearn   fit ${sk.fit.toFixed(1)} s (cpu ${sk.cpu.toFixed(1)} s, ${sk.epochs} epochs, no dropout)  test accuracy ${sk.acc.toFixed(4)}`);
+  const sk = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } })) as { fit: number; cpu: number; epochs: number; acc: number; blas: string };
+  say(`sklearn   fit ${sk.fit.toFixed(1)} s (cpu ${sk.cpu.toFixed(1)} s, ${sk.epochs} epochs, no dropout; ${sk.blas})  test accuracy ${sk.acc.toFixed(4)}`);
   say(`ratio smartcar / sklearn: wall ${(ours / sk.fit).toFixed(2)}x, cpu ${(oursCpu / sk.cpu).toFixed(2)}x (target <= 3x)`);
   if (!process.argv.includes('--skip-tfjs')) say(await tfjsEpochs(data));
   return saved.file;

@@ -13,7 +13,7 @@ import { writeIncidents, rngFor } from '../../src/sim/index.ts';
 import { readIncidents, applyScaler } from '../../src/ml/dnn/incidents.ts';
 import { SEED_LAYERS, saveTraining, trainIncidents } from '../../src/ml/dnn/train.ts';
 import { loadModel, predictRaw } from '../../src/ml/dnn/artifact.ts';
-import { Adam, Network, type LayerSpec } from '../../src/ml/dnn/network.ts';
+import { Adam, DEFAULT_KERNELS, Network, type Kernels, type LayerSpec } from '../../src/ml/dnn/network.ts';
 import { score } from '../../src/ml/dnn/metrics.ts';
 import { oracle } from '../support/incident-model.ts';
 
@@ -36,6 +36,54 @@ describe('the incident network', () => {
     expect(b.network.weights()).toEqual(a.network.weights());
     expect(b.history.map((h) => [h.loss, h.valAccuracy])).toEqual(a.history.map((h) => [h.loss, h.valAccuracy]));
     expect(c.network.weights()[0].kernel).not.toEqual(a.network.weights()[0].kernel);
+  });
+
+  it('trains to the same bits with the WebAssembly SIMD kernels as with the JavaScript ones (the default is SIMD)', async () => {
+    expect(DEFAULT_KERNELS).toBe('simd');
+    const small = readIncidents(file20k);
+    const o = { seed: 5, epochs: 2, batchSize: 1000, testShare: 0.2 };
+    const simd = await trainIncidents(small, { ...o, kernels: 'simd' });
+    const js = await trainIncidents(small, { ...o, kernels: 'js' });
+    expect(simd.network.weights()).toEqual(js.network.weights());
+    expect(simd.history.map((h) => [h.loss, h.accuracy, h.valLoss, h.valAccuracy])).toEqual(js.history.map((h) => [h.loss, h.accuracy, h.valLoss, h.valAccuracy]));
+    expect(simd.test).toEqual(js.test);
+  });
+
+  it('gives the same forward outputs, gradients and predictions from both kernels on odd widths, a linear layer and odd row counts', () => {
+    // Odd widths take the kernels' scalar lane; a linear layer turns off the fused relu and the relu' mask.
+    const layers: LayerSpec[] = [
+      { type: 'dense', units: 5, activation: 'relu' },
+      { type: 'dense', units: 7, activation: 'linear' },
+      { type: 'dropout', rate: 0.3 },
+      { type: 'dense', units: 4, activation: 'relu' },
+      { type: 'dense', units: 3, activation: 'softmax' },
+    ];
+    const run = (kernels: Kernels) => {
+      const net = Network.init(3, layers, rngFor(7, 2));
+      const data = rngFor(7, 5);
+      const drop = rngFor(7, 4);
+      const adam = new Adam(net.weights());
+      const ws = net.workspace(kernels);
+      const seen: number[][] = [];
+      for (const rows of [37, 1, 130, 64]) {
+        const x = Float64Array.from({ length: rows * 3 }, () => data() * 4 - 2);
+        const y = new Float64Array(rows * 3);
+        for (let r = 0; r < rows; r++) y[r * 3 + Math.floor(data() * 3)] = 1;
+        seen.push(Array.from(net.forwardTrain(x, rows, drop, ws)));
+        seen.push([net.backward(y, rows, ws)]);
+        for (const g of ws.grads) seen.push(Array.from(g.kernel), Array.from(g.bias));
+        adam.step(ws.grads);
+      }
+      const x = Float64Array.from({ length: 300 * 3 }, () => data() * 4 - 2);
+      seen.push(Array.from(net.predict(x, 300, kernels)));
+      return seen;
+    };
+    const simd = run('simd');
+    const js = run('js');
+    expect(simd.length).toBe(js.length);
+    simd.forEach((v, i) => expect(v, `array ${i}`).toEqual(js[i]));
+    // The gradients are not trivially zero (the check would pass vacuously).
+    expect(simd[2].some((v) => v !== 0)).toBe(true);
   });
 
   it('reaches ≥ 0.99 validation accuracy with the seed network (20,000 rows, batch 500, 50 epochs), and the saved model predicts the same after reloading', async () => {

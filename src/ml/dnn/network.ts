@@ -3,7 +3,9 @@
  * Float64Array batches. It exists because TensorFlow.js without its native binding was measured too
  * slow here (docs/models.md: the pure-JS backend ~35 s and tfjs-backend-wasm 6.5–26 s per epoch of
  * 160,000 rows on the shared 2-core machine, several times this code and over 3× scikit-learn);
- * test/ml/dnn.test.ts checks a forward pass and Adam steps against TensorFlow.js itself.
+ * test/ml/dnn.test.ts checks a forward pass and Adam steps against TensorFlow.js itself. The dense
+ * layers' arithmetic runs in WebAssembly SIMD kernels (simd.ts) or in the generated JavaScript ones
+ * below: the same operations in the same order, so the same bits.
  *
  * Semantics (Keras / tfjs-layers defaults):
  *   Dense        y = act(x W + b), W is in × out (row-major), Glorot-uniform init U(±sqrt(6/(in+out))), b = 0
@@ -12,6 +14,8 @@
  *                gradient at the logits (p − y) / batch
  *   Adam         lr 0.001, β1 0.9, β2 0.999, ε 1e-7: w −= lr · (m/(1−β1ᵗ)) / (sqrt(v/(1−β2ᵗ)) + ε)
  */
+
+import { backwardKernel as simdBackward, forwardKernel as simdForward, kernelMemory, simdAvailable, type BackwardFn, type ForwardFn, type WasmMemory } from './simd.ts';
 
 export type Activation = 'relu' | 'softmax' | 'linear';
 
@@ -43,6 +47,8 @@ export class Network {
   readonly inputs: number;
   readonly specs: LayerSpec[];
   private readonly layers: Layer[];
+  /** predict()'s buffers for large inputs, made on first use. */
+  private inference: Workspace | undefined;
 
   constructor(inputs: number, specs: LayerSpec[], weights: DenseWeights[]) {
     this.inputs = inputs;
@@ -85,38 +91,53 @@ export class Network {
     return this.layers.filter((l): l is Dense => l.kind === 'dense').map((l) => l.w);
   }
 
-  /** Inference on `rows` rows of `inputs` values (row-major); returns rows × outputs. */
-  predict(x: Float64Array, rows: number): Float64Array {
+  /**
+   * Inference on `rows` rows of `inputs` values (row-major); returns rows × outputs. Large inputs go
+   * through the SIMD kernels in chunks (rows are independent, so chunking changes nothing); a few rows
+   * (the prediction service's requests) stay on the JavaScript kernels, which copy nothing.
+   */
+  predict(x: Float64Array, rows: number, kernels: Kernels = DEFAULT_KERNELS): Float64Array {
+    if (kernels === 'simd' && rows >= PREDICT_SIMD_ROWS) {
+      const k = this.outputs;
+      const result = new Float64Array(rows * k);
+      const ws = (this.inference ??= this.workspace('simd'));
+      for (let start = 0; start < rows; start += PREDICT_CHUNK) {
+        const n = Math.min(PREDICT_CHUNK, rows - start);
+        result.set(this.forward(x.subarray(start * this.inputs, (start + n) * this.inputs), n, ws), start * k);
+      }
+      return result;
+    }
     let a = x;
     for (const l of this.layers) {
       if (l.kind === 'dropout') continue;
       const z = new Float64Array(rows * l.out);
-      dense(a, rows, l, z);
+      denseKernel(l.in, l.out)(a, rows, l.w.kernel, l.w.bias, z);
       activate(z, rows, l.out, l.act);
       a = z;
     }
     return a;
   }
 
-  /** Forward pass keeping what backprop needs; dropout masks drawn from rng. */
+  /** Forward pass keeping what backprop needs; dropout masks drawn from rng. The result is a view into ws. */
   forwardTrain(x: Float64Array, rows: number, rng: Rng, ws: Workspace): Float64Array {
-    let a = x;
-    ws.acts[0] = x;
+    return this.forward(x, rows, ws, rng);
+  }
+
+  /** Without rng, dropout is the identity (inference). */
+  private forward(x: Float64Array, rows: number, ws: Workspace, rng?: Rng): Float64Array {
+    ws.ensure(rows);
+    let a = ws.act(0, rows);
+    a.set(x.subarray(0, rows * this.inputs));
     this.layers.forEach((l, i) => {
-      const out = ws.buffer(i, rows * (l.kind === 'dense' ? l.out : l.units));
+      const out = ws.act(i + 1, rows);
       if (l.kind === 'dense') {
-        dense(a, rows, l, out);
-        activate(out, rows, l.out, l.act);
+        ws.dense(i, a, rows, out);
+        if (l.act !== 'relu') activate(out, rows, l.out, l.act);
+      } else if (!rng) {
+        out.set(a);
       } else {
-        const mask = ws.mask(i, out.length);
-        const keep = 1 / (1 - l.rate);
-        for (let j = 0; j < out.length; j++) {
-          const m = rng() >= l.rate ? keep : 0;
-          mask[j] = m;
-          out[j] = a[j] * m;
-        }
+        dropout(a, out, ws.mask(i, rows), l.rate, rng);
       }
-      ws.acts[i + 1] = out;
       a = out;
     });
     return a;
@@ -128,29 +149,28 @@ export class Network {
    */
   backward(y: Float64Array, rows: number, ws: Workspace): number {
     const L = this.layers.length;
-    const p = ws.acts[L];
-    const k = this.outputs;
+    const p = ws.act(L, rows);
     let loss = 0;
-    let delta = ws.delta(L, rows * k);
+    let delta = ws.delta(L, rows);
     for (let j = 0; j < p.length; j++) {
       if (y[j] !== 0) loss -= y[j] * Math.log(Math.min(1 - 1e-7, Math.max(1e-7, p[j])));
       delta[j] = (p[j] - y[j]) / rows;
     }
-    let g = ws.grads.length;
     for (let i = L - 1; i >= 0; i--) {
       const l = this.layers[i];
-      const below = ws.acts[i];
       if (l.kind === 'dropout') {
-        const mask = ws.mask(i, delta.length);
-        const d2 = ws.delta(i, delta.length);
+        const mask = ws.mask(i, rows);
+        const d2 = ws.delta(i, rows);
         for (let j = 0; j < delta.length; j++) d2[j] = delta[j] * mask[j];
         delta = d2;
         continue;
       }
-      const grad = ws.grads[--g];
-      const dBelow = i === 0 ? undefined : ws.delta(i, rows * l.in);
-      backwardKernel(l.in, l.out, i > 0, i > 0 && this.reluFeeds(i))(below, rows, l.w.kernel, delta, grad.kernel, grad.bias, dBelow);
-      if (!dBelow) break;
+      if (i === 0) {
+        ws.denseBackward(i, rows, delta, undefined, false);
+        break;
+      }
+      const dBelow = ws.delta(i, rows);
+      ws.denseBackward(i, rows, delta, dBelow, this.reluFeeds(i));
       delta = dBelow;
     }
     return loss / rows;
@@ -165,34 +185,139 @@ export class Network {
     return false;
   }
 
-  workspace(): Workspace {
-    return new Workspace(this.weights().map((w) => ({ kernel: new Float64Array(w.kernel.length), bias: new Float64Array(w.bias.length) })));
+  /** Buffers for training (or chunked inference) with this network; `kernels` picks the arithmetic. */
+  workspace(kernels: Kernels = DEFAULT_KERNELS): Workspace {
+    return new Workspace(this.inputs, this.layers, kernels, (i) => this.reluFeeds(i));
   }
 }
 
-/** Reused buffers of one training loop: no allocation per batch. */
+/** Which implementation does the dense layers' arithmetic; both give the same bits (simd.ts). */
+export type Kernels = 'simd' | 'js';
+export const DEFAULT_KERNELS: Kernels = simdAvailable ? 'simd' : 'js';
+const PREDICT_SIMD_ROWS = 64;
+const PREDICT_CHUNK = 8192;
+
+/**
+ * Reused buffers of one training loop: no allocation per batch. Everything a batch touches (activations,
+ * dropout masks, deltas, weight copies, gradients) sits in one Float64 arena, laid out for a row
+ * capacity; with the SIMD kernels the arena is the WebAssembly memory they address. A larger batch lays
+ * the arena out again (nothing in it outlives a batch).
+ */
 export class Workspace {
-  readonly acts: Float64Array[] = [];
-  private readonly bufs = new Map<number, Float64Array>();
-  private readonly masks = new Map<number, Float64Array>();
-  private readonly deltas = new Map<number, Float64Array>();
-  constructor(readonly grads: DenseWeights[]) {}
-  private static get(map: Map<number, Float64Array>, i: number, n: number): Float64Array {
-    let b = map.get(i);
-    if (!b || b.length < n) {
-      b = new Float64Array(n);
-      map.set(i, b);
+  /** Per dense layer, filled by backward. */
+  readonly grads: DenseWeights[];
+  private capacity = 0;
+  private acts: Float64Array[] = [];
+  private masks: Float64Array[] = [];
+  private deltas: Float64Array[] = [];
+  private w: { k: Float64Array; kt: Float64Array; b: Float64Array; gk: Float64Array; gb: Float64Array }[] = [];
+  private fwd: (ForwardFn | undefined)[] = [];
+  private bwd: (BackwardFn | undefined)[] = [];
+  private readonly widths: number[];
+  /** Layer index → index in grads. */
+  private readonly gradOf: number[];
+
+  constructor(
+    private readonly inputs: number,
+    private readonly layers: Layer[],
+    readonly kernels: Kernels,
+    private readonly reluFeeds: (i: number) => boolean,
+  ) {
+    if (kernels === 'simd' && !simdAvailable) throw new Error('this runtime has no WebAssembly SIMD; use the js kernels');
+    this.grads = layers.filter((l): l is Dense => l.kind === 'dense').map((l) => ({ kernel: new Float64Array(l.in * l.out), bias: new Float64Array(l.out) }));
+    this.widths = [inputs, ...layers.map((l) => (l.kind === 'dense' ? l.out : l.units))];
+    let g = 0;
+    this.gradOf = layers.map((l) => (l.kind === 'dense' ? g++ : -1));
+  }
+
+  /** Lays the arena out for at least `rows` rows. */
+  ensure(rows: number): void {
+    if (rows <= this.capacity) return;
+    const cap = rows;
+    const sizes: number[] = [];
+    for (const w of this.widths) sizes.push(cap * w, cap * w);
+    for (const l of this.layers) sizes.push(l.kind === 'dropout' ? cap * l.units : 0);
+    for (const l of this.layers) if (l.kind === 'dense') sizes.push(l.in * l.out, l.in * l.out, l.out, l.in * l.out, l.out);
+    // Every piece starts on a 16-byte boundary.
+    const total = sizes.reduce((s, n) => s + n + (n & 1), 0);
+    let mem: WasmMemory | undefined;
+    let f64: Float64Array;
+    if (this.kernels === 'simd') {
+      mem = kernelMemory(total * 8);
+      f64 = new Float64Array(mem.buffer, 0, total);
+    } else {
+      f64 = new Float64Array(total);
     }
-    return b.length === n ? b : b.subarray(0, n);
+    let off = 0;
+    const take = (n: number) => {
+      const v = f64.subarray(off, off + n);
+      off += n + (n & 1);
+      return v;
+    };
+    this.acts = [];
+    this.deltas = [];
+    for (const w of this.widths) {
+      this.acts.push(take(cap * w));
+      this.deltas.push(take(cap * w));
+    }
+    this.masks = this.layers.map((l) => take(l.kind === 'dropout' ? cap * l.units : 0));
+    this.w = [];
+    this.fwd = [];
+    this.bwd = [];
+    this.layers.forEach((l, i) => {
+      if (l.kind !== 'dense') return;
+      this.w[i] = { k: take(l.in * l.out), kt: take(l.in * l.out), b: take(l.out), gk: take(l.in * l.out), gb: take(l.out) };
+      if (!mem) return;
+      this.fwd[i] = simdForward(mem, l.in, l.out, l.act === 'relu');
+      this.bwd[i] = simdBackward(mem, l.in, l.out, i > 0, i > 0 && this.reluFeeds(i));
+    });
+    this.capacity = cap;
   }
-  buffer(i: number, n: number) {
-    return Workspace.get(this.bufs, i, n);
+
+  /** Layer i's input activations (i = 0: the batch; i = layers: the output), rows × width. */
+  act(i: number, rows: number): Float64Array {
+    return this.acts[i].subarray(0, rows * this.widths[i]);
   }
-  mask(i: number, n: number) {
-    return Workspace.get(this.masks, i, n);
+  /** The loss gradient at act(i). */
+  delta(i: number, rows: number): Float64Array {
+    return this.deltas[i].subarray(0, rows * this.widths[i]);
   }
-  delta(i: number, n: number) {
-    return Workspace.get(this.deltas, i, n);
+  /** Dropout layer i's mask. */
+  mask(i: number, rows: number): Float64Array {
+    return this.masks[i].subarray(0, rows * this.widths[i + 1]);
+  }
+
+  /** out = a W + b for dense layer i, relu applied when it is the layer's activation (softmax is the caller's). */
+  dense(i: number, a: Float64Array, rows: number, out: Float64Array): void {
+    const l = this.layers[i] as Dense;
+    const f = this.fwd[i];
+    if (!f) {
+      denseKernel(l.in, l.out)(a, rows, l.w.kernel, l.w.bias, out);
+      if (l.act === 'relu') activate(out, rows, l.out, 'relu');
+      return;
+    }
+    const w = this.w[i];
+    w.k.set(l.w.kernel);
+    w.b.set(l.w.bias);
+    f(a.byteOffset, rows, w.k.byteOffset, w.b.byteOffset, out.byteOffset);
+  }
+
+  /** Dense layer i's gradients into grads, and the delta below it when dBelow is given. */
+  denseBackward(i: number, rows: number, delta: Float64Array, dBelow: Float64Array | undefined, relu: boolean): void {
+    const l = this.layers[i] as Dense;
+    const g = this.grads[this.gradOf[i]];
+    const a = this.act(i, rows);
+    const f = this.bwd[i];
+    if (!f) {
+      backwardKernel(l.in, l.out, dBelow !== undefined, relu)(a, rows, l.w.kernel, delta, g.kernel, g.bias, dBelow);
+      return;
+    }
+    const w = this.w[i];
+    const k = l.w.kernel;
+    for (let q = 0; q < l.in; q++) for (let o = 0; o < l.out; o++) w.kt[o * l.in + q] = k[q * l.out + o];
+    f(a.byteOffset, rows, w.kt.byteOffset, delta.byteOffset, w.gk.byteOffset, w.gb.byteOffset, dBelow ? dBelow.byteOffset : 0);
+    g.kernel.set(w.gk);
+    g.bias.set(w.gb);
   }
 }
 
@@ -253,8 +378,14 @@ function backwardKernel(nIn: number, nOut: number, below: boolean, relu: boolean
   return f;
 }
 
-function dense(a: Float64Array, rows: number, l: Dense, z: Float64Array): void {
-  denseKernel(l.in, l.out)(a, rows, l.w.kernel, l.w.bias, z);
+/** Inverted dropout: out = a · mask, mask = 1/(1 − rate) where a draw ≥ rate, else 0 (one draw per value, in order). */
+function dropout(a: Float64Array, out: Float64Array, mask: Float64Array, rate: number, rng: Rng): void {
+  const keep = 1 / (1 - rate);
+  for (let j = 0; j < out.length; j++) {
+    const m = rng() >= rate ? keep : 0;
+    mask[j] = m;
+    out[j] = a[j] * m;
+  }
 }
 
 function activate(z: Float64Array, rows: number, n: number, act: Activation): void {

@@ -10,7 +10,7 @@
  */
 import { rngFor } from '../../sim/index.ts';
 import { writeSvg } from '../plot.ts';
-import { Adam, Network, type LayerSpec } from './network.ts';
+import { Adam, Network, type Kernels, type LayerSpec } from './network.ts';
 import { applyScaler, CLASSES, FEATURES, fitScaler, oneHot, permutation, split, type IncidentSet } from './incidents.ts';
 import { saveArtifact, type Artifact } from './artifact.ts';
 import { score, type Scores } from './metrics.ts';
@@ -29,6 +29,8 @@ export interface TrainOptions {
   batchSize: number;
   testShare: number;
   signal?: AbortSignal;
+  /** The dense layers' arithmetic (default: SIMD where the runtime has it); both give the same bits. */
+  kernels?: Kernels;
   onEpoch?: (e: EpochStats) => void;
 }
 
@@ -66,7 +68,7 @@ export async function trainIncidents(data: IncidentSet, o: TrainOptions): Promis
   const shuffleRng = rngFor(o.seed, 3);
   const dropoutRng = rngFor(o.seed, 4);
   const adam = new Adam(net.weights());
-  const ws = net.workspace();
+  const ws = net.workspace(o.kernels);
   const bx = new Float64Array(o.batchSize * k);
   const by = new Float64Array(o.batchSize * nc);
   const history: EpochStats[] = [];
@@ -98,13 +100,13 @@ export async function trainIncidents(data: IncidentSet, o: TrainOptions): Promis
       lossSum += net.backward(yb, rows, ws) * rows;
       adam.step(ws.grads);
     }
-    const val = lossAccuracy(net.predict(xTest, test.rows), test.y, nc);
+    const val = lossAccuracy(net.predict(xTest, test.rows, o.kernels), test.y, nc);
     const e: EpochStats = { epoch, epochs: o.epochs, loss: lossSum / train.rows, accuracy: right / train.rows, valLoss: val.loss, valAccuracy: val.accuracy, ms: performance.now() - t0 };
     history.push(e);
     o.onEpoch?.(e);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  const final = score(net.predict(xTest, test.rows), test.y, CLASSES);
+  const final = score(net.predict(xTest, test.rows, o.kernels), test.y, CLASSES);
   return { network: net, scaler, history, test: final.scores, curves: final.curves, trainRows: train.rows, testRows: test.rows, stopped };
 }
 
