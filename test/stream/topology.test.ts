@@ -189,10 +189,16 @@ describe('stream workers as real processes', () => {
   });
 
   const PG = process.env.TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const startWorker = (dataDir: string, brokers: string, group: string, pgSchema?: string): ChildProcess =>
-    spawn(process.execPath, ['bin/smartcar.js', 'stream', '--data', dataDir, '--kafka', brokers, '--redis', redisUrl, '--group', group, '--rules', SHIPPED_RULES, '--session-timeout', '6000', ...(pgSchema ? ['--postgres', PG] : [])], {
+  // What the workers wrote on stderr (warnings and errors), shown when a case fails.
+  let workerLog = '';
+  const startWorker = (dataDir: string, brokers: string, group: string, pgSchema?: string): ChildProcess => {
+    const c = spawn(process.execPath, ['bin/smartcar.js', 'stream', '--data', dataDir, '--kafka', brokers, '--redis', redisUrl, '--group', group, '--rules', SHIPPED_RULES, '--session-timeout', '6000', ...(pgSchema ? ['--postgres', PG] : [])], {
       stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn', ...(pgSchema ? { SMARTCAR_POSTGRES_SCHEMA: pgSchema } : {}) },
     });
+    const tag = `[worker ${c.pid}] `;
+    c.stderr!.on('data', (b: Buffer) => { workerLog += b.toString().replace(/^(?=.)/gm, tag); });
+    return c;
+  };
   const exited = (p: ChildProcess) => new Promise<void>((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.once('exit', () => r())));
 
   // Each case has its own broker: a shared topic would hand one case's records to the next case's group.
@@ -223,6 +229,7 @@ describe('stream workers as real processes', () => {
     const tablePath = path.join(dataDir, 'table');
     if (!pgSchema) await waitFor(() => fs.existsSync(tablePath), 120_000, 'table created');
     const table = pgSchema ? await openTableStore({ kind: 'postgres', url: PG, schema: pgSchema }) : await openTableStore({ kind: 'lmdb', path: tablePath });
+    workerLog = '';
     try {
       await waitFor(async () => (await table.count(DRIVER_TABLE).catch(() => 0)) > 500, 180_000, 'some rows stored');
       procs[0].kill('SIGKILL');
@@ -238,6 +245,9 @@ describe('stream workers as real processes', () => {
       }, 135_000, 'alerts after the kill');
       expect(await redisSets(redis, [day, nextDay])).toEqual(expected);
       expect(await rowKeys(table)).toEqual([...rows].sort());
+    } catch (err) {
+      const n = await table.count(DRIVER_TABLE).catch(() => -1);
+      throw new Error(`${(err as Error).message}; ${n} of ${expectedRowKeys(lines).size} rows stored; the workers' stderr:\n${workerLog.slice(-20_000)}`, { cause: err });
     } finally {
       for (const p of procs) p.kill('SIGTERM');
       await Promise.all(procs.map(exited));
