@@ -1,7 +1,8 @@
 /** `smartcar export` and `export symptom`: the commands of the export role (catalog tables and marts into PostgreSQL). */
 import type { Command } from 'commander';
 
-async function withProgress<T>(what: string, fn: (onRows: (n: number) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
+/** Runs an export with Ctrl-C as its abort signal and, on a terminal, a running row count (counted only then). */
+async function withProgress<T>(what: string, fn: (onRows: ((n: number) => void) | undefined, signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
@@ -10,13 +11,13 @@ async function withProgress<T>(what: string, fn: (onRows: (n: number) => void, s
   const tty = process.stderr.isTTY;
   const onRows = (n: number) => {
     const now = Date.now();
-    if (tty && now - last > 500) {
+    if (now - last > 500) {
       last = now;
       process.stderr.write(`\r${what}: ${n.toLocaleString('en')} rows`);
     }
   };
   try {
-    return await fn(onRows, ac.signal);
+    return await fn(tty ? onRows : undefined, ac.signal);
   } finally {
     if (tty && last) process.stderr.write('\n');
     process.off('SIGINT', stop);
