@@ -23,8 +23,10 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { UserError, dataPaths } from '../core/index.ts';
-import { openSqlEngine, type SqlColumn, type SqlSession } from '../sql/index.ts';
+// The light face of core: the full one loads the logger, metrics and progress bars an export never uses.
+import { UserError, dataPaths } from '../core/cli.ts';
+import { openSqlEngine } from '../sql/cli.ts';
+import type { SqlColumn, SqlSession } from '../sql/index.ts';
 
 export type ExportMode = 'replace-partition' | 'append' | 'upsert';
 

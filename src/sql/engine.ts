@@ -12,7 +12,7 @@
  */
 import { DuckDBInstance, DuckDBTypeId, DuckDBVarCharVector, StatementType, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
 import bindings from '@duckdb/node-bindings';
-import { dataPaths } from '../core/index.ts';
+import { dataPaths } from '../core/cli.ts';
 import { lakeViews } from './lake.ts';
 import { confine } from './sandbox.ts';
 
