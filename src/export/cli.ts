@@ -1,7 +1,8 @@
 /** `smartcar export` and `export symptom`: the commands of the export role (catalog tables and marts into PostgreSQL). */
 import type { Command } from 'commander';
 
-async function withProgress<T>(what: string, fn: (onRows: (n: number) => void, signal: AbortSignal) => Promise<T>): Promise<T> {
+/** Runs an export with Ctrl-C as its abort signal and, on a terminal, a running row count (counted only then). */
+async function withProgress<T>(what: string, fn: (onRows: ((n: number) => void) | undefined, signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
@@ -10,13 +11,13 @@ async function withProgress<T>(what: string, fn: (onRows: (n: number) => void, s
   const tty = process.stderr.isTTY;
   const onRows = (n: number) => {
     const now = Date.now();
-    if (tty && now - last > 500) {
+    if (now - last > 500) {
       last = now;
       process.stderr.write(`\r${what}: ${n.toLocaleString('en')} rows`);
     }
   };
   try {
-    return await fn(onRows, ac.signal);
+    return await fn(tty ? onRows : undefined, ac.signal);
   } finally {
     if (tty && last) process.stderr.write('\n');
     process.off('SIGINT', stop);
@@ -51,7 +52,7 @@ Examples:
   $ smartcar export --table smartcar_master --to postgres://postgres@127.0.0.1/test --target car_master \\
       --mode upsert --key car_number`)
     .action(async (o) => {
-      const { UserError } = await import('../core/index.ts');
+      const { UserError } = await import('../core/cli.ts');
       if (!o.table) throw new UserError('give --table NAME (or use: smartcar export symptom --day yyyyMMdd)');
       if (!o.target) throw new UserError('give --target [schema.]table');
       if (!['replace-partition', 'append', 'upsert'].includes(o.mode)) throw new UserError(`--mode must be replace-partition, append or upsert, got '${o.mode}'`);
@@ -77,7 +78,7 @@ Example:
     .action(async (sub) => {
       // --to, --data and --target are the parent's options too; commander hands them to it.
       const o = { ...sub, ...Object.fromEntries(Object.entries(exp.opts()).filter(([k, v]) => v !== undefined && k !== 'mode')) };
-      const { UserError } = await import('../core/index.ts');
+      const { UserError } = await import('../core/cli.ts');
       const { exportSymptomDay, exportUrl } = await import('./index.ts');
       const to = o.to ?? exportUrl();
       if (!to) throw new UserError('give --to postgres://… (or set SMARTCAR_EXPORT_URL)');

@@ -23,8 +23,10 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { UserError, dataPaths } from '../core/index.ts';
-import { openSqlEngine, type SqlColumn, type SqlSession } from '../sql/index.ts';
+// The light face of core: the full one loads the logger, metrics and progress bars an export never uses.
+import { UserError, dataPaths } from '../core/cli.ts';
+import { openSqlEngine } from '../sql/cli.ts';
+import type { SqlColumn, SqlSession } from '../sql/index.ts';
 
 export type ExportMode = 'replace-partition' | 'append' | 'upsert';
 
@@ -89,12 +91,6 @@ function connectError(e: unknown, url: URL): UserError {
 /** A DuckDB string literal. */
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-/**
- * The query whose rows are COPY text lines' fields, all VARCHAR, computed by DuckDB: the inner select
- * gives each value's text (CAST to VARCHAR, which PostgreSQL reads back as the type pgTypeOf gives; a
- * BLOB as bytea's hex form, its backslash already escaped: `\\x…`), the outer one escapes `\` TAB LF CR (the replace() calls run only
- * for values holding one of those bytes) and writes NULL as \N.
- */
 /** DuckDB types whose values are free text. */
 const TEXT_TYPES = new Set(['VARCHAR', 'CHAR', 'BPCHAR', 'TEXT', 'STRING']);
 /** DuckDB types whose text form never holds `\` TAB LF CR (a BLOB's is hex); anything else is escaped as text. */
@@ -104,17 +100,41 @@ const KNOWN_TYPES = new Set([
   'TIMESTAMP_TZ', 'TIME_TZ', 'TIME_NS', 'INTERVAL', 'UUID', 'BLOB', ...TEXT_TYPES,
 ]);
 
+/**
+ * A value's text, as PostgreSQL reads it back as the type pgTypeOf gives. A DECIMAL wider than 18
+ * digits is stored as a 128-bit integer, whose cast to text costs DuckDB four times a 64-bit one's
+ * (a third of a whole export's DuckDB time, for two such columns): values that fit 18 digits take
+ * the DECIMAL(18, scale) cast, which writes the same text; wider ones the exact one.
+ */
+function textOf(c: SqlColumn): string {
+  const x = qi(c.name);
+  if (c.type.name === 'BLOB') return `'\\\\x' || lower(hex(${x}))`;
+  const scale = c.type.scale ?? 0;
+  if (c.type.name === 'DECIMAL' && (c.type.width ?? 38) > 18 && scale < 18) {
+    const max = '9'.repeat(18 - scale) + (scale ? `.${'9'.repeat(scale)}` : '');
+    return `CASE WHEN ${x} BETWEEN -${max} AND ${max} THEN CAST(CAST(${x} AS DECIMAL(18,${scale})) AS VARCHAR) ELSE CAST(${x} AS VARCHAR) END`;
+  }
+  return `CAST(${x} AS VARCHAR)`;
+}
+
+/**
+ * The query whose rows are COPY text lines, one VARCHAR column (`line`) without the LF, computed by
+ * DuckDB: the inner select gives each value's text (textOf; a BLOB as bytea's hex form, its backslash
+ * already escaped: `\\x…`), the outer one escapes `\` TAB LF CR (the replace() calls run only for
+ * values holding one of those bytes), writes NULL as \N and joins the fields with TAB. One column
+ * rather than one per field: DuckDB's CSV writer then handles one value a row, not eight.
+ */
 export function copyTextSelect(cols: SqlColumn[], select: string): string {
-  const inner = cols.map((c) => `${c.type.name === 'BLOB' ? `'\\\\x' || lower(hex(${qi(c.name)}))` : `CAST(${qi(c.name)} AS VARCHAR)`} AS ${qi(c.name)}`);
-  const outer = cols.map((c) => {
+  const inner = cols.map((c) => `${textOf(c)} AS ${qi(c.name)}`);
+  const fields = cols.map((c) => {
     const x = qi(c.name);
     const special = [`'\\'`, 'chr(9)', 'chr(10)', 'chr(13)'].map((b) => `contains(${x}, ${b})`).join(' OR ');
     const escaped = `replace(replace(replace(replace(${x}, '\\', '\\\\'), chr(9), '\\t'), chr(10), '\\n'), chr(13), '\\r')`;
     // Only text can hold those bytes: numbers, dates, booleans… in DuckDB's text form never do.
     const text = TEXT_TYPES.has(c.type.name) || !KNOWN_TYPES.has(c.type.name);
-    return `coalesce(${text ? `CASE WHEN ${special} THEN ${escaped} ELSE ${x} END` : x}, '\\N') AS ${x}`;
+    return `coalesce(${text ? `CASE WHEN ${special} THEN ${escaped} ELSE ${x} END` : x}, '\\N')`;
   });
-  return `SELECT ${outer.join(', ')} FROM (SELECT ${inner.join(', ')} FROM (${select}))`;
+  return `SELECT concat_ws(chr(9), ${fields.join(', ')}) AS line FROM (SELECT ${inner.join(', ')} FROM (${select}))`;
 }
 
 type CopyTarget = Writable & { rowCount?: number };
@@ -134,8 +154,8 @@ const AHEAD_BYTES = 32 << 20;
  * Streams the rows of `sql` (COPY text fields, see copyTextSelect) into a COPY … FROM STDIN stream.
  * DuckDB's own CSV writer (delimiter TAB, no quoting: the fields are escaped already) writes the lines
  * into a named pipe in the data directory, the one place the engine may write; we read the pipe and
- * hand about 1 MiB per COPY message on, so DuckDB (its threads), this process and PostgreSQL work at
- * the same time and no JavaScript touches a value. It starts before the COPY does: up to AHEAD_BYTES
+ * hand each read (up to 64 KiB) on as one COPY message, uncopied, so DuckDB (its threads), this process
+ * and PostgreSQL work at the same time and no JavaScript touches a value. It starts before the COPY does: up to AHEAD_BYTES
  * are read ahead while PostgreSQL still creates the table or deletes the day's old rows. The pipe is
  * unlinked as soon as data flows. Without mkfifo, DuckDB writes a temporary file, streamed once complete.
  *
@@ -218,18 +238,26 @@ async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, 
       input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
     }
     let rows = 0, first = true;
-    const pieces: Buffer[] = [];
-    let pending = 0;
-    /** Writes what was gathered; waits while PostgreSQL has more than AHEAD_BYTES unread. */
-    const flush = async () => {
+    /** What was read before the COPY existed: handed over in one go once it does. */
+    const ahead: Buffer[] = [];
+    let aheadBytes = 0;
+    let ready: CopyTarget | undefined;
+    void target.then((st) => (ready = st));
+    const drained = (out: CopyTarget) => new Promise<void>((resolve, reject) => {
+      out.once('drain', resolve);
+      copied!.catch(reject);
+    });
+    /** The COPY stream (waiting for it), with what was read ahead written into it. */
+    const handOver = async (): Promise<CopyTarget> => {
       const out = await theStream();
-      if (pending) out.write(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, pending));
-      pieces.length = 0;
-      pending = 0;
-      if (out.writableLength > AHEAD_BYTES) await new Promise<void>((resolve, reject) => {
-        out.once('drain', resolve);
-        copied!.catch(reject);
-      });
+      if (ahead.length) {
+        out.cork();
+        for (const b of ahead) out.write(b);
+        out.uncork();
+        ahead.length = 0;
+        aheadBytes = 0;
+      }
+      return out;
     };
     try {
       for await (const buf of input as AsyncIterable<Buffer>) {
@@ -240,13 +268,24 @@ async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, 
           first = false;
           cleanup(); // both ends are open: the name is no longer needed
         }
-        for (let at = buf.indexOf(0x0a); at >= 0; at = buf.indexOf(0x0a, at + 1)) rows++;
-        // A pipe gives at most 64 KiB a read: gather about 1 MiB per COPY message. Before the COPY
-        // exists, gather up to AHEAD_BYTES, then wait for it.
-        pieces.push(buf);
-        pending += buf.length;
-        if (stream ? pending >= 1 << 20 : pending >= AHEAD_BYTES) await flush();
-        o.onRows?.(rows);
+        if (o.onRows) {
+          // Progress only: the count returned is PostgreSQL's own.
+          for (let at = buf.indexOf(0x0a); at >= 0; at = buf.indexOf(0x0a, at + 1)) rows++;
+          o.onRows(rows);
+        }
+        // Each read of the pipe (at most 64 KiB) goes on as one COPY message, without copying it.
+        // Before the COPY exists, up to AHEAD_BYTES are kept, then we wait for it.
+        if (!stream && !ready) {
+          ahead.push(buf);
+          aheadBytes += buf.length;
+          if (aheadBytes < AHEAD_BYTES) continue;
+          const out = await handOver(); // waits for the COPY
+          if (out.writableLength > AHEAD_BYTES) await drained(out);
+          continue;
+        }
+        const out = stream && !ahead.length ? stream : await handOver();
+        out.write(buf);
+        if (out.writableLength > AHEAD_BYTES) await drained(out);
       }
     } catch (e) {
       input.destroy(); // DuckDB may be waiting for the pipe to drain
@@ -256,9 +295,8 @@ async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, 
       throw failed !== undefined && !copyError && !(e instanceof UserError) && !cancelled.aborted ? failed : e;
     }
     await writer;
-    await flush();
     if (copyError) throw copyError;
-    const out = await theStream();
+    const out = await handOver();
     out.end();
     await copied;
     return out.rowCount || rows;

@@ -15,13 +15,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser';
-import { UserError, describeIssues } from '../core/index.ts';
+import { UserError, describeIssues, shippedPath } from '../core/index.ts';
 import { MARTS } from '../sql/index.ts';
 
-export const SHIPPED_WORKFLOWS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../workflows');
+export const SHIPPED_WORKFLOWS = shippedPath('workflows');
 
 const base = {
   id: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only'),

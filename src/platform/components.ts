@@ -14,12 +14,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { DataPaths } from '../core/index.ts';
+import { shippedPath, type DataPaths } from '../core/index.ts';
 import type { ComponentSpec } from './supervisor.ts';
 
 /** The agent definition shipped with the package (the seed's two flows). */
-export const SHIPPED_AGENT_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../agents/smartcar-agent.properties');
+export const SHIPPED_AGENT_FILE = shippedPath('agents', 'smartcar-agent.properties');
 export const AGENT_NAME = 'SmartCar_Agent';
 
 export interface PlatformOptions {

@@ -18,13 +18,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { counter, gauge, createLogger } from '../core/index.ts';
+import { counter, gauge, createLogger, shippedPath } from '../core/index.ts';
 
 const log = createLogger('platform');
 
 /** bin/smartcar.js of this package. */
-export const SMARTCAR_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/smartcar.js');
+export const SMARTCAR_BIN = shippedPath('bin', 'smartcar.js');
 
 const METRICS_LINE = /^metrics listening (\S+):(\d+)\s*$/;
 

@@ -1,5 +1,14 @@
 /** `smartcar sql` and `smartcar load …`: the commands of the SQL role (queries over the lake, reference data loads). */
 import type { Command } from 'commander';
+import type * as engine from './engine.ts';
+
+/**
+ * The SQL engine over a data directory, DuckDB loaded on this first use. Here, on the light face, so
+ * a command that needs only the engine (export) loads neither the marts nor the logger and metrics.
+ */
+export async function openSqlEngine(opts: Parameters<typeof engine.openSqlEngine>[0]): Promise<engine.SqlEngine> {
+  return (await import('./engine.ts')).openSqlEngine(opts);
+}
 
 export function register(program: Command): void {
   program

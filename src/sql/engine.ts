@@ -10,11 +10,20 @@
  * - `statementKind` lets the caller refuse everything but SELECT/EXPLAIN (no `COPY … TO`, `ATTACH`,
  *   `CREATE`, `INSERT`) before it runs — sessions are read-only.
  */
-import { DuckDBInstance, DuckDBTypeId, DuckDBVarCharVector, StatementType, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBResult, type DuckDBType, type DuckDBVector } from '@duckdb/node-api';
-import bindings from '@duckdb/node-bindings';
-import { dataPaths } from '../core/index.ts';
+import { createRequire } from 'node:module';
+import type * as DuckDB from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBResult, DuckDBType, DuckDBVector } from '@duckdb/node-api';
+import type Bindings from '@duckdb/node-bindings';
+import { dataPaths } from '../core/cli.ts';
 import { lakeViews } from './lake.ts';
 import { confine } from './sandbox.ts';
+
+// Both CommonJS, loaded with require(): imported as ES modules, node would first scan the API's 60 files
+// for their exports (cjs-module-lexer), which took about a third of its load time (measured), on every
+// command that opens the engine.
+const requireCjs = createRequire(import.meta.url);
+const { DuckDBInstance, DuckDBTypeId, DuckDBVarCharVector, StatementType } = requireCjs('@duckdb/node-api') as typeof DuckDB;
+const bindings = requireCjs('@duckdb/node-bindings') as typeof Bindings;
 
 /** A column's or parameter's type as DuckDB names it (`VARCHAR`, `DECIMAL`, `TIMESTAMP`…). */
 export interface SqlType {

@@ -4,15 +4,12 @@
  * module is imported, so the scheduler and the command line can import it and stay light.
  */
 import type * as catalog from './catalog.ts';
-import type * as engine from './engine.ts';
 
 export async function openCatalog(opts: Parameters<typeof catalog.openCatalog>[0]): Promise<catalog.Catalog> {
   return (await import('./catalog.ts')).openCatalog(opts);
 }
 
-export async function openSqlEngine(opts: Parameters<typeof engine.openSqlEngine>[0]): Promise<engine.SqlEngine> {
-  return (await import('./engine.ts')).openSqlEngine(opts);
-}
+export { openSqlEngine } from './cli.ts';
 
 export type { Catalog, Int32Result, QueryResult, QueryStream } from './catalog.ts';
 export { buildMart, buildMartWith, copyDriveDay, martSql, recoverPartitions, partitionKey } from './marts.ts';

@@ -1,14 +1,13 @@
 /** `smartcar stream`: resolves backends, seeds the rules directory, runs N topology members until stopped. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { loadRootConfigWithFlags, dataPaths, onShutdown, createLogger, chooseBackends, describeBackend, serveStatus, type Health, type StatusServer } from '../core/index.ts';
+import { shippedPath, loadRootConfigWithFlags, dataPaths, onShutdown, createLogger, chooseBackends, describeBackend, serveStatus, type Health, type StatusServer } from '../core/index.ts';
 import { startTopology, type Topology } from './topology.ts';
 
 const log = createLogger('stream');
 
 /** The rules shipped with the package (`rules/*.epl`). */
-export const SHIPPED_RULES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../rules');
+export const SHIPPED_RULES = shippedPath('rules');
 
 /** Copies the shipped rules into a rules directory that does not exist yet, so operators edit their own copy. */
 export function seedRules(dir: string): void {

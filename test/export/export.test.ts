@@ -178,6 +178,30 @@ describe('values that need escaping', () => {
   }, 120_000);
 });
 
+describe('smartcar export of wide decimals', () => {
+  it('writes DECIMAL(38,4) and DECIMAL(20,0) values digit for digit, on both sides of 18 digits (read back with psql)', async () => {
+    // Values up to 18 digits take DuckDB's 64-bit cast, wider ones the 128-bit one: both must give
+    // the text DuckDB itself gives the value.
+    const values = ['0', '-0.0001', '12345678901234.5678', '99999999999999.9999', '-99999999999999.9999', '100000000000000.0000',
+      '-100000000000000.0001', '1234567890123456789012345678901234.5678', 'NULL'];
+    const ints = ['0', '999999999999999999', '-999999999999999999', '1000000000000000000', '-99999999999999999999', '5', '42', '-7', 'NULL'];
+    const dir = lakePaths(path.join(root, 'lake')).warehouse;
+    fs.mkdirSync(path.join(dir, 'smartcar_car_cluster'), { recursive: true });
+    const cat = await openCatalog({ dataDir: root });
+    const rowsSql = values.map((v, i) => `(${i}, CAST(${v} AS DECIMAL(38,4)), CAST(${ints[i]} AS DECIMAL(20,0)))`).join(', ');
+    await cat.exec(`COPY (SELECT * FROM (VALUES ${rowsSql}) t(car_number, amount, big)) TO '${path.join(dir, 'smartcar_car_cluster', 'data.parquet')}' (FORMAT parquet)`);
+    const want = (await cat.query(`SELECT CAST(amount AS VARCHAR) AS a, CAST(big AS VARCHAR) AS b FROM smartcar_car_cluster ORDER BY car_number`)).rows
+      .map((r) => r.map((v) => (v === null || v === undefined ? null : String(v))));
+    await cat.close();
+    expect(want[7]).toEqual(['1234567890123456789012345678901234.5678', '-7']);
+    const t = name('decimals');
+    const r = await cli(['--table', 'smartcar_car_cluster', '--to', PG, '--target', t, '--mode', 'append']);
+    expect(r.status, r.stderr).toBe(0);
+    const got = (await db.query(`select amount::text as a, big::text as b from ${t} order by car_number`)).rows.map((x) => [x.a, x.b]);
+    expect(got).toEqual(want);
+  }, 120_000);
+});
+
 describe('the symptom workflow', () => {
   it('ends with the export step when SMARTCAR_EXPORT_URL is set, retried, in the run history', async () => {
     const t = name('workflow');

@@ -19,16 +19,15 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { HttpError, type Router, errorMessage } from '../../core/index.ts';
+import { HttpError, type Router, errorMessage, shippedPath } from '../../core/index.ts';
 import { checkReadOnly, ReadOnlyViolation, type QueryStream } from '../../sql/index.ts';
 import type { ConsoleContext } from '../context.ts';
 import { parseForms, substituteForms } from '../forms.ts';
 import { formatNotebook, notebookSchema, parseNotebook, NOTEBOOK_ID, NotebookFormatError, seedNotebooks } from '../notebook.ts';
 
-export const SHIPPED_NOTEBOOKS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../notebooks');
+export const SHIPPED_NOTEBOOKS = shippedPath('notebooks');
 
 const runBody = z.object({
   sql: z.string().min(1, 'empty SQL').max(200_000),
