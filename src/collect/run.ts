@@ -1,7 +1,7 @@
 /** `smartcar agent`: loads an agent definition, runs it until Ctrl-C/SIGTERM, publishes status and metrics. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadRootConfigWithFlags, dataPaths, onShutdown, createLogger, serveStatus, UserError, chooseBackends } from '../core/index.ts';
+import { loadRootConfigWithFlags, dataPaths, onShutdown, createLogger, serveStatus, UserError, chooseBackends, processRunning } from '../core/index.ts';
 import { Agent, readAgentFile, createDeadLetters, type ComponentStatus } from './index.ts';
 
 export interface AgentCommandOptions {
@@ -29,8 +29,7 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
   if (o.status) {
     if (!fs.existsSync(file)) throw new UserError(`no status for agent ${o.name} under ${cfg.dataDir}: is it running (smartcar agent -n ${o.name} -f …)?`);
     const st = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid: number; updated: number; components: ComponentStatus[] };
-    let alive = true;
-    try { process.kill(st.pid, 0); } catch { alive = false; }
+    const alive = processRunning(st.pid);
     process.stdout.write(`agent ${o.name} (pid ${st.pid}, ${alive ? 'running' : 'not running'}), updated ${new Date(st.updated).toISOString()}\n`);
     process.stdout.write(formatStatus(st.components));
     return;

@@ -14,6 +14,7 @@ export * from './metrics.ts';
 export * from './net.ts';
 export * from './options.ts';
 export * from './parent.ts';
+export * from './process.ts';
 export * from './package.ts';
 export * from './paths.ts';
 export * from './progress.ts';

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../core/index.ts';
+import { processRunning, UserError } from '../core/index.ts';
 
 export interface LockInfo {
   pid: number;
@@ -29,15 +29,8 @@ export function lockFile(stateDir: string): string {
   return path.join(stateDir, 'platform.lock');
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the pid exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Running, zombies excluded (core's processRunning): a lock naming a zombie is stale. */
+export const isAlive = processRunning;
 
 export function readLock(stateDir: string): LockInfo | undefined {
   try {
@@ -45,17 +38,6 @@ export function readLock(stateDir: string): LockInfo | undefined {
     return Number.isInteger(info.pid) ? info : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Alive and not a zombie (a killed child not yet reaped by its parent holds no port or file). */
-function isRunning(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
   }
 }
 
@@ -106,7 +88,7 @@ export function acquireLock(stateDir: string, onStale?: (dead: LockInfo, killed:
     // Their ports and files must be free before new children start (also those already dying from a kill -9 of the tree).
     const listed = Object.values(owner?.children ?? {});
     const until = Date.now() + 5000;
-    while (listed.some(isRunning) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    while (listed.some(processRunning) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
     if (owner) onStale?.(owner, killed);
     fs.rmSync(file, { force: true });
   }

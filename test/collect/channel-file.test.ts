@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DiskSpaceError, FileChannel, LogCorruptError, fileChannelFactory, type FileChannelOptions } from '../../src/collect/channel/index.ts';
 import { findComponent } from '../../src/collect/registry.ts';
 import { bodies, context, events, tmpDir } from './support/channel-fixtures.ts';
+import { makeZombie } from '../support/zombie.ts';
 
 const dirs: string[] = [];
 const running: FileChannel[] = [];
@@ -371,6 +372,25 @@ describe('file channel guards', () => {
     await openChannel(dir);
     const twin = new FileChannel('twin', { checkpointDir: path.join(dir, 'checkpoint2'), dataDir: path.join(dir, 'data'), minimumRequiredSpace: 0 });
     await expect(twin.start()).rejects.toThrow(/is in use by process \d+/);
+  });
+
+  it('takes over a lock that names a zombie (an agent killed with -9 whose supervisor died too, not yet reaped)', async () => {
+    const dir = newDir('zombie-lock');
+    const z = await makeZombie();
+    try {
+      fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'data', 'in_use.lock'), `${z.zombie}\n`);
+      const ch = await openChannel(dir);
+      expect(fs.readFileSync(path.join(dir, 'data', 'in_use.lock'), 'utf8').trim()).toBe(String(process.pid));
+      expect(ch.size()).toBe(0);
+      // A lock naming a running process is still refused.
+      const other = newDir('live-lock');
+      fs.mkdirSync(path.join(other, 'data'), { recursive: true });
+      fs.writeFileSync(path.join(other, 'data', 'in_use.lock'), `${z.parent}\n`);
+      await expect(openChannel(other)).rejects.toThrow(new RegExp(`is in use by process ${z.parent}`));
+    } finally {
+      z.stop();
+    }
   });
 
   it('is built from Flume properties: relative dirs against the data dir, defaults under the state dir', async () => {

@@ -41,7 +41,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { fsyncDirSync, type Logger } from '../../core/index.ts';
+import { fsyncDirSync, processRunning, type Logger } from '../../core/index.ts';
 import type { EventBatch } from '../batch.ts';
 import type { ChannelTransaction } from '../types.ts';
 import { ChannelStateError, QueuedChannel, type Piece, type PersistRequest, type StoredBatch } from './queue.ts';
@@ -177,7 +177,7 @@ export class FileChannel extends QueuedChannel {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     if (holder !== undefined && Number.isInteger(holder) && holder > 0) {
-      const alive = holder === process.pid ? lockedHere.has(key) : processAlive(holder);
+      const alive = holder === process.pid ? lockedHere.has(key) : processRunning(holder);
       if (alive) {
         throw new ChannelStateError(`channel ${this.name}: ${this.dataDir} is in use by process ${holder} (${file}); `
           + 'stop that agent first, or delete the lock file if that process is not an agent');
@@ -599,13 +599,4 @@ function onlyZeros(fd: number, from: number, size: number): boolean {
     pos += n;
   }
   return true;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
