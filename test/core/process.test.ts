@@ -16,7 +16,7 @@ describe('processRunning', () => {
     expect(processRunning(z.parent)).toBe(true);
     expect(processRunning(process.pid)).toBe(true);
     z.stop();
-    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 500 && processRunning(z.parent); i++) await new Promise((r) => setTimeout(r, 10));
     expect(processRunning(z.parent)).toBe(false);
   });
 });
