@@ -39,8 +39,6 @@ export function consoleToken(stateDir: string, env: NodeJS.ProcessEnv = process.
   return { token: t, source: f };
 }
 
-export { isLoopback };
-
 function equal(a: string, b: string): boolean {
   const x = Buffer.from(a), y = Buffer.from(b);
   return x.length === y.length && crypto.timingSafeEqual(x, y);

@@ -11,8 +11,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { listen, Router, type HttpServer, UserError } from '../core/index.ts';
-import { checkRequest, consoleToken, isLoopback, type Auth } from './auth.ts';
+import { isLoopback, listen, Router, type HttpServer, UserError } from '../core/index.ts';
+import { checkRequest, consoleToken, type Auth } from './auth.ts';
 import { ConsoleContext, type ConsoleOptions, type PlatformView, type ComponentInfo } from './context.ts';
 import { staticFallback } from './static.ts';
 import { ComponentsSnapshot, MetricsHistory, overviewRoutes } from './routes/overview.ts';

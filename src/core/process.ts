@@ -15,7 +15,7 @@ export function processRunning(pid: number): boolean {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
-    // No /proc (not Linux), or gone in between: kill(pid, 0) answered.
-    return fs.existsSync('/proc/self') ? false : true;
+    // Gone in between (false), or no /proc at all (not Linux: kill(pid, 0) is all there is to ask).
+    return !fs.existsSync('/proc/self');
   }
 }

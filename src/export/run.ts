@@ -238,7 +238,7 @@ async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, 
       input = fs.createReadStream(file, { highWaterMark: 1 << 20 });
     }
     let rows = 0, first = true;
-    /** What was read before the COPY existed: handed over in one go once it does. */
+    /** What was read and not yet written to the COPY (before it exists: up to AHEAD_BYTES). */
     const ahead: Buffer[] = [];
     let aheadBytes = 0;
     let ready: CopyTarget | undefined;
@@ -274,17 +274,11 @@ async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, 
           o.onRows(rows);
         }
         // Each read of the pipe (at most 64 KiB) goes on as one COPY message, without copying it.
-        // Before the COPY exists, up to AHEAD_BYTES are kept, then we wait for it.
-        if (!stream && !ready) {
-          ahead.push(buf);
-          aheadBytes += buf.length;
-          if (aheadBytes < AHEAD_BYTES) continue;
-          const out = await handOver(); // waits for the COPY
-          if (out.writableLength > AHEAD_BYTES) await drained(out);
-          continue;
-        }
-        const out = stream && !ahead.length ? stream : await handOver();
-        out.write(buf);
+        // Before the COPY exists, up to AHEAD_BYTES are kept; past that, handOver waits for it.
+        ahead.push(buf);
+        aheadBytes += buf.length;
+        if (!ready && aheadBytes < AHEAD_BYTES) continue;
+        const out = await handOver();
         if (out.writableLength > AHEAD_BYTES) await drained(out);
       }
     } catch (e) {

@@ -61,8 +61,6 @@ export interface SqlServer {
   close(): Promise<void>;
 }
 
-export { isLoopback };
-
 export async function startSqlServer(o: SqlServerOptions): Promise<SqlServer> {
   const host = o.host ?? '127.0.0.1';
   if (!isLoopback(host) && !o.credentials.configured) {

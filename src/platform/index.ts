@@ -9,7 +9,7 @@ export { platformComponents, agentFileExists, SHIPPED_AGENT_FILE, AGENT_NAME } f
 export type { PlatformOptions, PlatformComponents } from './components.ts';
 export { platformHealth, platformMetrics, platformRouter, servePlatform, runUp } from './up.ts';
 export type { UpOptions, ComponentHealth, PlatformHealth, PlatformServer } from './up.ts';
-export { acquireLock, readLock, lockFile, isAlive } from './lock.ts';
+export { acquireLock, readLock, lockFile } from './lock.ts';
 export type { LockInfo, PlatformLock } from './lock.ts';
 export { mergeMetrics, labelSample, httpGet, splitAddress } from './scrape.ts';
 export type { MetricsSource } from './scrape.ts';

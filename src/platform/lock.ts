@@ -29,9 +29,6 @@ export function lockFile(stateDir: string): string {
   return path.join(stateDir, 'platform.lock');
 }
 
-/** Running, zombies excluded (core's processRunning): a lock naming a zombie is stale. */
-export const isAlive = processRunning;
-
 export function readLock(stateDir: string): LockInfo | undefined {
   try {
     const info = JSON.parse(fs.readFileSync(lockFile(stateDir), 'utf8')) as LockInfo;
@@ -66,7 +63,7 @@ export function acquireLock(stateDir: string, onStale?: (dead: LockInfo, killed:
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new UserError(`cannot create the lock ${file}: ${(err as Error).message}`);
     }
     const owner = readLock(stateDir);
-    if (owner && owner.pid !== process.pid && isAlive(owner.pid)) {
+    if (owner && owner.pid !== process.pid && processRunning(owner.pid)) {
       throw new UserError(
         `the data directory ${path.dirname(stateDir)} is in use by smartcar up (pid ${owner.pid}${owner.port ? `, http://127.0.0.1:${owner.port}/health` : ''}).\n` +
           `Stop it first (Ctrl-C in its terminal, or kill ${owner.pid}), or choose another --data directory.`,
@@ -76,7 +73,7 @@ export function acquireLock(stateDir: string, onStale?: (dead: LockInfo, killed:
     // Stale (dead owner, or a file torn by a crash while being written): end orphans, then take over.
     const killed: number[] = [];
     for (const pid of Object.values(owner?.children ?? {})) {
-      if (isAlive(pid) && isSmartcarProcess(pid)) {
+      if (processRunning(pid) && isSmartcarProcess(pid)) {
         try {
           process.kill(pid, 'SIGKILL');
           killed.push(pid);

@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadRootConfig, dataPaths, UserError, errorMessage, sumSamples } from '../core/index.ts';
-import { readLock, isAlive } from './lock.ts';
+import { loadRootConfig, dataPaths, UserError, errorMessage, sumSamples, processRunning } from '../core/index.ts';
+import { readLock } from './lock.ts';
 import { httpGet } from './scrape.ts';
 import type { PlatformHealth } from './up.ts';
 
@@ -40,7 +40,7 @@ export async function runStatus(o: StatusOptions): Promise<number> {
   const cfg = loadRootConfig(o.config);
   const paths = dataPaths(o.data ?? cfg.dataDir);
   const lock = readLock(paths.state);
-  const port = o.port ?? (lock && isAlive(lock.pid) ? lock.port : undefined) ?? cfg.console.port;
+  const port = o.port ?? (lock && processRunning(lock.pid) ? lock.port : undefined) ?? cfg.console.port;
   const address = `127.0.0.1:${port}`;
   let health: PlatformHealth;
   let healthCode: number;
@@ -49,7 +49,7 @@ export async function runStatus(o: StatusOptions): Promise<number> {
     healthCode = r.status;
     health = JSON.parse(r.body) as PlatformHealth;
   } catch (err) {
-    const where = lock && !isAlive(lock.pid) ? ` (its lock names pid ${lock.pid}, which is not running)` : '';
+    const where = lock && !processRunning(lock.pid) ? ` (its lock names pid ${lock.pid}, which is not running)` : '';
     throw new UserError(
       `the platform is not running: nothing answers on http://${address}/health (${errorMessage(err)})${where}.\n` +
         `Start it with \`smartcar up --data ${paths.root}\`, or give the port of a running one with --port.`,

@@ -53,7 +53,6 @@ export interface PredictService {
   close(): Promise<void>;
 }
 
-
 const requests = counter('smartcar_predict_requests_total', 'prediction requests by HTTP status', ['status']);
 const latency = histogram('smartcar_predict_latency_seconds', 'prediction request latency', [], [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5]);
 const predictions = counter('smartcar_predict_predictions_total', 'predictions by class', ['class']);

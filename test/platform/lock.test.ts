@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { acquireLock, isAlive, readLock } from '../../src/platform/lock.ts';
+import { acquireLock, readLock } from '../../src/platform/lock.ts';
+import { processRunning as isAlive } from '../../src/core/index.ts';
 import { SMARTCAR_BIN } from '../../src/platform/supervisor.ts';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-lock-'));

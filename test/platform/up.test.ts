@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readLock, isAlive } from '../../src/platform/lock.ts';
+import { readLock } from '../../src/platform/lock.ts';
+import { processRunning as isAlive } from '../../src/core/index.ts';
 import { waitFor } from '../support/overspeed.ts';
 import { endAll, SMARTCAR_BIN, startUp as start } from '../support/platform.ts';
 
