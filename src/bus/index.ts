@@ -110,8 +110,8 @@ export function createBus(opts: BusOptions): Bus {
             c.on(c.events.CRASH, (e) => { if (!stopped) reject(e.payload.error); });
           });
         },
-        async commit(topic, partition, nextOffset) {
-          await c.commitOffsets([{ topic, partition, offset: nextOffset }]);
+        async commit(topic, partition, nextOffset, metadata) {
+          await c.commitOffsets([{ topic, partition, offset: nextOffset, metadata: metadata ?? null }]);
         },
         async stop() {
           stopped = true;
@@ -133,6 +133,12 @@ export function createBus(opts: BusOptions): Bus {
       const [committed, ends] = await Promise.all([a.fetchOffsets({ groupId, topics: [topic] }), a.fetchTopicOffsets(topic)]);
       const c = committed[0]?.partitions ?? [];
       return ends.map((e) => ({ partition: e.partition, end: e.high, committed: c.find((x) => x.partition === e.partition)?.offset ?? '-1' }));
+    },
+
+    async committed(groupId, topic) {
+      const a = await withAdmin();
+      const [t] = await a.fetchOffsets({ groupId, topics: [topic] });
+      return (t?.partitions ?? []).map((p) => ({ partition: p.partition, offset: p.offset, metadata: p.metadata ?? '' }));
     },
 
     async close() {

@@ -46,9 +46,10 @@ export interface BusConsumer {
   stop(): Promise<void>;
   /**
    * With `manualCommit`, nothing is committed automatically: the caller commits the next offset to read
-   * of a partition when it is safe (e.g. behind records a CEP window still needs).
+   * of a partition when it is safe (e.g. behind records a CEP window still needs). `metadata` is stored
+   * with the offset, in the same commit (Kafka's offset metadata), and read back with `committed`.
    */
-  commit(topic: string, partition: number, nextOffset: string): Promise<void>;
+  commit(topic: string, partition: number, nextOffset: string, metadata?: string): Promise<void>;
 }
 
 export interface BusOptions {
@@ -97,5 +98,7 @@ export interface Bus {
   createTopic(topic: string, partitions: number): Promise<void>;
   /** Committed offset and end offset per partition of a group on a topic (for lag). */
   lag(groupId: string, topic: string): Promise<{ partition: number; committed: string; end: string }[]>;
+  /** A group's committed offset and its metadata per partition of a topic (`-1` and '' where none). */
+  committed(groupId: string, topic: string): Promise<{ partition: number; offset: string; metadata: string }[]>;
   close(): Promise<void>;
 }

@@ -6,10 +6,20 @@
 import type { CepOutput } from '../cep/index.ts';
 import { CepEngine, loadRules, watchRules } from '../cep/index.ts';
 import type { Logger } from '../core/index.ts';
-import type { TableStore } from '../table/index.ts';
 
-/** Table of the topology's own durable state (watermarks), beside the data tables. */
+/**
+ * Table where versions before the watermark moved into the offset commit's metadata saved it (read
+ * only, as a fallback, so that a store written by them resumes its watermarks).
+ */
 export const STREAM_STATE_TABLE = 'smartcar_stream_state';
+
+/** The offset commit's metadata that carries a partition's watermark: `watermark=<event time, ms>`. */
+export const watermarkMetadata = (watermark: number): string => (Number.isFinite(watermark) ? `watermark=${watermark}` : '');
+
+export function parseWatermarkMetadata(metadata: string | undefined): number | undefined {
+  const m = /^watermark=(-?\d+(?:\.\d+)?)$/.exec(metadata ?? '');
+  return m ? Number(m[1]) : undefined;
+}
 
 /** What one partition carries: its own CEP engine (rules group by car, and cars are partitioned by key). */
 export interface PartitionState {
@@ -79,9 +89,9 @@ export const snapshot = (st: PartitionState, lastOffset: number): Snapshot => {
 
 /**
  * A fresh state for `partition`: a new engine with the rules of `rulesDir` (watched, hot-reloaded) and
- * the watermark saved with the partition's last commit under `stateRow`.
+ * the watermark saved with the partition's last commit (`savedWatermark`, undefined when none).
  */
-export async function openPartition(partition: number, rulesDir: string, allowedLatenessMs: number, table: TableStore, stateRow: string, log: Logger): Promise<PartitionState> {
+export async function openPartition(partition: number, rulesDir: string, allowedLatenessMs: number, savedWatermark: number | undefined, log: Logger): Promise<PartitionState> {
   const engine = new CepEngine({ clock: 'event', allowedLatenessMs });
   const st: PartitionState = {
     partition, engine, outputs: [], offsets: [], eventTimes: [], head: 0, nextOffset: null,
@@ -96,11 +106,9 @@ export async function openPartition(partition: number, rulesDir: string, allowed
       : log.error({ file: e.file, error: e.error, partition }, 'rule edit rejected; the previous version keeps running'),
   );
   // Resume the watermark saved with the last commit (see the file comment of topology.ts).
-  const saved = await table.get(STREAM_STATE_TABLE, stateRow);
-  const w = Number(saved?.cells['s:watermark']);
-  if (Number.isFinite(w)) {
-    engine.advanceWatermark(w);
-    st.watermark = w;
+  if (savedWatermark !== undefined && Number.isFinite(savedWatermark)) {
+    engine.advanceWatermark(savedWatermark);
+    st.watermark = savedWatermark;
   }
   return st;
 }

@@ -12,8 +12,9 @@
  *
  * CEP state lives in memory. So that a crash cannot lose a window's input, the commit point of a
  * partition never passes the first record that still belongs to an open window (`pendingWindowStart`),
- * and the watermark is saved with each commit: after a restart the engine resumes from it, so records
- * re-read from before an already-emitted window are recognised as late and not counted twice.
+ * and the watermark is saved with each commit, in the offset commit's metadata (one write, atomic with
+ * the offset): after a restart the engine resumes from it, so records re-read from before an
+ * already-emitted window are recognised as late and not counted twice.
  */
 import { DRIVER_TABLE, TOPIC, driverRowKey, parseDrivingRecordBytes, counter, gauge, histogram, createLogger, errorMessage } from '../core/index.ts';
 import type { Bus, BusConsumer, BusProducer, ConsumedBatch } from '../bus/index.ts';
@@ -23,9 +24,12 @@ import type { CepOutput } from '../cep/index.ts';
 import { CepEngine, loadRules } from '../cep/index.ts';
 import { drivingRecordCells, ensureDriverTable } from '../table/index.ts';
 import { publishOverspeed } from '../hot/index.ts';
-import { STREAM_STATE_TABLE, advanceHead, commitEnd, isRedelivery, openPartition, snapshot, type PartitionState, type Snapshot } from './partition.ts';
+import { STREAM_STATE_TABLE, advanceHead, commitEnd, isRedelivery, openPartition, parseWatermarkMetadata, snapshot, watermarkMetadata, type PartitionState, type Snapshot } from './partition.ts';
 
 const log = createLogger('stream');
+
+/** Batches read ahead of their writes and commits (a batch is up to 1 MiB a partition). */
+const PIPELINE_DEPTH = 4;
 
 export const DEAD_LETTER_TOPIC = `${TOPIC}.dead-letter`;
 export { STREAM_STATE_TABLE };
@@ -142,12 +146,12 @@ class DrivingTopology {
   private stopped = false;
   private rejectFailed!: (err: Error) => void;
   private readonly failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
-  /**
-   * The previous batch's write-and-commit step. A batch is parsed and run through CEP while the batch
-   * before it is still being written; its own writes start once that step is done, so table writes and
-   * commits keep the bus order. At most one step is outstanding when the handler returns.
-   */
+  /** The previous batch's table and dead-letter writes (each batch's writes follow the ones before). */
+  private written: Promise<void> = Promise.resolve();
+  /** The previous batch's commit (its offset and watermark), which implies every earlier write and commit. */
   private inflight: Promise<void> = Promise.resolve();
+  /** The commits of the batches in flight, oldest first (see PIPELINE_DEPTH). */
+  private readonly pipeline: Promise<void>[] = [];
   /** One partition batch at a time: commits and the per-partition queues are never interleaved. */
   private chain: Promise<void> = Promise.resolve();
   private tick: NodeJS.Timeout | undefined;
@@ -211,9 +215,19 @@ class DrivingTopology {
       old.watcher.close();
       this.totals.late += old.engine.stats().late;
     }
-    const st = await openPartition(partition, this.opts.rulesDir, this.lateness, this.table, this.stateRow(partition), log);
+    const st = await openPartition(partition, this.opts.rulesDir, this.lateness, await this.savedWatermark(partition), log);
     this.partitions.set(partition, st);
     return st;
+  }
+
+  /** The watermark committed with the partition's offset; else the state row of earlier versions. */
+  private async savedWatermark(partition: number): Promise<number | undefined> {
+    const committed = (await this.opts.bus.committed(this.groupId, this.topic)).find((c) => c.partition === partition);
+    const w = parseWatermarkMetadata(committed?.metadata);
+    if (w !== undefined) return w;
+    const row = await this.table.get(STREAM_STATE_TABLE, this.stateRow(partition));
+    const old = Number(row?.cells['s:watermark']);
+    return Number.isFinite(old) ? old : undefined;
   }
 
   private async publish(outputs: Snapshot['outputs']): Promise<void> {
@@ -241,10 +255,8 @@ class DrivingTopology {
     const i = commitEnd(st, snap);
     if (i === st.head) return;
     const next = st.offsets[i - 1] + 1;
-    // The watermark first, then the offset: a crash between the two only makes re-read records late.
-    await this.table.put(STREAM_STATE_TABLE, this.stateRow(st.partition), { 's:watermark': String(snap.watermark), 's:offset': String(next) });
     try {
-      await this.consumer.commit(this.topic, st.partition, String(next));
+      await this.consumer.commit(this.topic, st.partition, String(next), watermarkMetadata(snap.watermark));
     } catch (err) {
       // Only costs a re-read (writes are idempotent); the next commit of the partition covers it.
       log.warn({ err: errorMessage(err), partition: st.partition }, 'offset commit failed; will commit with the next batch');
@@ -312,26 +324,41 @@ class DrivingTopology {
     const snap = snapshot(st, lastOffset);
     const part = st;
 
-    const prev = this.inflight;
+    const prevWrite = this.written;
+    const prevCommit = this.inflight;
     // Alerts go out at once (set adds: their order does not matter), not behind the table writes.
     const published = this.publish(snap.outputs);
-    published.catch(() => {}); // awaited (and reported) by the step below
-    const step = (async () => {
-      await prev;
-      if (rows.length) await this.table.putMany(DRIVER_TABLE, rows);
+    published.catch(() => {}); // awaited (and reported) by the commit below
+    // Table writes keep the bus order: a store that applies writes in call order takes the rows now,
+    // any other store after the previous batch's writes ...
+    const early = rows.length && this.table.orderedWrites ? this.table.putMany(DRIVER_TABLE, rows) : undefined;
+    early?.catch(() => {}); // awaited (and reported) below
+    const write = (async () => {
+      await prevWrite;
+      if (rows.length) await (early ?? this.table.putMany(DRIVER_TABLE, rows));
       if (Number.isFinite(oldestAppend)) m.tableLatency.observe(Math.max(0, Date.now() - oldestAppend) / 1000);
       if (dead.length) await this.producer.send(DEAD_LETTER_TOPIC, dead);
       this.totals.stored += rows.length;
       this.totals.deadLetters += dead.length;
       m.stored.inc(rows.length);
       m.dead.inc(dead.length);
+    })();
+    // ... and its commit follows its own writes and alerts and the previous commit (offsets only move
+    // forward), while the next batch's rows are already being written.
+    const commit = (async () => {
+      await write;
+      await prevCommit;
       await published;
       await this.commitUpTo(part, snap);
     })();
-    step.catch((err: unknown) => this.fail(err));
-    this.inflight = step;
-    // Back-pressure: this batch was parsed while the previous one was written; wait for that write.
-    await prev;
+    write.catch((err: unknown) => this.fail(err));
+    commit.catch((err: unknown) => this.fail(err));
+    this.written = write;
+    this.inflight = commit;
+    this.pipeline.push(commit);
+    // Back-pressure: the next batch is read and parsed while this one and those before it are written
+    // and committed, up to PIPELINE_DEPTH batches; wait once more are in flight.
+    if (this.pipeline.length > PIPELINE_DEPTH) await this.pipeline.shift();
   }
 
   /** Closes the open windows of partitions idle for idleCloseMs, publishes and commits what they held. */

@@ -8,25 +8,29 @@
  * the stream workers are writing, and always sees committed rows.
  */
 import fs from 'node:fs';
-import { asBinary, open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type RootDatabase } from 'lmdb';
 import { UserError } from '../core/index.ts';
 import { matchesFilters } from './filter.ts';
-import { checkColumns, encodeNewRow, mergeCells, toRow, withoutColumns, type StoredRow as Stored } from './cells.ts';
+import { LmdbWriter, encodeRows } from './lmdb-writer.ts';
+import { checkColumns, mergeCells, toRow, withoutColumns, type StoredRow as Stored } from './cells.ts';
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
 
-const NO_OVERWRITE = { noOverwrite: true };
-const CHUNK = 256 * 1024;
-/** lmdb-js's `put(key, value, { noOverwrite })` form, which its typings do not declare. */
-type PutNoOverwrite = (key: string, value: unknown, options: typeof NO_OVERWRITE) => { result?: boolean };
+const MAX_DBS = 64;
+const MAP_SIZE = 64 * 1024 ** 3;
 
 export class LmdbTableStore implements TableStore {
   private readonly root: RootDatabase;
   private readonly meta: Database<TableDescriptor, string>;
   private readonly dbs = new Map<string, { db: Database<Stored, string>; desc: TableDescriptor }>();
 
-  constructor(path: string) {
+  /** Every putMany goes through the one writer thread's queue, in call order. */
+  readonly orderedWrites = true;
+  private writerThread: LmdbWriter | undefined;
+  private closing = false;
+
+  constructor(private readonly path: string) {
     fs.mkdirSync(path, { recursive: true });
-    this.root = open({ path, maxDbs: 64, mapSize: 64 * 1024 ** 3 });
+    this.root = open({ path, maxDbs: MAX_DBS, mapSize: MAP_SIZE });
     this.meta = this.root.openDB<TableDescriptor, string>({ name: '__tables' });
   }
 
@@ -60,32 +64,36 @@ export class LmdbTableStore implements TableStore {
   async putMany(table: string, rows: PutRow[], timestamp = Date.now()): Promise<void> {
     const { db, desc } = this.table(table);
     for (const r of rows) checkColumns(desc, r.cells);
-    // New rows (the stream's case) go in as their MessagePack bytes, encoded here; an existing row is
-    // read, merged (versions) and re-encoded as before.
-    const direct = (desc.maxVersions ?? 1) >= 1;
-    await db.transaction(() => {
-      // Rows are encoded into 256 KiB chunks (a bigger one for a row that does not fit).
-      let out = Buffer.allocUnsafe(0);
-      let pos = 0;
-      for (const r of rows) {
-        if (direct) {
-          let end = encodeNewRow(r.cells, timestamp, out, pos);
-          if (end < 0) {
-            out = Buffer.allocUnsafe(Math.max(CHUNK, 64 + 4 * JSON.stringify(r.cells).length));
-            pos = 0;
-            end = encodeNewRow(r.cells, timestamp, out, pos);
-          }
-          if (end >= 0) {
-            // MDB_NOOVERWRITE: one B-tree descent writes a new row; an existing one makes the put fail
-            // (inside a write transaction lmdb-js answers at once, `result: false`) and is merged below.
-            const put = (db as unknown as { put: PutNoOverwrite }).put(r.row, asBinary(out.subarray(pos, end)), NO_OVERWRITE);
-            pos = end;
-            if (put.result === true) continue;
-          }
-        }
-        db.put(r.row, mergeCells(desc, db.get(r.row), r.cells, timestamp));
+    if (rows.length === 0) return;
+    if ((desc.maxVersions ?? 1) < 1) {
+      await this.merge(db, desc, rows, timestamp);
+      return;
+    }
+    // New rows (the stream's case) go to the writer thread as their MessagePack bytes, encoded here. When
+    // one of them exists, the writer leaves the batch to this thread: read, merged (versions), re-encoded.
+    const writer = this.writer();
+    const outcome = await writer.write(table, encodeRows(rows, timestamp));
+    // This thread's read snapshot may predate the writer's commit: the next read takes a fresh one.
+    this.root.resetReadTxn();
+    if (outcome === 'merge') {
+      try {
+        await this.merge(db, desc, rows, timestamp);
+      } finally {
+        writer.resume();
       }
+    }
+  }
+
+  private async merge(db: Database<Stored, string>, desc: TableDescriptor, rows: PutRow[], timestamp: number): Promise<void> {
+    await db.transaction(() => {
+      for (const r of rows) db.put(r.row, mergeCells(desc, db.get(r.row), r.cells, timestamp));
     });
+  }
+
+  private writer(): LmdbWriter {
+    if (this.closing) throw new Error('the LMDB table store is closed');
+    this.writerThread ??= new LmdbWriter({ path: this.path, maxDbs: MAX_DBS, mapSize: MAP_SIZE });
+    return this.writerThread;
   }
 
   async get(table: string, row: string): Promise<Row | null> {
@@ -144,6 +152,8 @@ export class LmdbTableStore implements TableStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    await this.writerThread?.close();
     await this.root.close();
   }
 }

@@ -49,6 +49,11 @@ export interface TableStore {
   put(table: string, row: string, cells: Record<string, string>, timestamp?: number): Promise<void>;
   /** One atomic, durable batch. */
   putMany(table: string, rows: PutRow[], timestamp?: number): Promise<void>;
+  /**
+   * True when putMany calls are applied in the order they were made even when a call starts before the
+   * previous one resolved (a writer may then hand over its next batch without waiting).
+   */
+  readonly orderedWrites?: boolean;
   get(table: string, row: string): Promise<Row | null>;
   /** Deletes the whole row, or only the named columns. */
   delete(table: string, row: string, columns?: string[]): Promise<void>;

@@ -1,0 +1,118 @@
+/**
+ * The main thread's side of the LMDB store's writer thread (lmdb-writer-thread.mjs, whose top comment
+ * has the job and reply formats): encodes a putMany's new rows into one transferable buffer, hands it
+ * over, and resolves once the writer committed them, or with `merge` when a row already existed and the
+ * batch is the main thread's to write (then `resume()` lets the writer go on with the jobs after it).
+ *
+ * Why a thread: a stream worker's main thread decodes the bus, parses and runs CEP; the B-tree inserts
+ * (a third of its time when done inline, `npm run bench:stream`'s profile) then run beside it on the
+ * second core. LMDB allows one write transaction at a time per environment, across threads and
+ * processes alike, so the writer and this thread's own transactions (merges, deletes) take turns.
+ */
+import { Worker } from 'node:worker_threads';
+import { shippedPath } from '../core/index.ts';
+import { encodeNewRow } from './cells.ts';
+import type { PutRow } from './types.ts';
+
+interface Pending { resolve(outcome: WriteOutcome): void; reject(err: Error): void }
+
+export type WriteOutcome = 'written' | 'merge';
+
+export class LmdbWriter {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private readonly inflight = new Set<Promise<WriteOutcome>>();
+  private nextId = 1;
+  private failure: Error | undefined;
+  private readonly exited: Promise<void>;
+
+  constructor(env: { path: string; maxDbs: number; mapSize: number }) {
+    this.worker = new Worker(shippedPath('src', 'table', 'lmdb-writer-thread.mjs'), { workerData: env });
+    // Only a job in flight keeps the process alive (see write()).
+    this.worker.unref();
+    this.worker.on('message', (msg: { id: number; merge?: boolean; error?: string }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (msg.error !== undefined) p.reject(new Error(`LMDB write failed: ${msg.error}`));
+      else p.resolve(msg.merge ? 'merge' : 'written');
+    });
+    this.worker.on('error', (err) => this.fail(err));
+    this.exited = new Promise((resolve) => this.worker.once('exit', (code) => {
+      this.fail(new Error(`the LMDB writer thread ended (exit code ${code})`));
+      resolve();
+    }));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const p of this.pending.values()) p.reject(this.failure);
+    this.pending.clear();
+  }
+
+  /**
+   * Writes the encoded rows (encodeRows) into `table` as new rows, after every job sent before. Resolves
+   * `written` once committed, or `merge` (nothing written) when a row existed: the caller then writes the
+   * batch itself and calls resume().
+   */
+  write(table: string, rows: ArrayBuffer): Promise<WriteOutcome> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
+    if (this.pending.size === 0) this.worker.ref();
+    const job = new Promise<WriteOutcome>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, table, rows }, [rows]);
+    });
+    this.inflight.add(job);
+    const forget = () => { this.inflight.delete(job); };
+    job.then(forget, forget);
+    return job;
+  }
+
+  /** After a `merge` outcome: the jobs sent after that one may be written now. */
+  resume(): void {
+    if (!this.failure) this.worker.postMessage({ resume: true });
+  }
+
+  /** Waits for the jobs in flight, then closes the thread's handle of the environment. */
+  async close(): Promise<void> {
+    await Promise.allSettled(this.inflight);
+    if (!this.failure) this.worker.postMessage({ close: true });
+    this.worker.ref();
+    await this.exited;
+  }
+}
+
+/**
+ * A putMany's rows as the writer's job buffer: count:u32le, then per row keyLength:u16le key:utf8
+ * valueLength:u32le value (the MessagePack of a new row, every column one version at `timestamp`).
+ */
+export function encodeRows(rows: PutRow[], timestamp: number): ArrayBuffer {
+  let out = Buffer.from(new ArrayBuffer(Math.max(4096, rows.length * 320)));
+  let pos = 4;
+  for (let i = 0; i < rows.length; ) {
+    const r = rows[i];
+    const key = r.row;
+    // Room for the key's worst case (3 bytes a UTF-16 unit) and the two lengths; the value checks its own.
+    let end = -1;
+    if (pos + 6 + 3 * key.length <= out.length) {
+      const keyLength = out.write(key, pos + 2, 'utf8');
+      if (keyLength > 0xffff) throw new Error(`row key longer than 65,535 bytes: '${key.slice(0, 40)}…'`);
+      out.writeUInt16LE(keyLength, pos);
+      const valueAt = pos + 2 + keyLength + 4;
+      end = encodeNewRow(r.cells, timestamp, out, valueAt);
+      if (end >= 0) out.writeUInt32LE(end - valueAt, valueAt - 4);
+    }
+    if (end < 0) {
+      const bigger = Buffer.from(new ArrayBuffer(Math.max(out.length * 2, pos + 64 + 3 * key.length + 4 * JSON.stringify(r.cells).length)));
+      out.copy(bigger, 0, 0, pos);
+      out = bigger;
+      continue;
+    }
+    pos = end;
+    i++;
+  }
+  out.writeUInt32LE(rows.length, 0);
+  return out.buffer;
+}
