@@ -1,7 +1,7 @@
 /** Runs the `smartcar` command line (see program.ts for the command tree). */
 import { CommanderError, type Command } from 'commander';
 import { reportFailure, watchSupervisor } from '../core/cli.ts';
-import { buildProgram } from './program.ts';
+import { rootCommand } from './root.ts';
 
 export async function main(argv: string[]): Promise<void> {
   // `smartcar … | head`: a closed pipe ends the command quietly.
@@ -17,7 +17,7 @@ export async function main(argv: string[]): Promise<void> {
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
   watchSupervisor();
-  const program = buildProgram();
+  const program = argv[2] === 'export' ? await exportProgram() : (await import('./program.ts')).buildProgram();
   // Every command, subcommands included (they do not inherit it once created), throws instead of exiting.
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride();
@@ -31,6 +31,16 @@ export async function main(argv: string[]): Promise<void> {
     }
     process.exitCode = reportFailure(err);
   }
+}
+
+/**
+ * `smartcar export …` registers its own command only: the other roles' registrations, and zod which
+ * their option schemas load, cost about 100 ms a call, which an export compared with psql cannot spare.
+ */
+async function exportProgram(): Promise<Command> {
+  const program = rootCommand();
+  (await import('../export/cli.ts')).register(program);
+  return program;
 }
 
 await main(process.argv);

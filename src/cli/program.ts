@@ -3,7 +3,8 @@
  * its own `src/<role>/cli.ts`. Those files must stay light: heavy modules (DuckDB, LMDB, the
  * broker) are imported inside action handlers, so `smartcar --help` starts fast.
  */
-import { Command } from 'commander';
+import type { Command } from 'commander';
+import { rootCommand } from './root.ts';
 import { register as sim } from '../sim/cli.ts';
 import { register as broker } from '../broker/cli.ts';
 import { register as collect } from '../collect/cli.ts';
@@ -21,16 +22,7 @@ import { register as predict } from '../predict/cli.ts';
 import { register as consoleCli } from '../console/cli.ts';
 
 export function buildProgram(): Command {
-  const program = new Command('smartcar')
-    .description('Collect, stream, store and analyse telemetry from a fleet of connected cars.')
-    .version('0.1.0')
-    .showHelpAfterError('(add --help for usage)')
-    .addHelpText('after', `
-Examples (quick start):
-  $ npx smartcar up                         # the whole platform on embedded defaults
-  $ npx smartcar status                     # health, throughput, latest alerts
-  $ npx smartcar overspeed --date 20240101  # cars over the speed rule that day
-  $ npx smartcar sql "select * from managed_smartcar_emergency_check_info limit 10"`);
+  const program = rootCommand();
   for (const register of [platform, sim, broker, collect, cep, stream, table, hot, sql, pgwire, flow, exporter, ml, predict, consoleCli]) register(program);
   return program;
 }

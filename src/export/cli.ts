@@ -27,7 +27,7 @@ async function withProgress<T>(what: string, fn: (onRows: ((n: number) => void) 
 
 /** --data, or the configured data directory (the config module, and zod with it, loaded only then). */
 async function dataDirOf(data: string | undefined): Promise<string> {
-  return data ?? (await import('../core/cli.ts')).loadRootConfig(undefined).dataDir;
+  return data ?? (await (await import('../core/cli.ts')).rootConfig()).dataDir;
 }
 
 export function register(program: Command): void {

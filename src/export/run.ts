@@ -21,8 +21,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import type pg from 'pg';
+import type { from as copyFromFn } from 'pg-copy-streams';
 // The light face of core: the full one loads the logger, metrics and progress bars an export never uses.
 import { UserError, dataPaths } from '../core/cli.ts';
 import { openSqlEngine } from '../sql/cli.ts';
@@ -149,12 +149,14 @@ interface CopySource {
 
 /** What is read from DuckDB before the COPY stream exists (or while PostgreSQL is still busy) at most. */
 const AHEAD_BYTES = 32 << 20;
+/** The size of a COPY message: the pipe's reads (64 KiB at most) are joined up to it. */
+const MESSAGE_BYTES = 1 << 20;
 
 /**
  * Streams the rows of `sql` (COPY text fields, see copyTextSelect) into a COPY … FROM STDIN stream.
  * DuckDB's own CSV writer (delimiter TAB, no quoting: the fields are escaped already) writes the lines
  * into a named pipe in the data directory, the one place the engine may write; we read the pipe and
- * hand each read (up to 64 KiB) on as one COPY message, uncopied, so DuckDB (its threads), this process
+ * join the reads (up to 64 KiB each) into COPY messages of 1 MiB, so DuckDB (its threads), this process
  * and PostgreSQL work at the same time and no JavaScript touches a value. It starts before the COPY does: up to AHEAD_BYTES
  * are read ahead while PostgreSQL still creates the table or deletes the day's old rows. The pipe is
  * unlinked as soon as data flows. Without mkfifo, DuckDB writes a temporary file, streamed once complete.
@@ -251,8 +253,15 @@ async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, 
     const handOver = async (): Promise<CopyTarget> => {
       const out = await theStream();
       if (ahead.length) {
+        // Reads joined into COPY messages of about MESSAGE_BYTES: per message, node and PostgreSQL each pay a
+        // fixed cost (relaying 57 MB took node 0.17–0.21 CPU-s in 64 KiB messages, 0.07–0.10 s in 1 MiB ones).
         out.cork();
-        for (const b of ahead) out.write(b);
+        for (let i = 0; i < ahead.length;) {
+          let j = i, bytes = 0;
+          while (j < ahead.length && bytes < MESSAGE_BYTES) bytes += ahead[j++]!.length;
+          out.write(j === i + 1 ? ahead[i]! : Buffer.concat(ahead.slice(i, j), bytes));
+          i = j;
+        }
         out.uncork();
         ahead.length = 0;
         aheadBytes = 0;
@@ -273,11 +282,11 @@ async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, 
           for (let at = buf.indexOf(0x0a); at >= 0; at = buf.indexOf(0x0a, at + 1)) rows++;
           o.onRows(rows);
         }
-        // Each read of the pipe (at most 64 KiB) goes on as one COPY message, without copying it.
-        // Before the COPY exists, up to AHEAD_BYTES are kept; past that, handOver waits for it.
+        // The reads of the pipe are joined into messages of MESSAGE_BYTES. Before the COPY exists, up to
+        // AHEAD_BYTES are kept; past that, handOver waits for it.
         ahead.push(buf);
         aheadBytes += buf.length;
-        if (!ready && aheadBytes < AHEAD_BYTES) continue;
+        if (aheadBytes < (ready ? MESSAGE_BYTES : AHEAD_BYTES)) continue;
         const out = await handOver();
         if (out.writableLength > AHEAD_BYTES) await drained(out);
       }
@@ -304,6 +313,68 @@ async function pumpCopyText(session: SqlSession, dataRoot: string, sql: string, 
   }
 }
 
+/**
+ * pg and pg-copy-streams, loaded when an export starts. pg asks at load whether it runs in Cloudflare
+ * Workers: by `navigator.userAgent` where there is one (node ≥ 21), otherwise by making a fetch
+ * Response, which on node 20 loads node's whole fetch implementation (25–30 ms CPU of an export's
+ * start, measured). For the load only, a navigator like node 21's answers the question.
+ */
+async function loadPg(): Promise<[typeof import('pg').default, typeof copyFromFn]> {
+  const g = globalThis as { navigator?: unknown };
+  const shim = g.navigator === undefined;
+  if (shim) g.navigator = { userAgent: `Node.js/${process.versions.node}` };
+  try {
+    const [pg, copy] = await Promise.all([import('pg'), import('pg-copy-streams')]);
+    return [pg.default, copy.default.from];
+  } finally {
+    if (shim) delete g.navigator;
+  }
+}
+
+/**
+ * A connected client and the target's columns (none when it does not exist), or why it could not
+ * connect (reported after the source's own errors). The columns are found as COPY and CREATE TABLE IF
+ * NOT EXISTS find the table, through the search path; from the catalog itself (information_schema took
+ * 15–25 ms), and while DuckDB still opens and plans.
+ */
+async function connectPg(to: string, target: string): Promise<{ client?: pg.Client; copyFrom?: typeof copyFromFn; have?: string[]; failed?: unknown }> {
+  let client: pg.Client | undefined;
+  let copyFrom: typeof copyFromFn;
+  try {
+    let Pg;
+    [Pg, copyFrom] = await loadPg();
+    client = new Pg.Client({ connectionString: to, connectionTimeoutMillis: 10_000 });
+    client.on('error', () => {}); // surfaced through the failing query
+    await client.connect();
+  } catch (e) {
+    await client?.end().catch(() => {});
+    return { failed: e };
+  }
+  try {
+    const existing = await client.query<{ attname: string }>(
+      `SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      [qTarget(target)],
+    );
+    return { client, copyFrom, have: existing.rows.map((r) => r.attname) };
+  } catch (e) {
+    await client.end().catch(() => {});
+    throw e;
+  }
+}
+
+/** Every value of the key columns in the rows exported (the partitions replace-partition replaces). */
+async function keyValues(session: SqlSession, select: string, keys: string[]): Promise<unknown[][]> {
+  const ks = await session.prepare(`SELECT DISTINCT ${keys.map(qi).join(', ')} FROM (${select})`);
+  try {
+    const kr = await ks.run([]);
+    const values: unknown[][] = [];
+    for (let c = await kr.next(); c; c = await kr.next()) for (let r = 0; r < c.rowCount; r++) values.push(c.columns.map((col) => col.get(r)));
+    return values;
+  } finally {
+    ks.close();
+  }
+}
+
 export async function exportTable(o: ExportOptions): Promise<ExportResult> {
   const t0 = performance.now();
   if (!IDENT.test(o.table)) throw new UserError(`--table must be a catalog table name, got '${o.table}'`);
@@ -317,22 +388,26 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
     throw new UserError(`--to must be a postgres://user:password@host:port/database URL, got '${o.to}'`);
   }
 
-  const client = new pg.Client({ connectionString: o.to, connectionTimeoutMillis: 10_000 });
-  client.on('error', () => {}); // surfaced through the failing query
-  // Connecting runs while DuckDB opens and plans; its failure is reported after the source's own errors.
-  const connecting = client.connect().then(() => undefined, (e: unknown) => ({ e }));
+  // The start, where psql has nothing to do, overlapped: DuckDB is loaded first (the longest part:
+  // 80 ms of its own), then pg is loaded and connects while DuckDB's instance opens on a thread of its own.
+  // One DuckDB thread: writing the COPY text costs DuckDB less than parsing it costs PostgreSQL, whose
+  // backend keeps the other core (on 2 cores, a second DuckDB thread only took CPU from it).
+  let connecting: ReturnType<typeof connectPg> | undefined;
+  const connect = () => {
+    connecting ??= connectPg(o.to, o.target);
+    connecting.catch(() => {}); // awaited below
+  };
   let engine;
   try {
-    // One DuckDB thread: writing the COPY text costs DuckDB less than parsing it costs PostgreSQL, whose
-    // backend keeps the other core (on 2 cores, a second DuckDB thread only took CPU from it).
-    engine = await openSqlEngine({ dataDir: o.dataDir, threads: 1 });
+    engine = await openSqlEngine({ dataDir: o.dataDir, threads: 1, onOpening: connect });
   } catch (e) {
-    await connecting;
-    await client.end().catch(() => {});
+    await connecting?.then((c) => c.client?.end(), () => {}).catch(() => {});
     throw e;
   }
+  connect();
   let copySession: SqlSession | undefined;
   let source: CopySource | undefined;
+  let client: pg.Client | undefined;
   try {
     const session = await engine.session();
     const select = `SELECT * FROM ${o.table}${o.where ? ` WHERE ${o.where}` : ''}`;
@@ -345,22 +420,21 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
     const cols = stmt.columns;
     for (const k of o.key ?? []) if (!cols.some((c) => c.name === k)) throw new UserError(`--key ${k} is not a column of ${o.table} (${cols.map((c) => c.name).join(', ')})`);
 
-    // DuckDB starts producing the COPY text now (its own connection), while PostgreSQL is checked,
-    // the table created and the old rows deleted; nothing reaches PostgreSQL before the COPY.
+    // DuckDB starts producing the COPY text now (its own connection), and finds the partitions to
+    // replace (another), while PostgreSQL is checked, the table created and the old rows deleted;
+    // nothing reaches PostgreSQL before the COPY.
+    const keys = o.mode === 'replace-partition' ? keyValues(session, select, o.key!) : undefined;
+    keys?.catch(() => {}); // awaited below, unless PostgreSQL failed first
     copySession = await engine.session();
     source = startCopyText(copySession, dataPaths(o.dataDir).root, copyTextSelect(cols, select), o);
-    const failed = await connecting;
-    if (failed) throw connectError(failed.e, url);
-    const abort = () => client.end().catch(() => {});
+    const pgc = await connecting!;
+    if (pgc.failed !== undefined) throw connectError(pgc.failed, url);
+    client = pgc.client!;
+    const copyFrom = pgc.copyFrom!;
+    const abort = () => client?.end().catch(() => {});
     o.signal?.addEventListener('abort', abort);
 
-    // The target's columns, if it exists.
-    const [schema, name] = o.target.includes('.') ? o.target.split('.') : [null, o.target];
-    const existing = await client.query<{ column_name: string }>(
-      `SELECT column_name FROM information_schema.columns WHERE table_name = $1 AND table_schema = coalesce($2, current_schema()) ORDER BY ordinal_position`,
-      [name, schema],
-    );
-    const have = existing.rows.map((r) => r.column_name);
+    const have = pgc.have!;
     const want = cols.map((c) => c.name);
     if (have.length && (have.length !== want.length || want.some((c) => !have.includes(c)))) {
       throw new UserError(`target table ${o.target} has columns (${have.join(', ')}) but ${o.table} has (${want.join(', ')}); drop it or choose another --target`);
@@ -378,14 +452,9 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
         copyInto = qi(`smartcar_export_${process.pid}_${Date.now()}`);
         await client.query(`CREATE TEMP TABLE ${copyInto} (LIKE ${target}) ON COMMIT DROP`);
       }
-      if (o.mode === 'replace-partition') {
-        // The partitions this export replaces: every key value the filtered source holds.
-        const keys = o.key!;
-        const ks = await session.prepare(`SELECT DISTINCT ${keys.map(qi).join(', ')} FROM (${select})`);
-        const kr = await ks.run([]);
-        const values: unknown[][] = [];
-        for (let c = await kr.next(); c; c = await kr.next()) for (let r = 0; r < c.rowCount; r++) values.push(c.columns.map((col) => col.get(r)));
-        ks.close();
+      if (keys) {
+        const values = await keys;
+        const keyCols = o.key!;
         // Compared as the target column's own type (the parameters are untyped text PostgreSQL converts),
         // so an index on the key serves the DELETE; a NULL key value matches the target's NULLs.
         const BATCH = 500;
@@ -395,10 +464,10 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
           const tuples: string[] = [];
           const withNull: string[] = [];
           for (const v of values.slice(i, i + BATCH)) {
-            if (v.some((x) => x === null || x === undefined)) withNull.push(`(${v.map((x, j) => (x === null || x === undefined ? `${qi(keys[j]!)} IS NULL` : `${qi(keys[j]!)} = ${param(x)}`)).join(' AND ')})`);
-            else tuples.push(keys.length === 1 ? param(v[0]) : `(${v.map(param).join(', ')})`);
+            if (v.some((x) => x === null || x === undefined)) withNull.push(`(${v.map((x, j) => (x === null || x === undefined ? `${qi(keyCols[j]!)} IS NULL` : `${qi(keyCols[j]!)} = ${param(x)}`)).join(' AND ')})`);
+            else tuples.push(keyCols.length === 1 ? param(v[0]) : `(${v.map(param).join(', ')})`);
           }
-          const lhs = keys.length === 1 ? qi(keys[0]!) : `(${keys.map(qi).join(', ')})`;
+          const lhs = keyCols.length === 1 ? qi(keyCols[0]!) : `(${keyCols.map(qi).join(', ')})`;
           const cond = [...(tuples.length ? [`${lhs} IN (${tuples.join(', ')})`] : []), ...withNull].join(' OR ');
           const res = await client.query(`DELETE FROM ${target} WHERE ${cond}`, params);
           deleted += res.rowCount ?? 0;
@@ -406,8 +475,8 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
       }
       rows = await source.into(client.query(copyFrom(`COPY ${copyInto} (${colList}) FROM STDIN`)));
       if (o.mode === 'upsert') {
-        const keys = o.key!;
-        const del = await client.query(`DELETE FROM ${target} t USING ${copyInto} s WHERE ${keys.map((k) => `t.${qi(k)} IS NOT DISTINCT FROM s.${qi(k)}`).join(' AND ')}`);
+        const keyCols = o.key!;
+        const del = await client.query(`DELETE FROM ${target} t USING ${copyInto} s WHERE ${keyCols.map((k) => `t.${qi(k)} IS NOT DISTINCT FROM s.${qi(k)}`).join(' AND ')}`);
         deleted = del.rowCount ?? 0;
         await client.query(`INSERT INTO ${target} (${colList}) SELECT ${colList} FROM ${copyInto}`);
       }
@@ -424,11 +493,12 @@ export async function exportTable(o: ExportOptions): Promise<ExportResult> {
       o.signal?.removeEventListener('abort', abort);
     }
   } finally {
+    // PostgreSQL's end of the connection and DuckDB's close at the same time.
+    const ending = (async () => (client ?? (await connecting?.catch(() => undefined))?.client)?.end())().catch(() => {});
     await source?.cancel(); // a no-op once the COPY finished
     copySession?.close();
-    await connecting;
-    await client.end().catch(() => {});
     await engine.close();
+    await ending;
   }
 }
 

@@ -1,7 +1,7 @@
 /** Flags every analysis command shares, and the catalog it reads through (loaded lazily: cli.ts imports this). */
 import path from 'node:path';
 import { z } from 'zod';
-import { loadRootConfigWithFlags, dataPaths, UserError } from '../core/cli.ts';
+import { rootConfigWithFlags, dataPaths, UserError } from '../core/cli.ts';
 import type { Catalog } from '../sql/index.ts';
 
 export const commonSchema = z.object({
@@ -12,8 +12,8 @@ export const commonSchema = z.object({
 });
 export type CommonOptions = z.output<typeof commonSchema>;
 
-export function dataDirOf(o: CommonOptions): string {
-  return loadRootConfigWithFlags({ data: o.data, config: o.config }).dataDir;
+export async function dataDirOf(o: CommonOptions): Promise<string> {
+  return (await rootConfigWithFlags({ data: o.data, config: o.config })).dataDir;
 }
 
 export const modelsDir = (dataDir: string) => path.join(dataPaths(dataDir).root, 'models');

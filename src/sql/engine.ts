@@ -11,19 +11,16 @@
  *   `CREATE`, `INSERT`) before it runs — sessions are read-only.
  */
 import { createRequire } from 'node:module';
-import type * as DuckDB from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTypeId, DuckDBVarCharVector, StatementType } from '@duckdb/node-api';
 import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBResult, DuckDBType, DuckDBVector } from '@duckdb/node-api';
 import type Bindings from '@duckdb/node-bindings';
 import { dataPaths } from '../core/cli.ts';
 import { lakeViews } from './lake.ts';
 import { confine } from './sandbox.ts';
 
-// Both CommonJS, loaded with require(): imported as ES modules, node would first scan the API's 60 files
-// for their exports (cjs-module-lexer), which took about a third of its load time (measured), on every
-// command that opens the engine.
-const requireCjs = createRequire(import.meta.url);
-const { DuckDBInstance, DuckDBTypeId, DuckDBVarCharVector, StatementType } = requireCjs('@duckdb/node-api') as typeof DuckDB;
-const bindings = requireCjs('@duckdb/node-bindings') as typeof Bindings;
+// DuckDB's node API is bundled into the command line (scripts/build-cli.js: one file instead of its 180),
+// so it is imported; its native bindings stay a package of their own, loaded with require().
+const bindings = createRequire(import.meta.url)('@duckdb/node-bindings') as typeof Bindings;
 
 /** A column's or parameter's type as DuckDB names it (`VARCHAR`, `DECIMAL`, `TIMESTAMP`…). */
 export interface SqlType {
@@ -111,12 +108,25 @@ export function sqlType(t: DuckDBType): SqlType {
 /** How often the lake's layout is looked at again (new partitions, new marts), at most. */
 const REFRESH_MS = 1000;
 
-export async function openSqlEngine(opts: { dataDir: string; threads?: number; memoryLimit?: string }): Promise<SqlEngine> {
+export interface SqlEngineOptions {
+  dataDir: string;
+  threads?: number;
+  memoryLimit?: string;
+  /**
+   * Called once DuckDB is loaded and its instance opens on a thread of its own (20–40 ms): a caller
+   * can do its own start meanwhile (the export loads pg and connects).
+   */
+  onOpening?: () => void;
+}
+
+export async function openSqlEngine(opts: SqlEngineOptions): Promise<SqlEngine> {
   const paths = dataPaths(opts.dataDir);
-  const instance = await DuckDBInstance.create(':memory:', {
+  const creating = DuckDBInstance.create(':memory:', {
     threads: String(opts.threads ?? 2),
     ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}),
   });
+  opts.onOpening?.();
+  const instance = await creating;
   const admin = await instance.connect();
   await confine(admin, paths.root);
 
@@ -129,7 +139,8 @@ export async function openSqlEngine(opts: { dataDir: string; threads?: number; m
       const views = lakeViews(paths.lake);
       const key = JSON.stringify(views);
       if (key !== registered) {
-        for (const [name, sql] of Object.entries(views)) await admin.run(`CREATE OR REPLACE VIEW ${name} AS ${sql}`);
+        // One call for all of them (a round trip through the thread pool each cost an export's start ~1 ms a view).
+        if (Object.keys(views).length) await admin.run(Object.entries(views).map(([name, sql]) => `CREATE OR REPLACE VIEW ${name} AS ${sql}`).join(';\n'));
         registered = key;
       }
       checkedAt = Date.now();

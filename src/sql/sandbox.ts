@@ -8,9 +8,12 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 
 export async function confine(conn: DuckDBConnection, dir: string): Promise<void> {
-  await conn.run(`SET allowed_directories = ['${(dir.replace(/\/+$/, '') + '/').replace(/'/g, "''")}']`);
-  await conn.run(`SET enable_external_access = false`);
-  await conn.run(`SET autoinstall_known_extensions = false`);
-  await conn.run(`SET autoload_known_extensions = false`);
-  await conn.run(`SET lock_configuration = true`);
+  // One call, the statements run in order (each engine start pays one round trip through the thread pool, not five).
+  await conn.run([
+    `SET allowed_directories = ['${(dir.replace(/\/+$/, '') + '/').replace(/'/g, "''")}']`,
+    `SET enable_external_access = false`,
+    `SET autoinstall_known_extensions = false`,
+    `SET autoload_known_extensions = false`,
+    `SET lock_configuration = true`,
+  ].join(';\n'));
 }

@@ -99,7 +99,7 @@ export interface TrainResult {
 
 export async function trainCommand(raw: Record<string, unknown>): Promise<TrainResult> {
   const o = parseOptions(trainSchema, raw);
-  const dataDir = dataDirOf(o);
+  const dataDir = await dataDirOf(o);
   const days = daysOf(o);
   const file = o.model ?? defaultModelFile(dataDir);
   return withCatalog(dataDir, async (cat) => {
@@ -141,7 +141,7 @@ export async function trainCommand(raw: Record<string, unknown>): Promise<TrainR
 
 export async function evaluateCommand(raw: Record<string, unknown>): Promise<Evaluation> {
   const o = parseOptions(evaluateSchema, raw);
-  const dataDir = dataDirOf(o);
+  const dataDir = await dataDirOf(o);
   const file = o.model ?? defaultModelFile(dataDir);
   const model = loadModel(file);
   const days = daysOf(o);
@@ -178,7 +178,7 @@ export async function predictCommand(args: string[], raw: Record<string, unknown
     if (cars.length === 0) throw new UserError(`${o.file} has no cars`);
   } else cars.push({ values: args, where: 'predict' });
   const encoded = cars.map((c) => parseCar(c.values, c.where));
-  const model = loadModel(o.model ?? defaultModelFile(dataDirOf(o)));
+  const model = loadModel(o.model ?? defaultModelFile(await dataDirOf(o)));
   const preds = encoded.map((x, i) => {
     const p = predictProba(model.forest, (f) => x[f]);
     const c = argmax(p);
@@ -222,7 +222,7 @@ export async function scoreDay(dataDir: string, day: string, modelFile?: string)
 export async function scoreCommand(raw: Record<string, unknown>): Promise<void> {
   const o = parseOptions(scoreSchema, raw);
   if (!o.day) throw new UserError('score needs --day yyyyMMdd');
-  const r = await scoreDay(dataDirOf(o), o.day, o.model);
+  const r = await scoreDay(await dataDirOf(o), o.day, o.model);
   if (o.json) out(JSON.stringify(r) + '\n');
   else out(`scored ${r.rows} status records of ${r.cars} cars on ${o.day}: ${r.abnormalCars} car(s) mostly 비정상 (abnormal) → smartcar_status_score (${r.file})\n`);
 }

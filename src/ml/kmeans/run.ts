@@ -78,7 +78,7 @@ const out = (s: string) => process.stdout.write(s);
 
 export async function clusterCommand(raw: Record<string, unknown>): Promise<void> {
   const o = parseOptions(clusterSchema, raw);
-  const dataDir = dataDirOf(o);
+  const dataDir = await dataDirOf(o);
   await withCatalog(dataDir, async (cat) => {
     const f = await readCarFeatures(cat, o.features);
     if (o.kRange) return kRange(dataDir, f, o, parseRange(o.kRange), o.plots, !!o.json);

@@ -93,7 +93,7 @@ export async function recommendCommand(raw: Record<string, unknown>): Promise<vo
   const o = parseOptions(recommendSchema, raw);
   if (!o.month) throw new UserError('recommend needs --month yyyyMM');
   const month = o.month;
-  const dataDir = dataDirOf(o);
+  const dataDir = await dataDirOf(o);
   await withCatalog(dataDir, async (cat) => {
     const t0 = performance.now();
     const purchases = await readPurchases(cat, month);
