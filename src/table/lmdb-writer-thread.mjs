@@ -10,6 +10,7 @@
 //   already existed: nothing of the job was written, the main thread writes the whole batch with its
 //   merges (one transaction, so a batch stays atomic), and sends { resume: true } when done — jobs after it
 //   wait, so batches are applied in the order they were sent. { id, error: string } when the write failed.
+// A job with `rows: null` is answered { id, merge: true } in its turn (the main thread writes it).
 // { close: true } closes the thread's handle of the environment and ends the thread.
 import { parentPort, workerData } from 'node:worker_threads';
 import { ABORT, open } from 'lmdb';
@@ -52,7 +53,7 @@ function writeQueued() {
   while (queue.length && !paused) {
     const job = queue.shift();
     try {
-      if (root.transactionSync(() => writeNew(job)) === ABORT) {
+      if (job.rows === null || root.transactionSync(() => writeNew(job)) === ABORT) {
         paused = true;
         parentPort.postMessage({ id: job.id, merge: true });
       } else {

@@ -54,15 +54,15 @@ export class LmdbWriter {
   /**
    * Writes the encoded rows (encodeRows) into `table` as new rows, after every job sent before. Resolves
    * `written` once committed, or `merge` (nothing written) when a row existed: the caller then writes the
-   * batch itself and calls resume().
+   * batch itself and calls resume(). `rows: null` asks for `merge` in this job's turn.
    */
-  write(table: string, rows: ArrayBuffer): Promise<WriteOutcome> {
+  write(table: string, rows: ArrayBuffer | null): Promise<WriteOutcome> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     if (this.pending.size === 0) this.worker.ref();
     const job = new Promise<WriteOutcome>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, table, rows }, [rows]);
+      this.worker.postMessage({ id, table, rows }, rows ? [rows] : []);
     });
     this.inflight.add(job);
     const forget = () => { this.inflight.delete(job); };

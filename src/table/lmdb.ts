@@ -65,14 +65,11 @@ export class LmdbTableStore implements TableStore {
     const { db, desc } = this.table(table);
     for (const r of rows) checkColumns(desc, r.cells);
     if (rows.length === 0) return;
-    if ((desc.maxVersions ?? 1) < 1) {
-      await this.merge(db, desc, rows, timestamp);
-      return;
-    }
     // New rows (the stream's case) go to the writer thread as their MessagePack bytes, encoded here. When
     // one of them exists, the writer leaves the batch to this thread: read, merged (versions), re-encoded.
+    // A table that keeps no versions always merges, in its turn of the writer's queue.
     const writer = this.writer();
-    const outcome = await writer.write(table, encodeRows(rows, timestamp));
+    const outcome = await writer.write(table, (desc.maxVersions ?? 1) >= 1 ? encodeRows(rows, timestamp) : null);
     // This thread's read snapshot may predate the writer's commit: the next read takes a fresh one.
     this.root.resetReadTxn();
     if (outcome === 'merge') {
