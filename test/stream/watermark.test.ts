@@ -4,7 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startBroker, type Broker } from '../../src/broker/index.ts';
-import { createBus } from '../../src/bus/index.ts';
+import { createBus, type Bus, type BusProducer } from '../../src/bus/index.ts';
+import type { TableStore } from '../../src/table/types.ts';
+import type { HotStore } from '../../src/hot/index.ts';
 import { openTableStore } from '../../src/table/index.ts';
 import { openHotStore } from '../../src/hot/index.ts';
 import { DRIVER_TABLE, TOPIC } from '../../src/core/records.ts';
@@ -20,6 +22,23 @@ afterAll(() => dropTestKeys(redisUrl));
 // A car's record: date, car, speed pedal, brake pedal, steering, indicator, speed, area.
 const record = (time: string, speed: number, car = 'W0001', day = '20310301') => `${day}${time},${car},1,0,F,N,${speed},A01`;
 
+/** A bus (with `topic`), a producer, a fresh LMDB table store and the Redis hot store, closed after `fn`. */
+async function withPipeline(brokers: string[], topic: string, fn: (p: { bus: Bus; producer: BusProducer; table: TableStore; hot: HotStore }) => Promise<void>): Promise<void> {
+  const bus = createBus({ brokers, clientId: `wm-${topic}` });
+  await bus.createTopic(topic, 1);
+  const producer = await bus.producer({ acks: -1 });
+  const table = await openTableStore({ kind: 'lmdb', path: fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-wm-table-')) });
+  const hot = await openHotStore({ kind: 'redis', url: redisUrl });
+  try {
+    await fn({ bus, producer, table, hot });
+  } finally {
+    await producer.close();
+    await hot.close();
+    await table.close();
+    await bus.close();
+  }
+}
+
 describe('the watermark saved with the offset commit', () => {
   let broker: Broker;
   let redis: Redis;
@@ -34,14 +53,8 @@ describe('the watermark saved with the offset commit', () => {
   });
 
   it('survives a restart: a record for a window closed before it is late, not a new alert', async () => {
-    const brokers = [`${broker.host}:${broker.port}`];
-    const bus = createBus({ brokers, clientId: 'wm' });
-    await bus.createTopic(TOPIC, 1);
-    const producer = await bus.producer({ acks: -1 });
-    const table = await openTableStore({ kind: 'lmdb', path: fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-wm-table-')) });
-    const hot = await openHotStore({ kind: 'redis', url: redisUrl });
-    const options = { bus, table, hot, rulesDir: SHIPPED_RULES, groupId: 'g-watermark', idleCloseMs: 300 };
-    try {
+    await withPipeline([`${broker.host}:${broker.port}`], TOPIC, async ({ bus, producer, table, hot }) => {
+      const options = { bus, table, hot, rulesDir: SHIPPED_RULES, groupId: 'g-watermark', idleCloseMs: 300 };
       // 15 records at 50 km/h in the window 12:00:00–12:00:30 (no alert), then another car at 12:00:45,
       // which moves the watermark past that window. The input then stops, the idle close ends the last
       // window, and the commit carries the watermark (12:00:45) with the offset past every record.
@@ -67,23 +80,12 @@ describe('the watermark saved with the offset commit', () => {
       } finally {
         await second.stop();
       }
-    } finally {
-      await producer.close();
-      await hot.close();
-      await table.close();
-      await bus.close();
-    }
+    });
   });
   it('is read from the state table of earlier versions when the commit has none', async () => {
-    const brokers = [`${broker.host}:${broker.port}`];
     const topic = 'wm-earlier';
     const groupId = 'g-watermark-earlier';
-    const bus = createBus({ brokers, clientId: 'wm-earlier' });
-    await bus.createTopic(topic, 1);
-    const producer = await bus.producer({ acks: -1 });
-    const table = await openTableStore({ kind: 'lmdb', path: fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-wm-table-')) });
-    const hot = await openHotStore({ kind: 'redis', url: redisUrl });
-    try {
+    await withPipeline([`${broker.host}:${broker.port}`], topic, async ({ bus, producer, table, hot }) => {
       await producer.send(topic, Array.from({ length: 16 }, (_, i) => ({ key: 'W0001', value: record(`1200${String(i).padStart(2, '0')}`, 50, 'W0001', '20310302') })));
       // What an earlier version left: the offset committed without metadata, the watermark in its row.
       const consumer = await bus.consumer({ groupId, topics: [topic], fromBeginning: true, manualCommit: true });
@@ -111,11 +113,6 @@ describe('the watermark saved with the offset commit', () => {
       } finally {
         await topo.stop();
       }
-    } finally {
-      await producer.close();
-      await hot.close();
-      await table.close();
-      await bus.close();
-    }
+    });
   });
 });
