@@ -6,7 +6,8 @@
  *   tuple    int16 field count (4), then per field int32 byte length (-1: NULL) + bytes:
  *              row    its UTF-8 bytes (text's binary form)
  *              ts     8 bytes, IEEE 754 double, big-endian
- *              cells  0x01 (jsonb's binary format version) + JSON text `{"cf1:speed":"120",…}`
+ *              cells  json: the JSON text `{"cf1:speed":"120",…}` (json's binary form is its text);
+ *                     jsonb (tables of earlier versions): 0x01 (jsonb's binary format version) + the same text
  *              hist   NULL, or 0x01 + the full stored row's JSON (cells.ts shape)
  *   trailer  int16 -1
  *
@@ -35,7 +36,8 @@ export class CopyWriter {
   private pos: number;
   rows = 0;
 
-  constructor(sizeHint: number) {
+  /** `cellsJsonb`: the target's `cells` column is jsonb (a version byte before the text), else json. */
+  constructor(sizeHint: number, private readonly cellsJsonb = false) {
     this.buf = Buffer.allocUnsafe(Math.max(4096, sizeHint));
     HEADER.copy(this.buf, 0);
     this.pos = HEADER.length;
@@ -90,8 +92,8 @@ export class CopyWriter {
     // cells: length filled in afterwards.
     this.ensure(6);
     const lenAt = this.pos;
-    this.buf[this.pos + 4] = 1;
-    this.pos += 5;
+    this.pos += 4;
+    if (this.cellsJsonb) this.buf[this.pos++] = 1;
     this.buf[this.pos++] = 0x7b; // {
     let first = true;
     for (const col in cells) {

@@ -37,8 +37,8 @@ import { CopyWriter } from './pgcopy.ts';
 import { checkColumns, mergeCells, type StoredRow } from './cells.ts';
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
 
-/** Connections that have created their staging table (temporary tables live as long as the session). */
-const staged = new WeakSet<pg.PoolClient>();
+/** Per connection, the staging tables it has created (temporary tables live as long as the session). */
+const staged = new WeakMap<pg.PoolClient, Set<string>>();
 /** Batches smaller than this always take the merge path (a failed direct COPY costs a round trip). */
 const DIRECT_MIN_ROWS = 64;
 /** After a direct COPY hit an existing row, this many batches of the table take the merge path. */
@@ -49,6 +49,10 @@ const functions = (schema: string) => [`
 CREATE OR REPLACE FUNCTION ${schema}.smartcar_full(ts float8, cells jsonb, hist jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
   SELECT COALESCE(hist, (SELECT COALESCE(jsonb_object_agg(key, jsonb_build_array(jsonb_build_array(ts, value))), '{}'::jsonb) FROM jsonb_each(cells)))
+$fn$`, `
+CREATE OR REPLACE FUNCTION ${schema}.smartcar_full(ts float8, cells json, hist jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT ${schema}.smartcar_full(ts, cells::jsonb, hist)
 $fn$`, `
 CREATE OR REPLACE FUNCTION ${schema}.smartcar_merge(ots float8, ocells jsonb, ohist jsonb, nts float8, ncells jsonb, nhist jsonb, keep int,
   OUT ts float8, OUT cells jsonb, OUT hist jsonb)
@@ -91,6 +95,8 @@ export class PostgresTableStore implements TableStore {
   private readonly descs = new Map<string, TableDescriptor>();
   /** Per table: batches left to take the merge path after a direct COPY met an existing row. */
   private readonly mergeRuns = new Map<string, number>();
+  /** Per table: its `cells` column is jsonb (tables of earlier versions) rather than json. */
+  private readonly jsonb = new Map<string, boolean>();
 
   constructor(url: string, schema = 'smartcar') {
     this.pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -142,29 +148,46 @@ export class PostgresTableStore implements TableStore {
       throw new UserError(`no table '${name}' (tables: ${all.join(', ') || 'none'})`);
     }
     d = { name, families: r.rows[0].families, maxVersions: r.rows[0].max_versions };
-    await this.upgrade(name);
+    this.jsonb.set(name, await this.upgrade(name));
     this.descs.set(name, d);
     return d;
   }
 
-  /** Converts a table of the first layout (`row, cells` = the full stored row) to the current one. */
-  private async upgrade(name: string): Promise<void> {
-    const cols = await this.pool.query(
-      `SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'ts'`,
+  /**
+   * Converts a table of the first layout (`row, cells` = the full stored row) to the current one, and
+   * tells whether its `cells` is jsonb (tables created before json) or json.
+   */
+  private async upgrade(name: string): Promise<boolean> {
+    const cols = await this.pool.query<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name IN ('ts', 'cells')`,
       [this.schema.slice(1, -1).replace(/""/g, '"'), 't_' + name],
     );
-    if (cols.rows.length) return;
+    const cells = cols.rows.find((c) => c.column_name === 'cells');
+    if (!cells) throw new UserError(`table '${name}' has no cells column in PostgreSQL (${this.t(name)}): not a table of this store`);
+    const jsonb = cells.data_type === 'jsonb';
+    if (cols.rows.some((c) => c.column_name === 'ts')) return jsonb;
     await this.ddl([
       { sql: `ALTER TABLE ${this.t(name)} ADD COLUMN IF NOT EXISTS ts float8, ADD COLUMN IF NOT EXISTS hist jsonb` },
-      { sql: `UPDATE ${this.t(name)} u SET (ts, cells, hist) = (SELECT m.ts, m.cells, m.hist FROM ${this.schema}.smartcar_merge(0, '{}'::jsonb, NULL, 0, '{}'::jsonb, u.cells, 2147483647) m) WHERE u.ts IS NULL` },
+      { sql: `UPDATE ${this.t(name)} u SET (ts, cells, hist) = (SELECT m.ts, m.cells, m.hist FROM ${this.schema}.smartcar_merge(0, '{}'::jsonb, NULL, 0, '{}'::jsonb, u.cells::jsonb, 2147483647) m) WHERE u.ts IS NULL` },
     ]);
+    return jsonb;
+  }
+
+  /** `expr` (a cells value of `table`) as jsonb, for the jsonb operators and functions. */
+  private asJsonb(table: string, expr: string): string {
+    return this.jsonb.get(table) ? expr : `${expr}::jsonb`;
+  }
+
+  /** `expr` (jsonb) as the type of `table`'s cells column. */
+  private asCells(table: string, expr: string): string {
+    return this.jsonb.get(table) ? expr : `(${expr})::json`;
   }
 
   async createTable(desc: TableDescriptor): Promise<void> {
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(desc.name)) throw new UserError(`invalid table name '${desc.name}'`);
     await this.init();
     await this.ddl([
-      { sql: `CREATE TABLE IF NOT EXISTS ${this.t(desc.name)} (row text COLLATE "C" PRIMARY KEY, ts float8, cells jsonb NOT NULL, hist jsonb)` },
+      { sql: `CREATE TABLE IF NOT EXISTS ${this.t(desc.name)} (row text COLLATE "C" PRIMARY KEY, ts float8, cells json NOT NULL, hist jsonb)` },
       { sql: `INSERT INTO ${this.schema}.smartcar_tables (name, families, max_versions) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, args: [desc.name, desc.families, desc.maxVersions ?? 1] },
     ]);
   }
@@ -183,7 +206,8 @@ export class PostgresTableStore implements TableStore {
     if (!rows.length) return;
     const desc = await this.desc(table);
     const keep = desc.maxVersions ?? 1;
-    const copy = new CopyWriter(rows.length * 256);
+    const jsonb = this.jsonb.get(table) === true;
+    const copy = new CopyWriter(rows.length * 256, jsonb);
     // A key put twice in one batch (rare: the stream's keys are unique per batch) is merged here first,
     // as sequential puts would merge it, and staged as its full stored row. Nothing is cut to `keep` here:
     // which staged version counts as new depends on the stored row's newest value, so the SQL merge
@@ -228,13 +252,14 @@ export class PostgresTableStore implements TableStore {
       } else if (run > 0) {
         this.mergeRuns.set(table, run - 1);
       }
-      await this.stage(client);
+      const stage = await this.stage(client, jsonb);
       await client.query('BEGIN');
-      await this.copyIn(client, 'COPY pg_temp.smartcar_stage (row, ts, cells, hist) FROM STDIN (FORMAT binary)', data);
-      const merge = `(SELECT m.ts, m.cells, m.hist FROM ${this.schema}.smartcar_merge(t.ts, t.cells, t.hist, EXCLUDED.ts, EXCLUDED.cells, EXCLUDED.hist, ${Number(keep)}) m)`;
+      await this.copyIn(client, `COPY ${stage} (row, ts, cells, hist) FROM STDIN (FORMAT binary)`, data);
+      const [oldCells, newCells] = [this.asJsonb(table, 't.cells'), this.asJsonb(table, 'EXCLUDED.cells')];
+      const merge = `(SELECT m.ts, ${this.asCells(table, 'm.cells')}, m.hist FROM ${this.schema}.smartcar_merge(t.ts, ${oldCells}, t.hist, EXCLUDED.ts, ${newCells}, EXCLUDED.hist, ${Number(keep)}) m)`;
       await client.query(
-        `INSERT INTO ${this.t(table)} AS t (row, ts, cells, hist) SELECT row, ts, cells, hist FROM pg_temp.smartcar_stage ORDER BY row ` +
-        `ON CONFLICT (row) DO UPDATE SET (ts, cells, hist) = ${merge} WHERE NOT (EXCLUDED.hist IS NULL AND t.cells @> EXCLUDED.cells); COMMIT`,
+        `INSERT INTO ${this.t(table)} AS t (row, ts, cells, hist) SELECT row, ts, cells, hist FROM ${stage} ORDER BY row ` +
+        `ON CONFLICT (row) DO UPDATE SET (ts, cells, hist) = ${merge} WHERE NOT (EXCLUDED.hist IS NULL AND ${oldCells} @> ${newCells}); COMMIT`,
       );
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
@@ -253,11 +278,18 @@ export class PostgresTableStore implements TableStore {
     });
   }
 
-  /** The connection's staging table (a temporary table: no WAL, emptied at each commit). */
-  private async stage(client: pg.PoolClient): Promise<void> {
-    if (staged.has(client)) return;
-    await client.query('CREATE TEMP TABLE IF NOT EXISTS smartcar_stage (row text COLLATE "C", ts float8, cells jsonb, hist jsonb) ON COMMIT DELETE ROWS');
-    staged.add(client);
+  /**
+   * The connection's staging table for a json or a jsonb `cells` (a temporary table: no WAL, emptied at
+   * each commit), so that one COPY buffer serves the direct and the merge path.
+   */
+  private async stage(client: pg.PoolClient, jsonb: boolean): Promise<string> {
+    const name = jsonb ? 'smartcar_stage' : 'smartcar_stage_json';
+    let have = staged.get(client);
+    if (have?.has(name)) return `pg_temp.${name}`;
+    await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${name} (row text COLLATE "C", ts float8, cells ${jsonb ? 'jsonb' : 'json'}, hist jsonb) ON COMMIT DELETE ROWS`);
+    if (!have) staged.set(client, (have = new Set()));
+    have.add(name);
+    return `pg_temp.${name}`;
   }
 
   async get(table: string, row: string): Promise<Row | null> {
@@ -269,7 +301,7 @@ export class PostgresTableStore implements TableStore {
   /** Every stored version of a column, newest first. */
   async getVersions(table: string, row: string, column: string): Promise<{ timestamp: number; value: string }[]> {
     await this.desc(table);
-    const r = await this.pool.query(`SELECT ${this.schema}.smartcar_full(ts, cells, hist) -> $2 AS v FROM ${this.t(table)} WHERE row = $1`, [row, column]);
+    const r = await this.pool.query(`SELECT ${this.schema}.smartcar_full(ts, ${this.asJsonb(table, 'cells')}, hist) -> $2 AS v FROM ${this.t(table)} WHERE row = $1`, [row, column]);
     return ((r.rows[0]?.v ?? []) as [number, string][]).map(([timestamp, value]) => ({ timestamp, value }));
   }
 
@@ -280,8 +312,9 @@ export class PostgresTableStore implements TableStore {
       return;
     }
     // The row goes when no column is left, else the columns go.
-    await this.pool.query(`DELETE FROM ${this.t(table)} WHERE row = $1 AND cells - $2::text[] = '{}'::jsonb`, [row, columns]);
-    await this.pool.query(`UPDATE ${this.t(table)} SET cells = cells - $2::text[], hist = hist - $2::text[] WHERE row = $1`, [row, columns]);
+    const cells = this.asJsonb(table, 'cells');
+    await this.pool.query(`DELETE FROM ${this.t(table)} WHERE row = $1 AND ${cells} - $2::text[] = '{}'::jsonb`, [row, columns]);
+    await this.pool.query(`UPDATE ${this.t(table)} SET cells = ${this.asCells(table, `${cells} - $2::text[]`)}, hist = hist - $2::text[] WHERE row = $1`, [row, columns]);
   }
 
   async *scan(table: string, opts: ScanOptions = {}): AsyncIterable<Row> {
