@@ -11,9 +11,9 @@
  *              hist   NULL, or 0x01 + the full stored row's JSON (cells.ts shape)
  *   trailer  int16 -1
  *
- * `cells` is written byte by byte into the buffer: each column name's `"name":` bytes are cached, and a
- * value that is ASCII without a character JSON escapes (the common case) is copied as is; any other
- * value goes through JSON.stringify.
+ * `row` and `cells` are written byte by byte into the buffer: each column name's `"name":` bytes are
+ * cached, and a row key or value that is ASCII (and, in JSON, without a character JSON escapes: the
+ * common case) is copied as is; any other goes through Buffer.write (and JSON.stringify).
  */
 import type { StoredRow } from './cells.ts';
 
@@ -50,24 +50,44 @@ export class CopyWriter {
     this.buf = next;
   }
 
+  /** A text field (int32 length + UTF-8): an ASCII string byte by byte, any other through Buffer.write. */
   private text(s: string): void {
-    this.ensure(4 + 3 * s.length);
-    const n = this.buf.write(s, this.pos + 4, 'utf8');
-    this.buf.writeInt32BE(n, this.pos);
-    this.pos += 4 + n;
+    const len = s.length;
+    this.ensure(4 + 3 * len);
+    const b = this.buf;
+    const at = this.pos + 4;
+    for (let i = 0; i < len; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) {
+        const n = b.write(s, at, 'utf8');
+        b.writeInt32BE(n, this.pos);
+        this.pos = at + n;
+        return;
+      }
+      b[at + i] = c;
+    }
+    b.writeInt32BE(len, this.pos);
+    this.pos = at + len;
   }
 
-  /** A JSON string value: copied byte by byte when it is ASCII and needs no escape. */
-  private jsonString(s: string): void {
+  /**
+   * `"name":` then the JSON string of `s`: both copied byte by byte (a loop beats Buffer.copy and
+   * Buffer.write at these sizes) when `s` is ASCII and needs no escape, else `s` through JSON.stringify.
+   */
+  private member(k: Buffer, s: string): void {
     const len = s.length;
-    this.ensure(len + 2);
+    const kl = k.length;
+    this.ensure(kl + len + 3);
     const b = this.buf;
     let p = this.pos;
+    for (let i = 0; i < kl; i++) b[p + i] = k[i];
+    p += kl;
     b[p++] = 0x22;
     for (let i = 0; i < len; i++) {
       const c = s.charCodeAt(i);
       if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
         const q = JSON.stringify(s);
+        this.pos += kl;
         this.ensure(3 * q.length);
         this.pos += this.buf.write(q, this.pos, 'utf8');
         return;
@@ -80,30 +100,28 @@ export class CopyWriter {
 
   /** One tuple: a row whose columns each have one version stamped `ts` (hist NULL), or the full stored row. */
   add(row: string, ts: number, cells: Record<string, string>, hist?: StoredRow): void {
-    this.ensure(2 + 12);
-    const b0 = this.buf;
-    b0[this.pos] = 0;
-    b0[this.pos + 1] = 4;
+    this.ensure(2);
+    this.buf[this.pos] = 0;
+    this.buf[this.pos + 1] = 4;
     this.pos += 2;
     this.text(row);
+    this.ensure(12 + 6);
     this.buf.writeInt32BE(8, this.pos);
     this.buf.writeDoubleBE(ts, this.pos + 4);
     this.pos += 12;
     // cells: length filled in afterwards.
-    this.ensure(6);
     const lenAt = this.pos;
     this.pos += 4;
     if (this.cellsJsonb) this.buf[this.pos++] = 1;
     this.buf[this.pos++] = 0x7b; // {
     let first = true;
     for (const col in cells) {
-      const k = keyOf(col);
-      this.ensure(k.length + 1);
-      if (!first) this.buf[this.pos++] = 0x2c; // ,
+      if (!first) {
+        this.ensure(1);
+        this.buf[this.pos++] = 0x2c; // ,
+      }
       first = false;
-      k.copy(this.buf, this.pos);
-      this.pos += k.length;
-      this.jsonString(String(cells[col]));
+      this.member(keyOf(col), String(cells[col]));
     }
     this.ensure(1 + 4);
     this.buf[this.pos++] = 0x7d; // }
