@@ -1,18 +1,23 @@
 /**
  * The table store on PostgreSQL: one table per store table and a catalog `<schema>.smartcar_tables`.
  *
- *   <schema>."t_<name>" (row text COLLATE "C" PRIMARY KEY, ts float8, cells jsonb, hist jsonb)
+ *   <schema>."t_<name>" (row text COLLATE "C" PRIMARY KEY, ts float8, cells json, hist jsonb)
  *
  * `cells` holds each column's newest value, `{"cf1:speed": "120", …}`. When `hist` is NULL (every row the
  * stream writes) each column has exactly that one version, stamped `ts`; otherwise `hist` is the full
  * stored row of cells.ts, `{"cf1:speed": [[ts, "120"], [ts, "95"]], …}`, and `cells` is its newest
  * values. Reads need only `cells`; `collate "C"` gives HBase's byte order for ranges and scans.
  *
+ * `cells` is json because PostgreSQL only validates json on input, where jsonb converts every row (a third
+ * of the backend's CPU per streamed record); SQL needing jsonb casts `cells::jsonb`. Tables created with
+ * `cells jsonb` (earlier versions) are detected when first opened and served as they are: the COPY
+ * writes jsonb's version byte for them, and each type has its own staging table.
+ *
  * putMany is one transaction of a binary COPY (pgcopy.ts):
  * - a batch of new rows (the stream's case) is copied straight into the table; when a row already
- *   exists the COPY fails on the primary key, the transaction is rolled back, and the batch takes the
- *   merge path, as do the next few batches of the table (replays after a crash come in runs) and small
- *   batches (a single put) and batches that put one key twice;
+ *   exists, or the batch puts one key twice, the COPY fails on the primary key, the transaction is rolled
+ *   back, and the batch takes the merge path, as do the next few batches of the table (replays after a
+ *   crash come in runs) and small batches (a single put);
  * - the merge path copies the batch into the connection's temporary staging table, then one
  *   `INSERT … SELECT … ON CONFLICT (row) DO UPDATE` moves it into the table: a new row as staged, an
  *   existing one merged by `<schema>.smartcar_merge`, the SQL twin of cells.ts's mergeCells (each staged
