@@ -19,12 +19,13 @@ import type { StoredRow } from './cells.ts';
 
 const HEADER = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00, 0, 0, 0, 0, 0, 0, 0, 0]);
 
-/** `"name":` as UTF-8, per column name. */
-const keyBytes = new Map<string, Buffer>();
-function keyOf(col: string): Buffer {
+/** `"name":` (first member) and `,"name":` (any other) as UTF-8, per column name. */
+const keyBytes = new Map<string, [Buffer, Buffer]>();
+function keyOf(col: string): [Buffer, Buffer] {
   let k = keyBytes.get(col);
   if (k === undefined) {
-    k = Buffer.from(JSON.stringify(col) + ':', 'utf8');
+    const json = JSON.stringify(col) + ':';
+    k = [Buffer.from(json, 'utf8'), Buffer.from(',' + json, 'utf8')];
     if (keyBytes.size < 10_000) keyBytes.set(col, k);
   }
   return k;
@@ -35,6 +36,13 @@ export class CopyWriter {
   private buf: Buffer;
   private pos: number;
   rows = 0;
+  /**
+   * The column names of the previous row, by position, and their key bytes: consecutive rows mostly
+   * have the same columns in the same order (the stream's always), so a row's keys are found by
+   * comparing names (the same string objects) instead of a lookup per cell.
+   */
+  private readonly lastCols: string[] = [];
+  private readonly lastKeys: [Buffer, Buffer][] = [];
 
   /** `cellsJsonb`: the target's `cells` column is jsonb (a version byte before the text), else json. */
   constructor(sizeHint: number, private readonly cellsJsonb = false) {
@@ -71,7 +79,7 @@ export class CopyWriter {
   }
 
   /**
-   * `"name":` then the JSON string of `s`: both copied byte by byte (a loop beats Buffer.copy and
+   * `"name":` (or `,"name":`) then the JSON string of `s`: both copied byte by byte (a loop beats Buffer.copy and
    * Buffer.write at these sizes) when `s` is ASCII and needs no escape, else `s` through JSON.stringify.
    */
   private member(k: Buffer, s: string): void {
@@ -114,14 +122,15 @@ export class CopyWriter {
     this.pos += 4;
     if (this.cellsJsonb) this.buf[this.pos++] = 1;
     this.buf[this.pos++] = 0x7b; // {
-    let first = true;
+    let i = 0;
     for (const col in cells) {
-      if (!first) {
-        this.ensure(1);
-        this.buf[this.pos++] = 0x2c; // ,
+      let k = this.lastKeys[i];
+      if (this.lastCols[i] !== col) {
+        this.lastCols[i] = col;
+        this.lastKeys[i] = k = keyOf(col);
       }
-      first = false;
-      this.member(keyOf(col), String(cells[col]));
+      this.member(k[i === 0 ? 0 : 1], String(cells[col]));
+      i++;
     }
     this.ensure(1 + 4);
     this.buf[this.pos++] = 0x7d; // }
