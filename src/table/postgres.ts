@@ -17,7 +17,8 @@
  * - a batch of new rows (the stream's case) is copied straight into the table; when a row already
  *   exists, or the batch puts one key twice, the COPY fails on the primary key, the transaction is rolled
  *   back, and the batch takes the merge path, as do the next few batches of the table (replays after a
- *   crash come in runs) and small batches (a single put);
+ *   crash come in runs; the run ends early at a merge batch that held no replayed row) and small
+ *   batches (a single put);
  * - the merge path copies the batch into the connection's temporary staging table, then one
  *   `INSERT … SELECT … ON CONFLICT (row) DO UPDATE` moves it into the table: a new row as staged, an
  *   existing one merged by `<schema>.smartcar_merge`, the SQL twin of cells.ts's mergeCells (each staged
@@ -278,10 +279,13 @@ export class PostgresTableStore implements TableStore {
       await this.copyIn(client, `COPY ${stage} (row, ts, cells, hist) FROM STDIN (FORMAT binary)`, data);
       const [oldCells, newCells] = [this.asJsonb(table, 't.cells'), this.asJsonb(table, 'EXCLUDED.cells')];
       const merge = `(SELECT m.ts, ${this.asCells(table, 'm.cells')}, m.hist FROM ${this.schema}.smartcar_merge(t.ts, ${oldCells}, t.hist, EXCLUDED.ts, ${newCells}, EXCLUDED.hist, ${Number(keep)}) m)`;
-      await client.query(
+      const [inserted] = (await client.query(
         `INSERT INTO ${this.t(table)} AS t (row, ts, cells, hist) SELECT row, ts, cells, hist FROM ${stage} ORDER BY row ` +
         `ON CONFLICT (row) DO UPDATE SET (ts, cells, hist) = ${merge} WHERE NOT (EXCLUDED.hist IS NULL AND ${oldCells} @> ${newCells}); COMMIT`,
-      );
+      )) as unknown as pg.QueryResult[];
+      // A run of merge batches ends early at a batch that held no replayed row (every staged row was
+      // written): the stream is past what it read again, and its next batch can be copied directly.
+      if (rows.length >= DIRECT_MIN_ROWS && !dup && inserted.rowCount === rows.length) this.mergeRuns.delete(table);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;

@@ -169,6 +169,20 @@ describe('PostgreSQL table store: COPY + SQL merge', () => {
     expect(await store.count('replay')).toBe(2000);
   });
 
+  it('after a replay, the first merged batch with no replayed row ends the run of merge batches', async () => {
+    await store.createTable({ name: 'runs', families: ['cf1'] });
+    const runs = () => (store as unknown as { mergeRuns: Map<string, number> }).mergeRuns.get('runs') ?? 0;
+    const batch = (k: number) => Array.from({ length: 100 }, (_, i) => ({ row: `r${k}-${i}`, cells: { 'cf1:a': String(i) } }));
+    await store.putMany('runs', batch(0));
+    await store.putMany('runs', batch(0)); // a replay: the direct COPY fails, a run of merge batches starts
+    expect(runs()).toBeGreaterThan(1);
+    await store.putMany('runs', [...batch(0).slice(0, 50), ...batch(1).slice(0, 50)]); // still partly a replay
+    expect(runs()).toBeGreaterThan(0);
+    await store.putMany('runs', batch(2)); // past the replay
+    expect(runs()).toBe(0);
+    expect(await store.count('runs')).toBe(250);
+  });
+
   it('two writers merging different columns of the same rows at once lose nothing', async () => {
     await store.createTable({ name: 'conc', families: ['cf1'], maxVersions: 2 });
     const keys = Array.from({ length: 3000 }, (_, i) => `c${i}`);
