@@ -70,9 +70,10 @@ function defaultRole(p: Proc, pid: number): string {
 
 /**
  * The ledger between two snapshots for `records` records: one line per role (CPU-seconds, cores, µs per
- * record), then the total in records per CPU-second.
+ * record), then the total in records per CPU-second; `checkpoints` (PostgreSQL's, in the window) is noted
+ * in the heading.
  */
-export function ledger(a: Snapshot, b: Snapshot, records: number): string {
+export function ledger(a: Snapshot, b: Snapshot, records: number, checkpoints?: number): string {
   const wall = (b.at - a.at) / 1000;
   const byRole = new Map<string, number>();
   /** What "rest of machine" is, by command name (another session's benchmark, a compiler, …). */
@@ -94,5 +95,6 @@ export function ledger(a: Snapshot, b: Snapshot, records: number): string {
   const lines = rows.map(([role, cpu]) => `      ${role.padEnd(46)} ${cpu.toFixed(2).padStart(6)} CPU-s  ${(cpu / wall).toFixed(2)} cores  ${us(cpu).padStart(6)} µs/record${role === 'rest of machine' ? ` (${top})` : ''}`);
   const chain = rows.filter(([role]) => role !== 'rest of machine' && !role.startsWith('kernel')).reduce((s, [, c]) => s + c, 0);
   lines.push(`      ${'the pipeline (all but kernel, rest of machine)'.padEnd(46)} ${chain.toFixed(2).padStart(6)} CPU-s  ${(chain / wall).toFixed(2)} cores  ${us(chain).padStart(6)} µs/record = ${Math.round(records / chain).toLocaleString('en-US')} records per CPU-second`);
-  return `    CPU ledger over ${wall.toFixed(2)} s, ${records.toLocaleString('en-US')} records (machine total ${(total / wall).toFixed(2)} cores):\n${lines.join('\n')}\n`;
+  const cp = checkpoints === undefined ? '' : `, ${checkpoints} PostgreSQL checkpoint${checkpoints === 1 ? '' : 's'} in it`;
+  return `    CPU ledger over ${wall.toFixed(2)} s, ${records.toLocaleString('en-US')} records (machine total ${(total / wall).toFixed(2)} cores${cp}):\n${lines.join('\n')}\n`;
 }

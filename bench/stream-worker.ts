@@ -1,7 +1,7 @@
 /**
  * One stream worker of `bench:stream`'s group runs (its own process, so two workers use two cores):
  * argv = brokers topic group tableKind target (an LMDB path or a PostgreSQL URL) schema redisUrl.
- * Opens its stores, says `ready`, starts the topology on `go`, reports `{ stored }` every 100 ms (the
+ * Opens its stores, says `ready`, starts the topology on `go`, reports `{ stored, consumed }` every 100 ms (the
  * bench's progress: an IPC message costs nothing next to counting the table), and stops on `stop`.
  * A failure is reported as `{ error }` and ends the process, so the bench never waits on a dead worker.
  */
@@ -24,7 +24,7 @@ process.on('message', (m: string) => {
   if (m === 'go') {
     startTopology({ bus, table: store, hot, rulesDir: SHIPPED_RULES, topic, groupId: group, idleCloseMs: 60_000, sessionTimeoutMs: 6000 }).then((t) => {
       topo = t;
-      timer = setInterval(() => process.send!({ stored: t.stats().stored }), 100);
+      timer = setInterval(() => process.send!({ stored: t.stats().stored, consumed: t.stats().consumed }), 100);
       t.done.catch(fail);
     }, fail);
   } else if (m === 'stop') {

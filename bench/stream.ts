@@ -109,6 +109,7 @@ async function pipeline(brokers: string[], topic: string, n: number, table: 'lmd
   const hot = await openHotStore({ kind: 'redis', url: REDIS_URL });
   const role = () => roles({ 'bench-inproc': 'pg backends of the pipeline' }, [[process.pid, 'bench process (the pipeline)']]);
   const cpu0 = table === 'postgres' && PG_CPU ? await snapshot(role) : undefined;
+  const cp0 = cpu0 && await checkpoints();
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const topo = await startTopology({ bus, table: store, hot, rulesDir: SHIPPED_RULES, topic, groupId: `bench-${table}-${topic}`, idleCloseMs: 60_000, maxBytesPerPartition: MAX_BYTES });
@@ -118,7 +119,7 @@ async function pipeline(brokers: string[], topic: string, n: number, table: 'lmd
   const cpu = cpuSeconds(c0);
   const cpu1 = cpu0 && await snapshot(role);
   process.stdout.write(`    (${table}) ${fmt(topo.stats().stored)} rows stored, ${fmt(topo.stats().alerts)} alerts\n`);
-  if (cpu0 && cpu1) process.stdout.write(ledger(cpu0, cpu1, n));
+  if (cpu0 && cpu1) process.stdout.write(ledger(cpu0, cpu1, n, (await checkpoints()) - (cp0 ?? 0)));
   await topo.stop();
   if (table === 'postgres') await (await monitorClient()).query(`drop schema if exists bench_stream_${process.pid} cascade`);
   await store.close();
@@ -154,6 +155,16 @@ async function roles(apps: Record<string, string>, pids: [number, string][] = []
     'select pid, application_name from pg_stat_activity where application_name = any($1)', [Object.keys(all)]);
   for (const x of r.rows) m.set(x.pid, all[x.application_name]);
   return m;
+}
+
+/**
+ * PostgreSQL's checkpoints so far (timed + requested). After a checkpoint each page's first change writes
+ * the whole page to the WAL, so a window holding one costs visibly more CPU per record (a 500,000-record
+ * run writes ~500 MB of WAL: with max_wal_size = 1 GB about one checkpoint lands in each run, anywhere).
+ */
+async function checkpoints(): Promise<number> {
+  const r = await (await monitorClient()).query<{ n: string }>('select checkpoints_timed + checkpoints_req as n from pg_stat_bgwriter');
+  return Number(r.rows[0].n);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -199,14 +210,16 @@ async function pgGroup(brokers: string[], topic: string, n: number, workers: num
     return fork(script, [brokers.join(','), topic, group, 'postgres', appUrl(`bench-w${i}`), schema, REDIS_URL], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   });
   const stored = procs.map(() => 0);
+  const consumed = procs.map(() => 0);
   let failure: Error | undefined;
   let stopping = false;
   const ready = procs.map((p, i) => new Promise<void>((resolve) => {
     p.on('message', (m: unknown) => {
       if (m === 'ready') resolve();
       else if (typeof m === 'object' && m !== null) {
-        const o = m as { stored?: number; error?: string };
+        const o = m as { stored?: number; consumed?: number; error?: string };
         if (typeof o.stored === 'number') stored[i] = o.stored;
+        if (typeof o.consumed === 'number') consumed[i] = o.consumed;
         if (o.error !== undefined) failure ??= new Error(`group of ${workers}: worker ${i + 1} failed: ${o.error}`);
       }
     });
@@ -224,7 +237,7 @@ async function pgGroup(brokers: string[], topic: string, n: number, workers: num
       }
     }
     let t10 = NaN, t90 = NaN, n10 = 0, n90 = 0;
-    let s10: Snapshot | undefined, s90: Snapshot | undefined;
+    let s10: Snapshot | undefined, s90: Snapshot | undefined, cp10 = 0, cp90 = 0;
     const t0 = performance.now();
     for (const p of procs) p.send('go');
     let progress = 0, progressAt = t0;
@@ -237,11 +250,11 @@ async function pgGroup(brokers: string[], topic: string, n: number, workers: num
       // leave one worker's pace inside the group's window), at 10 % of n at the earliest.
       if (Number.isNaN(t10) && sum >= 0.1 * n && sum < 0.9 * n && stored.every((x) => x > 0)) {
         [t10, n10] = [now, sum];
-        if (PG_CPU) s10 = await snapshot(role);
+        if (PG_CPU) [s10, cp10] = [await snapshot(role), await checkpoints()];
       }
       if (Number.isNaN(t90) && !Number.isNaN(t10) && sum >= 0.9 * n) {
         [t90, n90] = [now, sum];
-        if (PG_CPU) s90 = await snapshot(role);
+        if (PG_CPU) [s90, cp90] = [await snapshot(role), await checkpoints()];
       }
       let distinct = 0;
       if (sum >= n) {
@@ -255,13 +268,17 @@ async function pgGroup(brokers: string[], topic: string, n: number, workers: num
       }
     }
     const tEnd = performance.now();
+    const reread = consumed.reduce((a, b) => a + b, 0) - n;
     stopping = true;
     await Promise.all(procs.map(stopWorker));
     const rows = Number((await c.query(`select count(*) from ${table}`)).rows[0].count);
     if (rows !== n) throw new Error(`group of ${workers}: ${rows} rows in PostgreSQL, expected ${n}`);
     if (Number.isNaN(t10)) throw new Error(`group of ${workers}: not every worker wrote before 90 % of the rows were stored (no steady window; use more BENCH_RECORDS)`);
+    // Records read again after a rebalance (from the partition's last commit) are written again: the
+    // merge path, which costs more than the direct COPY, so a run with many of them is slower.
+    if (workers > 1) process.stdout.write(`    (group of ${workers}: ${fmt(Math.max(0, reread))} records read twice, after rebalances)\n`);
     if (n10 > 0.2 * n) process.stdout.write(`    (group of ${workers}: every worker writing only from ${Math.round((100 * n10) / n)} % of the rows)\n`);
-    if (s10 && s90) process.stdout.write(`    (group of ${workers}, steady window)\n` + ledger(s10, s90, n90 - n10));
+    if (s10 && s90) process.stdout.write(`    (group of ${workers}, steady window)\n` + ledger(s10, s90, n90 - n10, cp90 - cp10));
     return { steady: (n90 - n10) / ((t90 - t10) / 1000), whole: n / ((tEnd - t0) / 1000) };
   } finally {
     stopping = true;
