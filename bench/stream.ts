@@ -9,6 +9,9 @@
  *    (bench/stream-worker.ts; BENCH_PG_GROUPS=0 skips), timed over the middle 80 % of the rows stored
  *    (after every member joined) and over the whole run.
  *    BENCH_ONLY=pg skips the LMDB run; BENCH_ONLY=lmdb runs only the baseline and LMDB.
+ *    BENCH_PG_CPU=1 prints a CPU ledger of every PostgreSQL run (bench/cpu-ledger.ts): CPU-seconds per
+ *    process role (workers, their PostgreSQL backends, broker, Redis, …) and µs per record, over the
+ *    whole in-process run and over the group runs' steady window.
  * 2. Latency: 100 cars × 10 records/s (1,000 records/s) for BENCH_LATENCY_S seconds (default 60) in real
  *    time; p50/p99 of window close → hot-store (Redis) write.
  */
@@ -27,6 +30,7 @@ import { SHIPPED_RULES } from '../src/stream/run.ts';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { brokerProcess } from './support.ts';
+import { ledger, snapshot, type Snapshot } from './cpu-ledger.ts';
 
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -42,6 +46,9 @@ const MAX_BYTES = process.env.BENCH_MAX_BYTES ? Number(process.env.BENCH_MAX_BYT
 const ONLY = process.env.BENCH_ONLY;
 class SkipRest extends Error {}
 const PG_GROUPS = process.env.BENCH_PG_GROUPS !== '0';
+const PG_CPU = process.env.BENCH_PG_CPU === '1';
+/** A group run with no progress for this long fails (with what each worker last reported) instead of hanging. */
+const STALL_MS = 60_000;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-bench-stream-'));
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -98,8 +105,11 @@ async function pipeline(brokers: string[], topic: string, n: number, table: 'lmd
   const bus = createBus({ brokers, clientId: `bench-${table}` });
   const store = table === 'lmdb'
     ? await openTableStore({ kind: 'lmdb', path: path.join(tmp, `table-${topic}`) })
-    : await openTableStore({ kind: 'postgres', url: PG_URL, schema: `bench_stream_${process.pid}` });
+    : await openTableStore({ kind: 'postgres', url: appUrl('bench-inproc'), schema: `bench_stream_${process.pid}` });
   const hot = await openHotStore({ kind: 'redis', url: REDIS_URL });
+  const role = () => roles({ 'bench-inproc': 'pg backends of the pipeline' }, [[process.pid, 'bench process (the pipeline)']]);
+  const cpu0 = table === 'postgres' && PG_CPU ? await snapshot(role) : undefined;
+  const cp0 = cpu0 && await checkpoints();
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const topo = await startTopology({ bus, table: store, hot, rulesDir: SHIPPED_RULES, topic, groupId: `bench-${table}-${topic}`, idleCloseMs: 60_000, maxBytesPerPartition: MAX_BYTES });
@@ -107,60 +117,174 @@ async function pipeline(brokers: string[], topic: string, n: number, table: 'lmd
   while (topo.stats().stored < n) await new Promise((r) => setTimeout(r, 20));
   const s = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(c0);
+  const cpu1 = cpu0 && await snapshot(role);
   process.stdout.write(`    (${table}) ${fmt(topo.stats().stored)} rows stored, ${fmt(topo.stats().alerts)} alerts\n`);
+  if (cpu0 && cpu1) process.stdout.write(ledger(cpu0, cpu1, n, (await checkpoints()) - (cp0 ?? 0)));
   await topo.stop();
-  if (table === 'postgres') {
-    const pg = await import('pg');
-    const c = new pg.default.Client({ connectionString: PG_URL });
-    await c.connect();
-    await c.query(`drop schema if exists bench_stream_${process.pid} cascade`);
-    await c.end();
-  }
+  if (table === 'postgres') await (await monitorClient()).query(`drop schema if exists bench_stream_${process.pid} cascade`);
   await store.close();
   await hot.close();
   await bus.close();
   return { perSec: n / s, perCpuSec: n / cpu };
 }
 
+/** PG_URL with an `application_name`, by which the CPU ledger finds the backends of one store. */
+function appUrl(name: string): string {
+  const u = new URL(PG_URL);
+  u.searchParams.set('application_name', name);
+  return u.toString();
+}
+
+let brokerPid = 0;
+let monitor: Promise<import('pg').Client> | undefined;
+/** The bench's own PostgreSQL session (progress checks, the ledger's pg_stat_activity, dropping schemas). */
+function monitorClient(): Promise<import('pg').Client> {
+  monitor ??= import('pg').then(async (pg) => {
+    const c = new pg.default.Client({ connectionString: appUrl('bench-monitor'), statement_timeout: 30_000, query_timeout: 35_000 });
+    await c.connect();
+    return c;
+  });
+  return monitor;
+}
+
+/** The role of each process the bench knows: itself, the broker, `pids`, and the backends of each application_name in `apps`. */
+async function roles(apps: Record<string, string>, pids: [number, string][] = []): Promise<Map<number, string>> {
+  const all: Record<string, string> = { ...apps, 'bench-monitor': 'pg backend of the bench (progress, ledger)' };
+  const m = new Map<number, string>([[process.pid, 'bench process'], [brokerPid, 'broker'], ...pids]);
+  const r = await (await monitorClient()).query<{ pid: number; application_name: string }>(
+    'select pid, application_name from pg_stat_activity where application_name = any($1)', [Object.keys(all)]);
+  for (const x of r.rows) m.set(x.pid, all[x.application_name]);
+  return m;
+}
+
+/**
+ * PostgreSQL's checkpoints so far (timed + requested). After a checkpoint each page's first change writes
+ * the whole page to the WAL, so a window holding one costs visibly more CPU per record (a 500,000-record
+ * run writes ~500 MB of WAL: with max_wal_size = 1 GB about one checkpoint lands in each run, anywhere).
+ */
+async function checkpoints(): Promise<number> {
+  const r = await (await monitorClient()).query<{ n: string }>('select checkpoints_timed + checkpoints_req as n from pg_stat_bgwriter');
+  return Number(r.rows[0].n);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `p`, or a rejection with `message` after `ms`. */
+function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** Stops a worker: `stop`, then SIGKILL if it has not exited within 30 s. */
+async function stopWorker(p: import('node:child_process').ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+  if (p.connected) p.send('stop');
+  try {
+    await within(exited, 30_000, 'stop timed out');
+  } catch {
+    process.stdout.write(`    worker ${p.pid} did not stop within 30 s: killed\n`);
+    p.kill('SIGKILL');
+    await exited;
+  }
+}
+
 /**
  * A group of `workers` stream processes on PostgreSQL draining `topic` (n records): the steady rate
- * (rows stored between 10 % and 90 % of n, over that time) and the whole-run rate (go → all stored).
+ * (rows stored from 10 % of n, or from when every worker writes if later, to 90 %, over that time) and
+ * the whole-run rate (go → all stored).
+ * Progress is what the workers report over IPC every 100 ms (counting the table every 200 ms cost
+ * PostgreSQL 0.2–0.5 core, a quarter of the machine); a worker's own count also counts rows written
+ * again after a rebalance, so the end is confirmed by counting the distinct rows in PostgreSQL once the
+ * reports add up to n, and the final check is that count. No progress for STALL_MS, a worker's error
+ * or a worker exiting early fails the run with a message rather than hanging it.
  */
 async function pgGroup(brokers: string[], topic: string, n: number, workers: number): Promise<{ steady: number; whole: number }> {
   const schema = `bench_stream_g${workers}_${process.pid}`;
+  const table = `${schema}."t_DriverCarInfo"`;
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'stream-worker.ts');
   const group = `bench-pg-group${workers}-${topic}`;
-  const procs = Array.from({ length: workers }, () => fork(script, [brokers.join(','), topic, group, 'postgres', PG_URL, schema, REDIS_URL], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  await Promise.all(procs.map((p) => new Promise<void>((resolve, reject) => {
-    p.once('message', () => resolve());
-    p.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
-  })));
-  // Progress is the number of distinct rows in PostgreSQL (a worker's own count also counts rows
-  // written again after a rebalance), polled every 200 ms.
-  const pg = await import('pg');
-  const c = new pg.default.Client({ connectionString: PG_URL });
-  await c.connect();
-  let t10 = NaN, t90 = NaN;
-  const t0 = performance.now();
-  for (const p of procs) p.send('go');
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 200));
-    const total = Number((await c.query(`select count(*) from ${schema}."t_DriverCarInfo"`).catch(() => ({ rows: [{ count: 0 }] }))).rows[0].count);
-    const now = performance.now();
-    if (Number.isNaN(t10) && total >= 0.1 * n) t10 = now;
-    if (Number.isNaN(t90) && total >= 0.9 * n) t90 = now;
-    if (total >= n) break;
+  const apps: Record<string, string> = {};
+  const procs = Array.from({ length: workers }, (_, i) => {
+    apps[`bench-w${i}`] = 'pg backends of the workers';
+    return fork(script, [brokers.join(','), topic, group, 'postgres', appUrl(`bench-w${i}`), schema, REDIS_URL], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  });
+  const stored = procs.map(() => 0);
+  const consumed = procs.map(() => 0);
+  let failure: Error | undefined;
+  let stopping = false;
+  const ready = procs.map((p, i) => new Promise<void>((resolve) => {
+    p.on('message', (m: unknown) => {
+      if (m === 'ready') resolve();
+      else if (typeof m === 'object' && m !== null) {
+        const o = m as { stored?: number; consumed?: number; error?: string };
+        if (typeof o.stored === 'number') stored[i] = o.stored;
+        if (typeof o.consumed === 'number') consumed[i] = o.consumed;
+        if (o.error !== undefined) failure ??= new Error(`group of ${workers}: worker ${i + 1} failed: ${o.error}`);
+      }
+    });
+    p.once('exit', (code, signal) => {
+      if (!stopping) failure ??= new Error(`group of ${workers}: worker ${i + 1} exited (${code ?? signal}) before the run ended`);
+    });
+  }));
+  const c = await monitorClient();
+  const role = () => roles(apps, procs.map((p) => [p.pid!, 'worker processes']));
+  try {
+    const deadline = Date.now() + 60_000;
+    for (const r of ready) {
+      while (!failure && !(await Promise.race([r.then(() => true), sleep(100).then(() => false)]))) {
+        if (Date.now() > deadline) throw new Error(`group of ${workers}: workers not ready after 60 s`);
+      }
+    }
+    let t10 = NaN, t90 = NaN, n10 = 0, n90 = 0;
+    let s10: Snapshot | undefined, s90: Snapshot | undefined, cp10 = 0, cp90 = 0;
+    const t0 = performance.now();
+    for (const p of procs) p.send('go');
+    let progress = 0, progressAt = t0;
+    for (;;) {
+      await sleep(50);
+      if (failure) throw failure;
+      const sum = stored.reduce((a, b) => a + b, 0);
+      const now = performance.now();
+      // The steady window opens once every worker is writing (a member that joins late would otherwise
+      // leave one worker's pace inside the group's window), at 10 % of n at the earliest.
+      if (Number.isNaN(t10) && sum >= 0.1 * n && sum < 0.9 * n && stored.every((x) => x > 0)) {
+        [t10, n10] = [now, sum];
+        if (PG_CPU) [s10, cp10] = [await snapshot(role), await checkpoints()];
+      }
+      if (Number.isNaN(t90) && !Number.isNaN(t10) && sum >= 0.9 * n) {
+        [t90, n90] = [now, sum];
+        if (PG_CPU) [s90, cp90] = [await snapshot(role), await checkpoints()];
+      }
+      let distinct = 0;
+      if (sum >= n) {
+        distinct = Number((await c.query(`select count(*) from ${table}`)).rows[0].count);
+        if (distinct >= n) break;
+        await sleep(450);
+      }
+      if (sum + distinct > progress) [progress, progressAt] = [sum + distinct, now];
+      else if (now - progressAt > STALL_MS) {
+        throw new Error(`group of ${workers}: no progress for ${STALL_MS / 1000} s (workers report ${stored.map(fmt).join(' + ')} rows stored${distinct ? `, ${fmt(distinct)} distinct in PostgreSQL` : ''}; ${fmt(n)} expected)`);
+      }
+    }
+    const tEnd = performance.now();
+    const reread = consumed.reduce((a, b) => a + b, 0) - n;
+    stopping = true;
+    await Promise.all(procs.map(stopWorker));
+    const rows = Number((await c.query(`select count(*) from ${table}`)).rows[0].count);
+    if (rows !== n) throw new Error(`group of ${workers}: ${rows} rows in PostgreSQL, expected ${n}`);
+    if (Number.isNaN(t10)) throw new Error(`group of ${workers}: not every worker wrote before 90 % of the rows were stored (no steady window; use more BENCH_RECORDS)`);
+    // Records read again after a rebalance (from the partition's last commit) are written again: the
+    // merge path, which costs more than the direct COPY, so a run with many of them is slower.
+    if (workers > 1) process.stdout.write(`    (group of ${workers}: ${fmt(Math.max(0, reread))} records read twice, after rebalances)\n`);
+    if (n10 > 0.2 * n) process.stdout.write(`    (group of ${workers}: every worker writing only from ${Math.round((100 * n10) / n)} % of the rows)\n`);
+    if (s10 && s90) process.stdout.write(`    (group of ${workers}, steady window)\n` + ledger(s10, s90, n90 - n10, cp90 - cp10));
+    return { steady: (n90 - n10) / ((t90 - t10) / 1000), whole: n / ((tEnd - t0) / 1000) };
+  } finally {
+    stopping = true;
+    await Promise.all(procs.map(stopWorker));
+    await c.query(`drop schema if exists ${schema} cascade`);
   }
-  const tEnd = performance.now();
-  await Promise.all(procs.map((p) => new Promise<void>((resolve) => {
-    p.once('exit', () => resolve());
-    p.send('stop');
-  })));
-  const rows = Number((await c.query(`select count(*) from ${schema}."t_DriverCarInfo"`)).rows[0].count);
-  await c.query(`drop schema if exists ${schema} cascade`);
-  await c.end();
-  if (rows !== n) throw new Error(`group of ${workers}: ${rows} rows in PostgreSQL, expected ${n}`);
-  return { steady: (0.8 * n) / ((t90 - t10) / 1000), whole: n / ((tEnd - t0) / 1000) };
 }
 
 async function latency(brokers: string[]): Promise<{ p50: number; p99: number; max: number; samples: number; loopP99: number; loopMax: number }> {
@@ -202,6 +326,7 @@ async function latency(brokers: string[]): Promise<{ p50: number; p99: number; m
 }
 
 const broker = await brokerProcess(path.join(tmp, 'broker'));
+brokerPid = broker.pid;
 const brokers = [broker.addr];
 process.stdout.write(`bench:stream — ${fmt(RECORDS)} driving records, ${CARS} cars, broker ${broker.addr} (own process), ${os.cpus().length} CPUs\n`);
 try {
@@ -236,6 +361,7 @@ try {
 } catch (err) {
   if (!(err instanceof SkipRest)) throw err;
 } finally {
+  if (monitor) await (await monitor).end().catch(() => {});
   await broker.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 export const SMARTCAR_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/smartcar.js');
 
 /** `smartcar broker` on a free port with its log in `dataDir`; resolves once it listens. */
-export async function brokerProcess(dataDir: string, partitions = 4): Promise<{ addr: string; stop(): Promise<void> }> {
+export async function brokerProcess(dataDir: string, partitions = 4): Promise<{ addr: string; pid: number; stop(): Promise<void> }> {
   const p = spawn(process.execPath, [SMARTCAR_BIN, 'broker', '--port', '0', '--data', dataDir, '--partitions', String(partitions)], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SMARTCAR_LOG_LEVEL: 'warn' } });
   const addr = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -18,7 +18,7 @@ export async function brokerProcess(dataDir: string, partitions = 4): Promise<{ 
     });
     p.once('exit', (code) => reject(new Error(`broker exited ${code}`)));
   });
-  return { addr, stop: () => new Promise((r) => { p.once('exit', () => r()); p.kill('SIGTERM'); }) };
+  return { addr, pid: p.pid!, stop: () => new Promise((r) => { p.once('exit', () => r()); p.kill('SIGTERM'); }) };
 }
 
 /** The seed's symptom mart: the table both SQL-server benches read. */

@@ -1,18 +1,24 @@
 /**
  * The table store on PostgreSQL: one table per store table and a catalog `<schema>.smartcar_tables`.
  *
- *   <schema>."t_<name>" (row text COLLATE "C" PRIMARY KEY, ts float8, cells jsonb, hist jsonb)
+ *   <schema>."t_<name>" (row text COLLATE "C" PRIMARY KEY, ts float8, cells json, hist jsonb)
  *
  * `cells` holds each column's newest value, `{"cf1:speed": "120", …}`. When `hist` is NULL (every row the
  * stream writes) each column has exactly that one version, stamped `ts`; otherwise `hist` is the full
  * stored row of cells.ts, `{"cf1:speed": [[ts, "120"], [ts, "95"]], …}`, and `cells` is its newest
  * values. Reads need only `cells`; `collate "C"` gives HBase's byte order for ranges and scans.
  *
+ * `cells` is json because PostgreSQL only validates json on input, where jsonb converts every row (a third
+ * of the backend's CPU per streamed record); SQL needing jsonb casts `cells::jsonb`. Tables created with
+ * `cells jsonb` (earlier versions) are detected when first opened and served as they are: the COPY
+ * writes jsonb's version byte for them, and each type has its own staging table.
+ *
  * putMany is one transaction of a binary COPY (pgcopy.ts):
  * - a batch of new rows (the stream's case) is copied straight into the table; when a row already
- *   exists the COPY fails on the primary key, the transaction is rolled back, and the batch takes the
- *   merge path, as do the next few batches of the table (replays after a crash come in runs) and small
- *   batches (a single put) and batches that put one key twice;
+ *   exists, or the batch puts one key twice, the COPY fails on the primary key, the transaction is rolled
+ *   back, and the batch takes the merge path, as do the next few batches of the table (replays after a
+ *   crash come in runs; the run ends early at a merge batch that held no replayed row) and small
+ *   batches (a single put);
  * - the merge path copies the batch into the connection's temporary staging table, then one
  *   `INSERT … SELECT … ON CONFLICT (row) DO UPDATE` moves it into the table: a new row as staged, an
  *   existing one merged by `<schema>.smartcar_merge`, the SQL twin of cells.ts's mergeCells (each staged
@@ -37,8 +43,8 @@ import { CopyWriter } from './pgcopy.ts';
 import { checkColumns, mergeCells, type StoredRow } from './cells.ts';
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
 
-/** Connections that have created their staging table (temporary tables live as long as the session). */
-const staged = new WeakSet<pg.PoolClient>();
+/** Per connection, the staging tables it has created (temporary tables live as long as the session). */
+const staged = new WeakMap<pg.PoolClient, Set<string>>();
 /** Batches smaller than this always take the merge path (a failed direct COPY costs a round trip). */
 const DIRECT_MIN_ROWS = 64;
 /** After a direct COPY hit an existing row, this many batches of the table take the merge path. */
@@ -49,6 +55,10 @@ const functions = (schema: string) => [`
 CREATE OR REPLACE FUNCTION ${schema}.smartcar_full(ts float8, cells jsonb, hist jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
   SELECT COALESCE(hist, (SELECT COALESCE(jsonb_object_agg(key, jsonb_build_array(jsonb_build_array(ts, value))), '{}'::jsonb) FROM jsonb_each(cells)))
+$fn$`, `
+CREATE OR REPLACE FUNCTION ${schema}.smartcar_full(ts float8, cells json, hist jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+  SELECT ${schema}.smartcar_full(ts, cells::jsonb, hist)
 $fn$`, `
 CREATE OR REPLACE FUNCTION ${schema}.smartcar_merge(ots float8, ocells jsonb, ohist jsonb, nts float8, ncells jsonb, nhist jsonb, keep int,
   OUT ts float8, OUT cells jsonb, OUT hist jsonb)
@@ -84,6 +94,43 @@ $fn$`];
 
 const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
+/** The keys that occur more than once in `rows`, if any. */
+function repeatedKeys(rows: PutRow[]): Set<string> | undefined {
+  const seen = new Set<string>();
+  let dup: Set<string> | undefined;
+  for (const r of rows) {
+    if (seen.has(r.row)) (dup ??= new Set()).add(r.row);
+    else seen.add(r.row);
+  }
+  return dup;
+}
+
+/**
+ * The batch as binary COPY data. A key put twice in one batch (`dup`; rare: the stream's keys are unique
+ * per batch) is merged here first, as sequential puts would merge it, and staged as its full stored row.
+ * Nothing is cut to `keep` here: which staged version counts as new depends on the stored row's newest
+ * value, so the SQL merge sees them all and cuts afterwards.
+ */
+function encode(rows: PutRow[], timestamp: number, jsonb: boolean, desc?: TableDescriptor, dup?: Set<string>): Buffer {
+  const copy = new CopyWriter(rows.length * 256, jsonb);
+  if (!dup || !desc) {
+    for (const r of rows) copy.add(r.row, timestamp, r.cells);
+    return copy.finish();
+  }
+  const merged = new Map<string, StoredRow>();
+  const uncut = { ...desc, maxVersions: Number.MAX_SAFE_INTEGER };
+  for (const r of rows) {
+    if (!dup.has(r.row)) copy.add(r.row, timestamp, r.cells);
+    else merged.set(r.row, mergeCells(uncut, merged.get(r.row), r.cells, timestamp));
+  }
+  for (const [row, full] of merged) {
+    const newest: Record<string, string> = {};
+    for (const col in full) newest[col] = full[col][0][1];
+    copy.add(row, timestamp, newest, full);
+  }
+  return copy.finish();
+}
+
 export class PostgresTableStore implements TableStore {
   private readonly pool: pg.Pool;
   private readonly schema: string;
@@ -91,6 +138,8 @@ export class PostgresTableStore implements TableStore {
   private readonly descs = new Map<string, TableDescriptor>();
   /** Per table: batches left to take the merge path after a direct COPY met an existing row. */
   private readonly mergeRuns = new Map<string, number>();
+  /** Per table: its `cells` column is jsonb (tables of earlier versions) rather than json. */
+  private readonly jsonb = new Map<string, boolean>();
 
   constructor(url: string, schema = 'smartcar') {
     this.pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -142,29 +191,46 @@ export class PostgresTableStore implements TableStore {
       throw new UserError(`no table '${name}' (tables: ${all.join(', ') || 'none'})`);
     }
     d = { name, families: r.rows[0].families, maxVersions: r.rows[0].max_versions };
-    await this.upgrade(name);
+    this.jsonb.set(name, await this.upgrade(name));
     this.descs.set(name, d);
     return d;
   }
 
-  /** Converts a table of the first layout (`row, cells` = the full stored row) to the current one. */
-  private async upgrade(name: string): Promise<void> {
-    const cols = await this.pool.query(
-      `SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'ts'`,
+  /**
+   * Converts a table of the first layout (`row, cells` = the full stored row) to the current one, and
+   * tells whether its `cells` is jsonb (tables created before json) or json.
+   */
+  private async upgrade(name: string): Promise<boolean> {
+    const cols = await this.pool.query<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name IN ('ts', 'cells')`,
       [this.schema.slice(1, -1).replace(/""/g, '"'), 't_' + name],
     );
-    if (cols.rows.length) return;
+    const cells = cols.rows.find((c) => c.column_name === 'cells');
+    if (!cells) throw new UserError(`table '${name}' has no cells column in PostgreSQL (${this.t(name)}): not a table of this store`);
+    const jsonb = cells.data_type === 'jsonb';
+    if (cols.rows.some((c) => c.column_name === 'ts')) return jsonb;
     await this.ddl([
       { sql: `ALTER TABLE ${this.t(name)} ADD COLUMN IF NOT EXISTS ts float8, ADD COLUMN IF NOT EXISTS hist jsonb` },
-      { sql: `UPDATE ${this.t(name)} u SET (ts, cells, hist) = (SELECT m.ts, m.cells, m.hist FROM ${this.schema}.smartcar_merge(0, '{}'::jsonb, NULL, 0, '{}'::jsonb, u.cells, 2147483647) m) WHERE u.ts IS NULL` },
+      { sql: `UPDATE ${this.t(name)} u SET (ts, cells, hist) = (SELECT m.ts, m.cells, m.hist FROM ${this.schema}.smartcar_merge(0, '{}'::jsonb, NULL, 0, '{}'::jsonb, u.cells::jsonb, 2147483647) m) WHERE u.ts IS NULL` },
     ]);
+    return jsonb;
+  }
+
+  /** `expr` (a cells value of `table`) as jsonb, for the jsonb operators and functions. */
+  private asJsonb(table: string, expr: string): string {
+    return this.jsonb.get(table) ? expr : `${expr}::jsonb`;
+  }
+
+  /** `expr` (jsonb) as the type of `table`'s cells column. */
+  private asCells(table: string, expr: string): string {
+    return this.jsonb.get(table) ? expr : `(${expr})::json`;
   }
 
   async createTable(desc: TableDescriptor): Promise<void> {
     if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(desc.name)) throw new UserError(`invalid table name '${desc.name}'`);
     await this.init();
     await this.ddl([
-      { sql: `CREATE TABLE IF NOT EXISTS ${this.t(desc.name)} (row text COLLATE "C" PRIMARY KEY, ts float8, cells jsonb NOT NULL, hist jsonb)` },
+      { sql: `CREATE TABLE IF NOT EXISTS ${this.t(desc.name)} (row text COLLATE "C" PRIMARY KEY, ts float8, cells json NOT NULL, hist jsonb)` },
       { sql: `INSERT INTO ${this.schema}.smartcar_tables (name, families, max_versions) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`, args: [desc.name, desc.families, desc.maxVersions ?? 1] },
     ]);
   }
@@ -183,38 +249,16 @@ export class PostgresTableStore implements TableStore {
     if (!rows.length) return;
     const desc = await this.desc(table);
     const keep = desc.maxVersions ?? 1;
-    const copy = new CopyWriter(rows.length * 256);
-    // A key put twice in one batch (rare: the stream's keys are unique per batch) is merged here first,
-    // as sequential puts would merge it, and staged as its full stored row. Nothing is cut to `keep` here:
-    // which staged version counts as new depends on the stored row's newest value, so the SQL merge
-    // sees them all and cuts afterwards.
-    const seen = new Set<string>();
-    let dup: Set<string> | undefined;
-    for (const r of rows) {
-      checkColumns(desc, r.cells);
-      if (seen.has(r.row)) (dup ??= new Set()).add(r.row);
-      else seen.add(r.row);
-    }
-    if (!dup) {
-      for (const r of rows) copy.add(r.row, timestamp, r.cells);
-    } else {
-      const merged = new Map<string, StoredRow>();
-      const uncut = { ...desc, maxVersions: Number.MAX_SAFE_INTEGER };
-      for (const r of rows) {
-        if (!dup.has(r.row)) copy.add(r.row, timestamp, r.cells);
-        else merged.set(r.row, mergeCells(uncut, merged.get(r.row), r.cells, timestamp));
-      }
-      for (const [row, full] of merged) {
-        const newest: Record<string, string> = {};
-        for (const col in full) newest[col] = full[col][0][1];
-        copy.add(row, timestamp, newest, full);
-      }
-    }
-    const data = copy.finish();
+    const jsonb = this.jsonb.get(table) === true;
+    for (const r of rows) checkColumns(desc, r.cells);
     const client = await this.pool.connect();
     try {
       const run = this.mergeRuns.get(table) ?? 0;
-      if (rows.length >= DIRECT_MIN_ROWS && run === 0 && !dup) {
+      let data: Buffer | undefined;
+      if (rows.length >= DIRECT_MIN_ROWS && run === 0) {
+        // Keys are not checked for repeats first (a Set of every key cost the worker ~0.3 µs a row): a
+        // key put twice fails the COPY on the primary key like an existing row does, and then it is seen.
+        data = encode(rows, timestamp, jsonb);
         await client.query('BEGIN');
         try {
           await this.copyIn(client, `COPY ${this.t(table)} (row, ts, cells, hist) FROM STDIN (FORMAT binary)`, data);
@@ -228,14 +272,20 @@ export class PostgresTableStore implements TableStore {
       } else if (run > 0) {
         this.mergeRuns.set(table, run - 1);
       }
-      await this.stage(client);
+      const dup = repeatedKeys(rows);
+      if (dup || !data) data = encode(rows, timestamp, jsonb, desc, dup);
+      const stage = await this.stage(client, jsonb);
       await client.query('BEGIN');
-      await this.copyIn(client, 'COPY pg_temp.smartcar_stage (row, ts, cells, hist) FROM STDIN (FORMAT binary)', data);
-      const merge = `(SELECT m.ts, m.cells, m.hist FROM ${this.schema}.smartcar_merge(t.ts, t.cells, t.hist, EXCLUDED.ts, EXCLUDED.cells, EXCLUDED.hist, ${Number(keep)}) m)`;
-      await client.query(
-        `INSERT INTO ${this.t(table)} AS t (row, ts, cells, hist) SELECT row, ts, cells, hist FROM pg_temp.smartcar_stage ORDER BY row ` +
-        `ON CONFLICT (row) DO UPDATE SET (ts, cells, hist) = ${merge} WHERE NOT (EXCLUDED.hist IS NULL AND t.cells @> EXCLUDED.cells); COMMIT`,
-      );
+      await this.copyIn(client, `COPY ${stage} (row, ts, cells, hist) FROM STDIN (FORMAT binary)`, data);
+      const [oldCells, newCells] = [this.asJsonb(table, 't.cells'), this.asJsonb(table, 'EXCLUDED.cells')];
+      const merge = `(SELECT m.ts, ${this.asCells(table, 'm.cells')}, m.hist FROM ${this.schema}.smartcar_merge(t.ts, ${oldCells}, t.hist, EXCLUDED.ts, ${newCells}, EXCLUDED.hist, ${Number(keep)}) m)`;
+      const [inserted] = (await client.query(
+        `INSERT INTO ${this.t(table)} AS t (row, ts, cells, hist) SELECT row, ts, cells, hist FROM ${stage} ORDER BY row ` +
+        `ON CONFLICT (row) DO UPDATE SET (ts, cells, hist) = ${merge} WHERE NOT (EXCLUDED.hist IS NULL AND ${oldCells} @> ${newCells}); COMMIT`,
+      )) as unknown as pg.QueryResult[];
+      // A run of merge batches ends early at a batch that held no replayed row (every staged row was
+      // written): the stream is past what it read again, and its next batch can be copied directly.
+      if (rows.length >= DIRECT_MIN_ROWS && !dup && inserted.rowCount === rows.length) this.mergeRuns.delete(table);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;
@@ -253,11 +303,18 @@ export class PostgresTableStore implements TableStore {
     });
   }
 
-  /** The connection's staging table (a temporary table: no WAL, emptied at each commit). */
-  private async stage(client: pg.PoolClient): Promise<void> {
-    if (staged.has(client)) return;
-    await client.query('CREATE TEMP TABLE IF NOT EXISTS smartcar_stage (row text COLLATE "C", ts float8, cells jsonb, hist jsonb) ON COMMIT DELETE ROWS');
-    staged.add(client);
+  /**
+   * The connection's staging table for a json or a jsonb `cells` (a temporary table: no WAL, emptied at
+   * each commit), so that one COPY buffer serves the direct and the merge path.
+   */
+  private async stage(client: pg.PoolClient, jsonb: boolean): Promise<string> {
+    const name = jsonb ? 'smartcar_stage' : 'smartcar_stage_json';
+    let have = staged.get(client);
+    if (have?.has(name)) return `pg_temp.${name}`;
+    await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${name} (row text COLLATE "C", ts float8, cells ${jsonb ? 'jsonb' : 'json'}, hist jsonb) ON COMMIT DELETE ROWS`);
+    if (!have) staged.set(client, (have = new Set()));
+    have.add(name);
+    return `pg_temp.${name}`;
   }
 
   async get(table: string, row: string): Promise<Row | null> {
@@ -269,7 +326,7 @@ export class PostgresTableStore implements TableStore {
   /** Every stored version of a column, newest first. */
   async getVersions(table: string, row: string, column: string): Promise<{ timestamp: number; value: string }[]> {
     await this.desc(table);
-    const r = await this.pool.query(`SELECT ${this.schema}.smartcar_full(ts, cells, hist) -> $2 AS v FROM ${this.t(table)} WHERE row = $1`, [row, column]);
+    const r = await this.pool.query(`SELECT ${this.schema}.smartcar_full(ts, ${this.asJsonb(table, 'cells')}, hist) -> $2 AS v FROM ${this.t(table)} WHERE row = $1`, [row, column]);
     return ((r.rows[0]?.v ?? []) as [number, string][]).map(([timestamp, value]) => ({ timestamp, value }));
   }
 
@@ -280,8 +337,9 @@ export class PostgresTableStore implements TableStore {
       return;
     }
     // The row goes when no column is left, else the columns go.
-    await this.pool.query(`DELETE FROM ${this.t(table)} WHERE row = $1 AND cells - $2::text[] = '{}'::jsonb`, [row, columns]);
-    await this.pool.query(`UPDATE ${this.t(table)} SET cells = cells - $2::text[], hist = hist - $2::text[] WHERE row = $1`, [row, columns]);
+    const cells = this.asJsonb(table, 'cells');
+    await this.pool.query(`DELETE FROM ${this.t(table)} WHERE row = $1 AND ${cells} - $2::text[] = '{}'::jsonb`, [row, columns]);
+    await this.pool.query(`UPDATE ${this.t(table)} SET cells = ${this.asCells(table, `${cells} - $2::text[]`)}, hist = hist - $2::text[] WHERE row = $1`, [row, columns]);
   }
 
   async *scan(table: string, opts: ScanOptions = {}): AsyncIterable<Row> {

@@ -60,6 +60,49 @@ function rng(seed: number) {
   };
 }
 
+/** 25 random batches (repeated keys, replays, partial puts) into `table` (keeping 3 versions), then the stored state against the oracle, version for version. */
+async function randomBatches(table: string, seed: number): Promise<void> {
+  const oracle = new Oracle(3);
+  const rand = rng(seed);
+  const values = ['1', '2', 'x', 'tab\there', 'quote"and\\back', 'line\nbreak', 'ünï', '東京', '', '{"j":1}'];
+  let ts = 1_000;
+  const batches: { row: string; cells: Record<string, string> }[][] = [];
+  for (let b = 0; b < 25; b++) {
+    const batch: { row: string; cells: Record<string, string> }[] = [];
+    // 1–150 rows: small batches take the merge path, large ones try the direct COPY first.
+    const n = 1 + Math.floor(rand() * 150);
+    for (let i = 0; i < n; i++) {
+      const row = `k${Math.floor(rand() * 40)}${rand() < 0.05 ? "'é\"" : ''}`;
+      const cells: Record<string, string> = {};
+      for (const col of ['a:x', 'a:y', 'b:z']) if (rand() < 0.6) cells[col] = values[Math.floor(rand() * values.length)];
+      if (!Object.keys(cells).length) cells['a:x'] = '1';
+      batch.push({ row, cells });
+    }
+    // Every fifth batch is a replay of an earlier one (the stream after a crash).
+    batches.push(b % 5 === 4 ? batches[b - 3] : batch);
+  }
+  for (const batch of batches) {
+    ts += 10;
+    await store.putMany(table, batch, ts);
+    for (const r of batch) oracle.put(r.row, r.cells, ts);
+  }
+  const stored = psqlRows(table);
+  expect([...stored.keys()].sort()).toEqual([...oracle.rows.keys()].sort());
+  for (const [row, cols] of oracle.rows) {
+    expect(stored.get(row), row).toEqual(Object.fromEntries(cols));
+    expect(await store.get(table, row)).toEqual({ row, cells: oracle.newest(row) });
+  }
+}
+
+const psql = (sql: string) => execFileSync('psql', [PG, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
+
+/** A store table as versions before json cells created it: `cells jsonb`, registered in the catalog. */
+async function jsonbTable(name: string, families: string[], maxVersions: number): Promise<void> {
+  await store.listTables(); // the schema and catalog exist
+  psql(`CREATE TABLE "${SCHEMA}"."t_${name}" (row text COLLATE "C" PRIMARY KEY, ts float8, cells jsonb NOT NULL, hist jsonb); ` +
+    `INSERT INTO "${SCHEMA}".smartcar_tables VALUES ('${name}', '{${families.join(',')}}', ${maxVersions})`);
+}
+
 let store: TableStore;
 let other: TableStore;
 beforeAll(async () => {
@@ -76,35 +119,40 @@ describe('PostgreSQL table store: COPY + SQL merge', () => {
   it.each([7, 11, 23])('random batches with repeated keys, replays and partial puts end in the oracle\'s state, version for version (seed %i)', async (seed) => {
     const table = `r${seed}`;
     await store.createTable({ name: table, families: ['a', 'b'], maxVersions: 3 });
-    const oracle = new Oracle(3);
-    const rand = rng(seed);
-    const values = ['1', '2', 'x', 'tab\there', 'quote"and\\back', 'line\nbreak', 'ünï', '東京', '', '{"j":1}'];
-    let ts = 1_000;
-    const batches: { row: string; cells: Record<string, string> }[][] = [];
-    for (let b = 0; b < 25; b++) {
-      const batch: { row: string; cells: Record<string, string> }[] = [];
-      // 1–150 rows: small batches take the merge path, large ones try the direct COPY first.
-      const n = 1 + Math.floor(rand() * 150);
-      for (let i = 0; i < n; i++) {
-        const row = `k${Math.floor(rand() * 40)}${rand() < 0.05 ? "'é\"" : ''}`;
-        const cells: Record<string, string> = {};
-        for (const col of ['a:x', 'a:y', 'b:z']) if (rand() < 0.6) cells[col] = values[Math.floor(rand() * values.length)];
-        if (!Object.keys(cells).length) cells['a:x'] = '1';
-        batch.push({ row, cells });
-      }
-      // Every fifth batch is a replay of an earlier one (the stream after a crash).
-      batches.push(b % 5 === 4 ? batches[b - 3] : batch);
-    }
-    for (const batch of batches) {
-      ts += 10;
-      await store.putMany(table, batch, ts);
-      for (const r of batch) oracle.put(r.row, r.cells, ts);
-    }
-    const stored = psqlRows(table);
-    expect([...stored.keys()].sort()).toEqual([...oracle.rows.keys()].sort());
-    for (const [row, cols] of oracle.rows) {
-      expect(stored.get(row), row).toEqual(Object.fromEntries(cols));
-      expect(await store.get(table, row)).toEqual({ row, cells: oracle.newest(row) });
+    expect(psql(`SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '"${SCHEMA}"."t_${table}"'::regclass AND attname = 'cells'`)).toBe('json');
+    await randomBatches(table, seed);
+  });
+
+  it.each([7, 11])('a table whose cells are jsonb (created by earlier versions) takes the same batches to the same state, and stays jsonb (seed %i)', async (seed) => {
+    const table = `j${seed}`;
+    await jsonbTable(table, ['a', 'b'], 3);
+    await randomBatches(table, seed);
+    expect(psql(`SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '"${SCHEMA}"."t_${table}"'::regclass AND attname = 'cells'`)).toBe('jsonb');
+  });
+
+  it('a jsonb table: direct COPY, a replay that rewrites nothing, merged columns, versions, filters and deletes', async () => {
+    await jsonbTable('jold', ['cf1', 'cf2'], 2);
+    const fresh = await openTableStore({ kind: 'postgres', url: PG, schema: SCHEMA });
+    try {
+      const batch = Array.from({ length: 500 }, (_, i) => ({ row: `r${String(i).padStart(4, '0')}`, cells: { 'cf1:speed': String(i % 250), 'cf1:area': i % 2 ? 'A01' : 'B02' } }));
+      await fresh.putMany('jold', batch, 1);
+      const xmin = () => psql(`SELECT string_agg(xmin::text, ',' ORDER BY row) FROM "${SCHEMA}"."t_jold"`);
+      const before = xmin();
+      await fresh.putMany('jold', batch, 2);
+      expect(xmin()).toBe(before);
+      await fresh.put('jold', 'r0007', { 'cf2:note': 'late', 'cf1:speed': '99' }, 3);
+      expect(await fresh.get('jold', 'r0007')).toEqual({ row: 'r0007', cells: { 'cf1:speed': '99', 'cf1:area': 'A01', 'cf2:note': 'late' } });
+      const versions = fresh as unknown as { getVersions(t: string, r: string, c: string): Promise<{ timestamp: number; value: string }[]> };
+      expect(await versions.getVersions('jold', 'r0007', 'cf1:speed')).toEqual([{ timestamp: 3, value: '99' }, { timestamp: 1, value: '7' }]);
+      const rows = await collect(fresh.scan('jold', { filters: [parseFilter('cf1:speed>240'), parseFilter('cf1:area~^B')] }));
+      expect(rows.map((r) => r.row)).toEqual(batch.filter((r) => Number(r.cells['cf1:speed']) > 240 && r.cells['cf1:area'] === 'B02').map((r) => r.row));
+      await fresh.delete('jold', 'r0007', ['cf2:note']);
+      expect(await fresh.get('jold', 'r0007')).toEqual({ row: 'r0007', cells: { 'cf1:speed': '99', 'cf1:area': 'A01' } });
+      await fresh.delete('jold', 'r0007', ['cf1:speed', 'cf1:area']);
+      expect(await fresh.get('jold', 'r0007')).toBeNull();
+      expect(await fresh.count('jold')).toBe(499);
+    } finally {
+      await fresh.close();
     }
   });
 
@@ -119,6 +167,20 @@ describe('PostgreSQL table store: COPY + SQL merge', () => {
     await other.putMany('replay', [{ row: 'r00007', cells: { 'cf2:note': 'late' } }], 3);
     expect(await store.get('replay', 'r00007')).toEqual({ row: 'r00007', cells: { 'cf1:speed': '7', 'cf1:area': 'A01', 'cf2:note': 'late' } });
     expect(await store.count('replay')).toBe(2000);
+  });
+
+  it('after a replay, the first merged batch with no replayed row ends the run of merge batches', async () => {
+    await store.createTable({ name: 'runs', families: ['cf1'] });
+    const runs = () => (store as unknown as { mergeRuns: Map<string, number> }).mergeRuns.get('runs') ?? 0;
+    const batch = (k: number) => Array.from({ length: 100 }, (_, i) => ({ row: `r${k}-${i}`, cells: { 'cf1:a': String(i) } }));
+    await store.putMany('runs', batch(0));
+    await store.putMany('runs', batch(0)); // a replay: the direct COPY fails, a run of merge batches starts
+    expect(runs()).toBeGreaterThan(1);
+    await store.putMany('runs', [...batch(0).slice(0, 50), ...batch(1).slice(0, 50)]); // still partly a replay
+    expect(runs()).toBeGreaterThan(0);
+    await store.putMany('runs', batch(2)); // past the replay
+    expect(runs()).toBe(0);
+    expect(await store.count('runs')).toBe(250);
   });
 
   it('two writers merging different columns of the same rows at once lose nothing', async () => {
