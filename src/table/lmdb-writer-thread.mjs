@@ -3,9 +3,11 @@
 // this thread inserts the rows, so the two cores share the pipeline. Plain JavaScript (no TypeScript):
 // it starts the same way from the sources, the bundle and the tests.
 //
-// Job (main → writer), one message per putMany: { id, table, rows: ArrayBuffer (transferred) }
+// Job (main → writer), one message per putMany: { id, table, rows: ArrayBuffer (transferred), sets }
 //   rows = count:u32le { keyLength:u16le key:utf8 valueLength:u32le value:MessagePack }*count
-//   each value is a new row's bytes (cells.ts encodeNewRow).
+//   each value is a new row's compact bytes, and sets = [{ hash, columns }] the column sets they name
+//   (lmdb-rows.ts): each is stored under `<table>/<hash>` in `__columns` in the same transaction, unless
+//   already there; another column list under that key makes the job a merge.
 // Reply (writer → main): { id } once the job's rows are committed; { id, merge: true } when one of its rows
 //   already existed: nothing of the job was written, the main thread writes the whole batch with its
 //   merges (one transaction, so a batch stays atomic), and sends { resume: true } when done — jobs after it
@@ -18,6 +20,10 @@ import { ABORT, open } from 'lmdb';
 const { path, maxDbs, mapSize } = workerData;
 const root = open({ path, maxDbs, mapSize });
 const dbs = new Map();
+const columnSets = root.openDB({ name: '__columns' });
+/** The column list stored under each `<table>/<hash>` key this thread has written or read. */
+const knownSets = new Map();
+const sameColumns = (a, b) => a.length === b.length && a.every((c, i) => c === b[i]);
 const NO_OVERWRITE = { noOverwrite: true };
 const queue = [];
 let scheduled = false;
@@ -31,6 +37,12 @@ function db(name) {
 
 /** The job's rows as new rows, in one transaction; ABORT (nothing written) when one exists. */
 function writeNew(job) {
+  for (const { hash, columns } of job.sets) {
+    const key = `${job.table}/${hash}`;
+    const stored = knownSets.get(key) ?? columnSets.get(key);
+    if (stored === undefined) columnSets.put(key, columns);
+    else if (!sameColumns(stored, columns)) return ABORT;
+  }
   const target = db(job.table);
   const buf = Buffer.from(job.rows);
   const count = buf.readUInt32LE(0);
@@ -57,6 +69,7 @@ function writeQueued() {
         paused = true;
         parentPort.postMessage({ id: job.id, merge: true });
       } else {
+        for (const { hash, columns } of job.sets) knownSets.set(`${job.table}/${hash}`, columns);
         parentPort.postMessage({ id: job.id });
       }
     } catch (err) {

@@ -11,8 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { shippedPath } from '../core/index.ts';
-import { encodeNewRow } from './cells.ts';
-import type { PutRow } from './types.ts';
+import type { ColumnSet } from './lmdb-rows.ts';
 
 interface Pending { resolve(outcome: WriteOutcome): void; reject(err: Error): void }
 
@@ -52,17 +51,18 @@ export class LmdbWriter {
   }
 
   /**
-   * Writes the encoded rows (encodeRows) into `table` as new rows, after every job sent before. Resolves
-   * `written` once committed, or `merge` (nothing written) when a row existed: the caller then writes the
-   * batch itself and calls resume(). `rows: null` asks for `merge` in this job's turn.
+   * Writes the encoded rows (lmdb-rows.ts encodeRows) into `table` as new rows, after every job sent
+   * before. Resolves `written` once committed, or `merge` (nothing written) when a row existed or a column
+   * set's hash names other columns: the caller then writes the batch itself and calls resume().
+   * `rows: null` asks for `merge` in this job's turn.
    */
-  write(table: string, rows: ArrayBuffer | null): Promise<WriteOutcome> {
+  write(table: string, rows: { rows: ArrayBuffer; sets: ColumnSet[] } | null): Promise<WriteOutcome> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     if (this.pending.size === 0) this.worker.ref();
     const job = new Promise<WriteOutcome>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, table, rows }, rows ? [rows] : []);
+      this.worker.postMessage({ id, table, rows: rows?.rows ?? null, sets: rows?.sets ?? [] }, rows ? [rows.rows] : []);
     });
     this.inflight.add(job);
     const forget = () => { this.inflight.delete(job); };
@@ -82,37 +82,4 @@ export class LmdbWriter {
     this.worker.ref();
     await this.exited;
   }
-}
-
-/**
- * A putMany's rows as the writer's job buffer: count:u32le, then per row keyLength:u16le key:utf8
- * valueLength:u32le value (the MessagePack of a new row, every column one version at `timestamp`).
- */
-export function encodeRows(rows: PutRow[], timestamp: number): ArrayBuffer {
-  let out = Buffer.from(new ArrayBuffer(Math.max(4096, rows.length * 320)));
-  let pos = 4;
-  for (let i = 0; i < rows.length; ) {
-    const r = rows[i];
-    const key = r.row;
-    // Room for the key's worst case (3 bytes a UTF-16 unit) and the two lengths; the value checks its own.
-    let end = -1;
-    if (pos + 6 + 3 * key.length <= out.length) {
-      const keyLength = out.write(key, pos + 2, 'utf8');
-      if (keyLength > 0xffff) throw new Error(`row key longer than 65,535 bytes: '${key.slice(0, 40)}…'`);
-      out.writeUInt16LE(keyLength, pos);
-      const valueAt = pos + 2 + keyLength + 4;
-      end = encodeNewRow(r.cells, timestamp, out, valueAt);
-      if (end >= 0) out.writeUInt32LE(end - valueAt, valueAt - 4);
-    }
-    if (end < 0) {
-      const bigger = Buffer.from(new ArrayBuffer(Math.max(out.length * 2, pos + 64 + 3 * key.length + 4 * JSON.stringify(r.cells).length)));
-      out.copy(bigger, 0, 0, pos);
-      out = bigger;
-      continue;
-    }
-    pos = end;
-    i++;
-  }
-  out.writeUInt32LE(rows.length, 0);
-  return out.buffer;
 }

@@ -1,8 +1,8 @@
 /**
  * The embedded table store on LMDB: one named database per table, rows ordered by key (the same
- * byte order HBase uses for its row keys). A row is one LMDB value holding every column's versions,
- * newest first: `{ "cf1:speed": [[ts, "120"], [ts, "95"]], … }` (msgpack-encoded by lmdb-js; a new row's
- * bytes are written directly by `encodeNewRow`, the same MessagePack that decodes to the same object).
+ * byte order HBase uses for its row keys). A row is one LMDB value holding every column's versions:
+ * compact (`[ts, columnSet, values…]`, every row the stream writes) or full (`{ "cf1:speed": [[ts, "120"],
+ * [ts, "95"]], … }`, newest first), both MessagePack; lmdb-rows.ts describes the two forms.
  *
  * LMDB gives multi-process readers with one writer at a time: `smartcar table scan` reads a store
  * the stream workers are writing, and always sees committed rows.
@@ -11,17 +11,23 @@ import fs from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { UserError } from '../core/index.ts';
 import { matchesFilters } from './filter.ts';
-import { LmdbWriter, encodeRows } from './lmdb-writer.ts';
-import { checkColumns, mergeCells, toRow, withoutColumns, type StoredRow as Stored } from './cells.ts';
+import { LmdbWriter } from './lmdb-writer.ts';
+import { COLUMNS_DB, columnSetKey, encodeRows, fullRowOf, rowOf, type CompactRow } from './lmdb-rows.ts';
+import { checkColumns, mergeCells, withoutColumns, type StoredRow } from './cells.ts';
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
 
 const MAX_DBS = 64;
+
+type Stored = StoredRow | CompactRow;
 const MAP_SIZE = 64 * 1024 ** 3;
 
 export class LmdbTableStore implements TableStore {
   private readonly root: RootDatabase;
   private readonly meta: Database<TableDescriptor, string>;
-  private readonly dbs = new Map<string, { db: Database<Stored, string>; desc: TableDescriptor }>();
+  private readonly dbs = new Map<string, { db: Database<Stored, string>; desc: TableDescriptor; columnsOf: (hash: number) => string[] }>();
+  /** The column lists that compact rows name by hash (lmdb-rows.ts), under `<table>/<hash>`. */
+  private readonly columnSets: Database<string[], string>;
+  private readonly knownSets = new Map<string, string[]>();
 
   /** Every putMany goes through the one writer thread's queue, in call order. */
   readonly orderedWrites = true;
@@ -32,6 +38,22 @@ export class LmdbTableStore implements TableStore {
     fs.mkdirSync(path, { recursive: true });
     this.root = open({ path, maxDbs: MAX_DBS, mapSize: MAP_SIZE });
     this.meta = this.root.openDB<TableDescriptor, string>({ name: '__tables' });
+    this.columnSets = this.root.openDB<string[], string>({ name: COLUMNS_DB });
+  }
+
+  /** A compact row's column names. A set written since this thread's read snapshot: read again, fresh. */
+  private columnsOf(table: string, hash: number): string[] {
+    const key = columnSetKey(table, hash);
+    let columns = this.knownSets.get(key);
+    if (columns) return columns;
+    columns = this.columnSets.get(key);
+    if (!columns) {
+      this.root.resetReadTxn();
+      columns = this.columnSets.get(key);
+    }
+    if (!columns) throw new Error(`LMDB table '${table}': a row names column set ${hash}, which is not stored (the store is damaged)`);
+    this.knownSets.set(key, columns);
+    return columns;
   }
 
   private table(name: string) {
@@ -39,10 +61,10 @@ export class LmdbTableStore implements TableStore {
     if (t) return t;
     const desc = this.meta.get(name);
     if (!desc) throw new UserError(`no table '${name}' (tables: ${[...this.meta.getKeys()].join(', ') || 'none'})`);
-    // mapsAsObjects: rows written as plain MessagePack maps (encodeNewRow) decode to the same object as
-    // the encoder's own records do; the encoder never wrote maps into these databases before.
+    // mapsAsObjects: full rows written as plain MessagePack maps by earlier versions decode to the same
+    // object as the encoder's own records do.
     const options = { name: `t:${name}`, mapsAsObjects: true };
-    t = { db: this.root.openDB<Stored, string>(options), desc };
+    t = { db: this.root.openDB<Stored, string>(options), desc, columnsOf: (hash: number) => this.columnsOf(name, hash) };
     this.dbs.set(name, t);
     return t;
   }
@@ -62,10 +84,11 @@ export class LmdbTableStore implements TableStore {
   }
 
   async putMany(table: string, rows: PutRow[], timestamp = Date.now()): Promise<void> {
-    const { db, desc } = this.table(table);
+    const t = this.table(table);
+    const desc = t.desc;
     for (const r of rows) checkColumns(desc, r.cells);
     if (rows.length === 0) return;
-    // New rows (the stream's case) go to the writer thread as their MessagePack bytes, encoded here. When
+    // New rows (the stream's case) go to the writer thread as their compact bytes, encoded here. When
     // one of them exists, the writer leaves the batch to this thread: read, merged (versions), re-encoded.
     // A table that keeps no versions always merges, in its turn of the writer's queue.
     const writer = this.writer();
@@ -74,16 +97,20 @@ export class LmdbTableStore implements TableStore {
     this.root.resetReadTxn();
     if (outcome === 'merge') {
       try {
-        await this.merge(db, desc, rows, timestamp);
+        await this.merge(t, rows, timestamp);
       } finally {
         writer.resume();
       }
     }
   }
 
-  private async merge(db: Database<Stored, string>, desc: TableDescriptor, rows: PutRow[], timestamp: number): Promise<void> {
+  private async merge(t: { db: Database<Stored, string>; desc: TableDescriptor; columnsOf: (hash: number) => string[] }, rows: PutRow[], timestamp: number): Promise<void> {
+    const { db, desc, columnsOf } = t;
     await db.transaction(() => {
-      for (const r of rows) db.put(r.row, mergeCells(desc, db.get(r.row), r.cells, timestamp));
+      for (const r of rows) {
+        const prev = db.get(r.row);
+        db.put(r.row, mergeCells(desc, prev && fullRowOf(prev, columnsOf), r.cells, timestamp));
+      }
     });
   }
 
@@ -94,18 +121,20 @@ export class LmdbTableStore implements TableStore {
   }
 
   async get(table: string, row: string): Promise<Row | null> {
-    const v = this.table(table).db.get(row);
-    return v ? toRow(row, v) : null;
+    const { db, columnsOf } = this.table(table);
+    const v = db.get(row);
+    return v ? rowOf(row, v, columnsOf) : null;
   }
 
   /** Every stored version of a column, newest first. */
   async getVersions(table: string, row: string, column: string): Promise<{ timestamp: number; value: string }[]> {
-    const v = this.table(table).db.get(row);
-    return (v?.[column] ?? []).map(([timestamp, value]) => ({ timestamp, value }));
+    const { db, columnsOf } = this.table(table);
+    const v = db.get(row);
+    return ((v && fullRowOf(v, columnsOf)[column]) ?? []).map(([timestamp, value]) => ({ timestamp, value }));
   }
 
   async delete(table: string, row: string, columns?: string[]): Promise<void> {
-    const { db } = this.table(table);
+    const { db, columnsOf } = this.table(table);
     if (!columns?.length) {
       await db.remove(row);
       return;
@@ -113,14 +142,14 @@ export class LmdbTableStore implements TableStore {
     await db.transaction(() => {
       const v = db.get(row);
       if (!v) return;
-      const next = withoutColumns(v, columns);
+      const next = withoutColumns(fullRowOf(v, columnsOf), columns);
       if (next) db.put(row, next);
       else db.remove(row);
     });
   }
 
   async *scan(table: string, opts: ScanOptions = {}): AsyncIterable<Row> {
-    const { db } = this.table(table);
+    const { db, columnsOf } = this.table(table);
     let start = opts.start, end = opts.stop;
     if (opts.prefix !== undefined) {
       if (start === undefined || start < opts.prefix) start = opts.prefix;
@@ -137,7 +166,7 @@ export class LmdbTableStore implements TableStore {
         if (end !== undefined && key >= end) continue;
         if (start !== undefined && key < start) return;
       }
-      const row = toRow(key, value);
+      const row = rowOf(key, value, columnsOf);
       if (opts.filters?.length && !matchesFilters(row, opts.filters)) continue;
       yield row;
       if (opts.limit !== undefined && ++n >= opts.limit) return;

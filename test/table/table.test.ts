@@ -8,6 +8,8 @@ import { DRIVER_TABLE, driverRowKey, parseDrivingRecord } from '../../src/core/r
 import { driverLines } from '../../src/sim/index.ts';
 import { parseDate8 } from '../../src/core/time.ts';
 import { specDriving, specRowKey } from '../support/spec.ts';
+import { open as openLmdb } from 'lmdb';
+import { columnSetOf } from '../../src/table/lmdb-rows.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-table-'));
 const PG = process.env.TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -101,8 +103,8 @@ afterAll(async () => {
   });
 });
 
-describe('LMDB: new rows written as MessagePack bytes directly', () => {
-  it('read back exactly as the msgpack-encoded object would be, and merge with later versions', async () => {
+describe('LMDB: new rows written compact, as MessagePack bytes directly', () => {
+  it('read back exactly as put, and merge with later versions', async () => {
     const store = await openTableStore({ kind: 'lmdb', path: path.join(dir, 'encoded') });
     const lmdb = store as unknown as { getVersions(t: string, r: string, c: string): Promise<{ timestamp: number; value: string }[]> };
     try {
@@ -128,6 +130,62 @@ describe('LMDB: new rows written as MessagePack bytes directly', () => {
       expect(await lmdb.getVersions('e', 'ascii', 'cf1:area_number')).toEqual([{ timestamp: 1_732_000_000_123, value: 'A01' }]);
       // A scan decodes them the same way.
       expect((await rows(store.scan('e', { filters: [parseFilter('cf1:speed=95')] }))).map((r) => r.row)).toEqual(['ascii']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads, merges and deletes rows of the full form (written by earlier versions) beside compact ones', async () => {
+    const where = path.join(dir, 'full-form');
+    let store = await openTableStore({ kind: 'lmdb', path: where });
+    await store.createTable({ name: 'f', families: ['cf1'], maxVersions: 3 });
+    await store.put('f', 'compact', { 'cf1:a': '1', 'cf1:b': '2' }, 10);
+    await store.close();
+    // A full row as lmdb-js's encoder wrote every row before the compact form.
+    const env = openLmdb({ path: where, maxDbs: 64 });
+    await env.openDB({ name: 't:f', mapsAsObjects: true }).put('full', { 'cf1:a': [[20, 'x'], [15, 'w']], 'cf1:b': [[20, 'y']] });
+    await env.close();
+    store = await openTableStore({ kind: 'lmdb', path: where });
+    const lmdb = store as unknown as { getVersions(t: string, r: string, c: string): Promise<{ timestamp: number; value: string }[]> };
+    try {
+      expect(await rows(store.scan('f'))).toEqual([{ row: 'compact', cells: { 'cf1:a': '1', 'cf1:b': '2' } }, { row: 'full', cells: { 'cf1:a': 'x', 'cf1:b': 'y' } }]);
+      expect(await lmdb.getVersions('f', 'full', 'cf1:a')).toEqual([{ timestamp: 20, value: 'x' }, { timestamp: 15, value: 'w' }]);
+      await store.putMany('f', [{ row: 'full', cells: { 'cf1:a': 'z' } }, { row: 'compact', cells: { 'cf1:b': '3' } }], 30);
+      expect(await lmdb.getVersions('f', 'full', 'cf1:a')).toEqual([{ timestamp: 30, value: 'z' }, { timestamp: 20, value: 'x' }, { timestamp: 15, value: 'w' }]);
+      expect(await lmdb.getVersions('f', 'compact', 'cf1:b')).toEqual([{ timestamp: 30, value: '3' }, { timestamp: 10, value: '2' }]);
+      await store.delete('f', 'full', ['cf1:b']);
+      expect(await store.get('f', 'full')).toEqual({ row: 'full', cells: { 'cf1:a': 'z' } });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps two column sets apart whose names hash alike (the second batch is written as full rows)', async () => {
+    // Two single-column sets with the same 32-bit hash, found by trying names.
+    const byHash = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; !pair; i++) {
+      const name = `cf1:q${i}`;
+      const { hash } = columnSetOf([name]);
+      const other = byHash.get(hash);
+      if (other) pair = [other, name];
+      else byHash.set(hash, name);
+    }
+    const [first, second] = pair;
+    const where = path.join(dir, 'collision');
+    let store = await openTableStore({ kind: 'lmdb', path: where });
+    try {
+      await store.createTable({ name: 'h', families: ['cf1'] });
+      await store.putMany('h', Array.from({ length: 100 }, (_, i) => ({ row: `a${i}`, cells: { [first]: String(i) } })), 1);
+      await store.putMany('h', Array.from({ length: 100 }, (_, i) => ({ row: `b${i}`, cells: { [second]: String(i) } })), 2);
+    } finally {
+      await store.close();
+    }
+    store = await openTableStore({ kind: 'lmdb', path: where });
+    try {
+      expect(await store.get('h', 'a7')).toEqual({ row: 'a7', cells: { [first]: '7' } });
+      expect(await store.get('h', 'b7')).toEqual({ row: 'b7', cells: { [second]: '7' } });
+      expect(await store.count('h')).toBe(200);
     } finally {
       await store.close();
     }
