@@ -143,7 +143,8 @@ describe('LMDB: new rows written compact, as MessagePack bytes directly', () => 
     await store.close();
     // A full row as lmdb-js's encoder wrote every row before the compact form.
     const env = openLmdb({ path: where, maxDbs: 64 });
-    await env.openDB({ name: 't:f', mapsAsObjects: true }).put('full', { 'cf1:a': [[20, 'x'], [15, 'w']], 'cf1:b': [[20, 'y']] });
+    const full = { name: 't:f', mapsAsObjects: true };
+    await env.openDB(full).put('full', { 'cf1:a': [[20, 'x'], [15, 'w']], 'cf1:b': [[20, 'y']] });
     await env.close();
     store = await openTableStore({ kind: 'lmdb', path: where });
     const lmdb = store as unknown as { getVersions(t: string, r: string, c: string): Promise<{ timestamp: number; value: string }[]> };
