@@ -17,14 +17,16 @@ import { checkColumns, mergeCells, withoutColumns, type StoredRow } from './cell
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
 
 const MAX_DBS = 64;
+const MAP_SIZE = 64 * 1024 ** 3;
 
 type Stored = StoredRow | CompactRow;
-const MAP_SIZE = 64 * 1024 ** 3;
+/** An open table: its database, descriptor, and how its compact rows' column sets resolve. */
+interface OpenTable { db: Database<Stored, string>; desc: TableDescriptor; columnsOf: (hash: number) => string[] }
 
 export class LmdbTableStore implements TableStore {
   private readonly root: RootDatabase;
   private readonly meta: Database<TableDescriptor, string>;
-  private readonly dbs = new Map<string, { db: Database<Stored, string>; desc: TableDescriptor; columnsOf: (hash: number) => string[] }>();
+  private readonly dbs = new Map<string, OpenTable>();
   /** The column lists that compact rows name by hash (lmdb-rows.ts), under `<table>/<hash>`. */
   private readonly columnSets: Database<string[], string>;
   private readonly knownSets = new Map<string, string[]>();
@@ -104,7 +106,7 @@ export class LmdbTableStore implements TableStore {
     }
   }
 
-  private async merge(t: { db: Database<Stored, string>; desc: TableDescriptor; columnsOf: (hash: number) => string[] }, rows: PutRow[], timestamp: number): Promise<void> {
+  private async merge(t: OpenTable, rows: PutRow[], timestamp: number): Promise<void> {
     const { db, desc, columnsOf } = t;
     await db.transaction(() => {
       for (const r of rows) {
