@@ -9,9 +9,10 @@
 //   (lmdb-rows.ts): each is stored under `<table>/<hash>` in `__columns` in the same transaction, unless
 //   already there; another column list under that key makes the job a merge.
 // Reply (writer → main): { id } once the job's rows are committed; { id, merge: true } when one of its rows
-//   already existed: nothing of the job was written, the main thread writes the whole batch with its
-//   merges (one transaction, so a batch stays atomic), and sends { resume: true } when done — jobs after it
-//   wait, so batches are applied in the order they were sent. { id, error: string } when the write failed.
+//   already existed or one of its column sets' keys holds other columns: nothing of the job was written,
+//   the main thread writes the whole batch with its merges (one transaction, so a batch stays atomic), and
+//   sends { resume: true } when done — jobs after it wait, so batches are applied in the order they were sent.
+//   { id, error: string } when the write failed.
 // A job with `rows: null` is answered { id, merge: true } in its turn (the main thread writes it).
 // { close: true } closes the thread's handle of the environment and ends the thread.
 import { parentPort, workerData } from 'node:worker_threads';
