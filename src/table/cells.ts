@@ -11,16 +11,29 @@ export type StoredRow = Record<string, [number, string][]>;
 const validColumns = new WeakMap<TableDescriptor, Set<string>>();
 
 export function checkColumns(desc: TableDescriptor, cells: Record<string, string>): void {
+  const valid = validOf(desc);
+  for (const col in cells) checkColumn(desc, valid, col);
+}
+
+/** checkColumns for a list of names (a row's column set, checked once for every row that has it). */
+export function checkColumnNames(desc: TableDescriptor, columns: string[]): void {
+  const valid = validOf(desc);
+  for (const col of columns) checkColumn(desc, valid, col);
+}
+
+function validOf(desc: TableDescriptor): Set<string> {
   let valid = validColumns.get(desc);
   if (!valid) validColumns.set(desc, (valid = new Set()));
-  for (const col in cells) {
-    if (valid.has(col)) continue;
-    const fam = col.slice(0, col.indexOf(':'));
-    if (col.indexOf(':') < 1 || !desc.families.includes(fam)) {
-      throw new UserError(`column '${col}' is not family:qualifier of a family of ${desc.name} (families: ${desc.families.join(', ')})`);
-    }
-    if (valid.size < 10_000) valid.add(col);
+  return valid;
+}
+
+function checkColumn(desc: TableDescriptor, valid: Set<string>, col: string): void {
+  if (valid.has(col)) return;
+  const fam = col.slice(0, col.indexOf(':'));
+  if (col.indexOf(':') < 1 || !desc.families.includes(fam)) {
+    throw new UserError(`column '${col}' is not family:qualifier of a family of ${desc.name} (families: ${desc.families.join(', ')})`);
   }
+  if (valid.size < 10_000) valid.add(col);
 }
 
 /** Adds the cells as new versions (the same value again is not a new version: replays are idempotent). */

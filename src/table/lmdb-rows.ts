@@ -43,15 +43,6 @@ export function columnSetOf(columns: string[]): ColumnSet {
   return set;
 }
 
-/** `set` when `cells` has exactly its names in its order (the stream's rows all do), else undefined. */
-function sameSet(set: ColumnSet | undefined, cells: Record<string, string>): ColumnSet | undefined {
-  if (!set) return undefined;
-  const cols = set.columns;
-  let i = 0;
-  for (const col in cells) if (cols[i++] !== col) return undefined;
-  return i === cols.length ? set : undefined;
-}
-
 /** The row as the store's readers see it, from either value form; `columnsOf` resolves a compact row's hash. */
 export function rowOf(key: string, v: StoredRow | CompactRow, columnsOf: (hash: number) => string[]): Row {
   const cells: Record<string, string> = {};
@@ -76,22 +67,27 @@ export function fullRowOf(v: StoredRow | CompactRow, columnsOf: (hash: number) =
 /**
  * A putMany's rows as the writer's job: `rows` = count:u32le, then per row keyLength:u16le key:utf8
  * valueLength:u32le value (the row's compact MessagePack), and the column sets the rows use.
+ * `check` sees each column set once, before any row of it is encoded (it throws for a bad column).
  */
-export function encodeRows(rows: { row: string; cells: Record<string, string> }[], timestamp: number): { rows: ArrayBuffer; sets: ColumnSet[] } {
+export function encodeRows(rows: { row: string; cells: Record<string, string> }[], timestamp: number, check: (columns: string[]) => void): { rows: ArrayBuffer; sets: ColumnSet[] } {
   let out = Buffer.from(new ArrayBuffer(Math.max(4096, rows.length * 96)));
   let pos = 4;
-  const used = new Map<number, ColumnSet>();
+  // By identity, not hash: two sets sharing a hash in one batch both go to the writer, which then finds
+  // the second unlike the first and leaves the batch to the full form.
+  const used = new Set<ColumnSet>();
   let set: ColumnSet | undefined;
   for (let i = 0; i < rows.length; ) {
     const r = rows[i];
     const key = r.row;
-    set = sameSet(set, r.cells);
     if (!set) {
       set = columnSetOf(Object.keys(r.cells));
-      used.set(set.hash, set);
+      if (!used.has(set)) {
+        check(set.columns);
+        used.add(set);
+      }
     }
     // Room for the key's worst case (3 bytes a UTF-16 unit) and the two lengths; the value checks its own.
-    let end = -1;
+    let end = TOO_SMALL;
     if (pos + 6 + 3 * key.length <= out.length) {
       const keyLength = out.write(key, pos + 2, 'utf8');
       if (keyLength > 0xffff) throw new Error(`row key longer than 65,535 bytes: '${key.slice(0, 40)}…'`);
@@ -100,7 +96,12 @@ export function encodeRows(rows: { row: string; cells: Record<string, string> }[
       end = encodeCompact(r.cells, set, timestamp, out, valueAt);
       if (end >= 0) out.writeUInt32LE(end - valueAt, valueAt - 4);
     }
-    if (end < 0) {
+    if (end === OTHER_SET) {
+      // This row has other columns than the one before: its own set, and the row again.
+      set = undefined;
+      continue;
+    }
+    if (end === TOO_SMALL) {
       const bigger = Buffer.from(new ArrayBuffer(Math.max(out.length * 2, pos + 64 + 3 * key.length + 4 * JSON.stringify(r.cells).length)));
       out.copy(bigger, 0, 0, pos);
       out = bigger;
@@ -110,13 +111,21 @@ export function encodeRows(rows: { row: string; cells: Record<string, string> }[
     i++;
   }
   out.writeUInt32LE(rows.length, 0);
-  return { rows: out.buffer, sets: [...used.values()] };
+  return { rows: out.buffer, sets: [...used] };
 }
 
-/** The compact value `[ts, hash, ...values]`; the end position, or -1 when `out` is too small. */
+const TOO_SMALL = -1;
+const OTHER_SET = -2;
+
+/**
+ * The compact value `[ts, hash, ...values]` of a row whose columns are `set`'s, in its order (every row of
+ * a stream batch: one pass both checks the names and writes the values). The end position, TOO_SMALL
+ * when `out` is too small, OTHER_SET when the row's names are not the set's.
+ */
 function encodeCompact(cells: Record<string, string>, set: ColumnSet, ts: number, out: Buffer, pos: number): number {
-  const n = 2 + set.columns.length;
-  if (n > 0xffff || pos + 17 > out.length) return -1;
+  const cols = set.columns;
+  const n = 2 + cols.length;
+  if (n > 0xffff || pos + 17 > out.length) return TOO_SMALL;
   out[pos] = 0xdc; // array16
   out[pos + 1] = n >> 8;
   out[pos + 2] = n & 0xff;
@@ -127,11 +136,13 @@ function encodeCompact(cells: Record<string, string>, set: ColumnSet, ts: number
   out[pos + 12] = 0xce; // uint32, big-endian
   out.writeUInt32BE(set.hash, pos + 13);
   pos += 17;
+  let i = 0;
   for (const col in cells) {
+    if (cols[i++] !== col) return OTHER_SET;
     pos = writeStr(String(cells[col]), out, pos);
-    if (pos < 0) return -1;
+    if (pos < 0) return TOO_SMALL;
   }
-  return pos;
+  return i === cols.length ? pos : OTHER_SET;
 }
 
 /** Scratch for a timestamp's float64 bytes, in the platform's order. */

@@ -13,7 +13,7 @@ import { UserError } from '../core/index.ts';
 import { matchesFilters } from './filter.ts';
 import { LmdbWriter } from './lmdb-writer.ts';
 import { COLUMNS_DB, columnSetKey, encodeRows, fullRowOf, rowOf, type CompactRow } from './lmdb-rows.ts';
-import { checkColumns, mergeCells, withoutColumns, type StoredRow } from './cells.ts';
+import { checkColumnNames, checkColumns, mergeCells, withoutColumns, type StoredRow } from './cells.ts';
 import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
 
 const MAX_DBS = 64;
@@ -88,13 +88,15 @@ export class LmdbTableStore implements TableStore {
   async putMany(table: string, rows: PutRow[], timestamp = Date.now()): Promise<void> {
     const t = this.table(table);
     const desc = t.desc;
-    for (const r of rows) checkColumns(desc, r.cells);
+    const keep = desc.maxVersions ?? 1;
+    // The compact encoding checks each column set once; a table keeping no versions checks every row.
+    if (keep < 1) for (const r of rows) checkColumns(desc, r.cells);
     if (rows.length === 0) return;
     // New rows (the stream's case) go to the writer thread as their compact bytes, encoded here. When
     // one of them exists, the writer leaves the batch to this thread: read, merged (versions), re-encoded.
     // A table that keeps no versions always merges, in its turn of the writer's queue.
     const writer = this.writer();
-    const outcome = await writer.write(table, (desc.maxVersions ?? 1) >= 1 ? encodeRows(rows, timestamp) : null);
+    const outcome = await writer.write(table, keep >= 1 ? encodeRows(rows, timestamp, (columns) => checkColumnNames(desc, columns)) : null);
     // This thread's read snapshot may predate the writer's commit: the next read takes a fresh one.
     this.root.resetReadTxn();
     if (outcome === 'merge') {

@@ -161,7 +161,7 @@ describe('LMDB: new rows written compact, as MessagePack bytes directly', () => 
     }
   });
 
-  it('keeps two column sets apart whose names hash alike (the second batch is written as full rows)', async () => {
+  it('keeps two column sets apart whose names hash alike (the batch bringing the second is written as full rows, also when it brings both)', async () => {
     // Two single-column sets with the same 32-bit hash, found by trying names.
     const byHash = new Map<number, string>();
     let pair: [string, string] | undefined;
@@ -179,6 +179,9 @@ describe('LMDB: new rows written compact, as MessagePack bytes directly', () => 
       await store.createTable({ name: 'h', families: ['cf1'] });
       await store.putMany('h', Array.from({ length: 100 }, (_, i) => ({ row: `a${i}`, cells: { [first]: String(i) } })), 1);
       await store.putMany('h', Array.from({ length: 100 }, (_, i) => ({ row: `b${i}`, cells: { [second]: String(i) } })), 2);
+      // Both sets in one batch, neither stored before in this table.
+      await store.createTable({ name: 'h2', families: ['cf1'] });
+      await store.putMany('h2', Array.from({ length: 100 }, (_, i) => ({ row: `c${i}`, cells: { [i % 2 ? second : first]: String(i) } })), 3);
     } finally {
       await store.close();
     }
@@ -187,6 +190,8 @@ describe('LMDB: new rows written compact, as MessagePack bytes directly', () => 
       expect(await store.get('h', 'a7')).toEqual({ row: 'a7', cells: { [first]: '7' } });
       expect(await store.get('h', 'b7')).toEqual({ row: 'b7', cells: { [second]: '7' } });
       expect(await store.count('h')).toBe(200);
+      expect(await store.get('h2', 'c6')).toEqual({ row: 'c6', cells: { [first]: '6' } });
+      expect(await store.get('h2', 'c7')).toEqual({ row: 'c7', cells: { [second]: '7' } });
     } finally {
       await store.close();
     }
