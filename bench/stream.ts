@@ -28,6 +28,7 @@ import { localCivilNowMs, parseDate8 } from '../src/core/time.ts';
 import { startTopology } from '../src/stream/index.ts';
 import { SHIPPED_RULES } from '../src/stream/run.ts';
 import { fork } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { brokerProcess } from './support.ts';
 import { ledger, snapshot, type Snapshot } from './cpu-ledger.ts';
@@ -167,8 +168,6 @@ async function checkpoints(): Promise<number> {
   return Number(r.rows[0].n);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** `p`, or a rejection with `message` after `ms`. */
 function within<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -213,7 +212,7 @@ async function pgGroup(brokers: string[], topic: string, n: number, workers: num
   const consumed = procs.map(() => 0);
   let failure: Error | undefined;
   let stopping = false;
-  const ready = procs.map((p, i) => new Promise<void>((resolve) => {
+  const ready = procs.map((p, i) => new Promise<void>((resolve, reject) => {
     p.on('message', (m: unknown) => {
       if (m === 'ready') resolve();
       else if (typeof m === 'object' && m !== null) {
@@ -224,18 +223,16 @@ async function pgGroup(brokers: string[], topic: string, n: number, workers: num
       }
     });
     p.once('exit', (code, signal) => {
+      // A worker that failed says why first ({ error }), then exits: that reason wins.
       if (!stopping) failure ??= new Error(`group of ${workers}: worker ${i + 1} exited (${code ?? signal}) before the run ended`);
+      reject(failure);
     });
   }));
+  for (const r of ready) r.catch(() => {}); // awaited below; a late exit after `ready` is no error
   const c = await monitorClient();
   const role = () => roles(apps, procs.map((p) => [p.pid!, 'worker processes']));
   try {
-    const deadline = Date.now() + 60_000;
-    for (const r of ready) {
-      while (!failure && !(await Promise.race([r.then(() => true), sleep(100).then(() => false)]))) {
-        if (Date.now() > deadline) throw new Error(`group of ${workers}: workers not ready after 60 s`);
-      }
-    }
+    await within(Promise.all(ready), 60_000, `group of ${workers}: workers not ready after 60 s`);
     let t10 = NaN, t90 = NaN, n10 = 0, n90 = 0;
     let s10: Snapshot | undefined, s90: Snapshot | undefined, cp10 = 0, cp90 = 0;
     const t0 = performance.now();

@@ -326,7 +326,7 @@ export class PostgresTableStore implements TableStore {
   /** Every stored version of a column, newest first. */
   async getVersions(table: string, row: string, column: string): Promise<{ timestamp: number; value: string }[]> {
     await this.desc(table);
-    const r = await this.pool.query(`SELECT ${this.schema}.smartcar_full(ts, ${this.asJsonb(table, 'cells')}, hist) -> $2 AS v FROM ${this.t(table)} WHERE row = $1`, [row, column]);
+    const r = await this.pool.query(`SELECT ${this.schema}.smartcar_full(ts, cells, hist) -> $2 AS v FROM ${this.t(table)} WHERE row = $1`, [row, column]);
     return ((r.rows[0]?.v ?? []) as [number, string][]).map(([timestamp, value]) => ({ timestamp, value }));
   }
 

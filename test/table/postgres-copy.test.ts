@@ -96,6 +96,9 @@ async function randomBatches(table: string, seed: number): Promise<void> {
 
 const psql = (sql: string) => execFileSync('psql', [PG, '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql], { encoding: 'utf8' }).trim();
 
+/** The SQL type of a store table's `cells` column. */
+const cellsType = (table: string) => psql(`SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '"${SCHEMA}"."t_${table}"'::regclass AND attname = 'cells'`);
+
 /** A store table as versions before json cells created it: `cells jsonb`, registered in the catalog. */
 async function jsonbTable(name: string, families: string[], maxVersions: number): Promise<void> {
   await store.listTables(); // the schema and catalog exist
@@ -119,7 +122,7 @@ describe('PostgreSQL table store: COPY + SQL merge', () => {
   it.each([7, 11, 23])('random batches with repeated keys, replays and partial puts end in the oracle\'s state, version for version (seed %i)', async (seed) => {
     const table = `r${seed}`;
     await store.createTable({ name: table, families: ['a', 'b'], maxVersions: 3 });
-    expect(psql(`SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '"${SCHEMA}"."t_${table}"'::regclass AND attname = 'cells'`)).toBe('json');
+    expect(cellsType(table)).toBe('json');
     await randomBatches(table, seed);
   });
 
@@ -127,7 +130,7 @@ describe('PostgreSQL table store: COPY + SQL merge', () => {
     const table = `j${seed}`;
     await jsonbTable(table, ['a', 'b'], 3);
     await randomBatches(table, seed);
-    expect(psql(`SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '"${SCHEMA}"."t_${table}"'::regclass AND attname = 'cells'`)).toBe('jsonb');
+    expect(cellsType(table)).toBe('jsonb');
   });
 
   it('a jsonb table: direct COPY, a replay that rewrites nothing, merged columns, versions, filters and deletes', async () => {
