@@ -13,8 +13,10 @@
  * Two different column lists with the same hash cannot share a key: the writer finds the other list
  * stored there and leaves the batch to the main thread, which writes it as full rows.
  */
+import type { DrivingRecord } from '../core/index.ts';
 import type { Row } from './types.ts';
 import type { StoredRow } from './cells.ts';
+import { DRIVER_CELLS, smallIntString } from './driver.ts';
 
 /** A row's column names in order, and the hash that names them in its compact value. */
 export interface ColumnSet { hash: number; columns: string[] }
@@ -118,14 +120,90 @@ const TOO_SMALL = -1;
 const OTHER_SET = -2;
 
 /**
+ * encodeRows for the stream's driving records (driver.ts DrivingRows), the same bytes (a test compares
+ * them), without a row object, a cells object or a key string per record: the key's characters are
+ * written straight from the record's date (reversed) and car number, the values from its fields.
+ */
+export function encodeDrivingRows(records: DrivingRecord[], timestamp: number, check: (columns: string[]) => void): { rows: ArrayBuffer; sets: ColumnSet[] } {
+  const set = columnSetOf(DRIVER_CELLS as string[]);
+  check(set.columns);
+  // The value's head is the same for every row of the batch: [array16 of 10, float64 stamp, uint32 hash].
+  const head = Buffer.alloc(17);
+  writeCompactHead(set, timestamp, head, 0);
+  let out = Buffer.from(new ArrayBuffer(Math.max(4096, records.length * 96)));
+  let pos = 4;
+  for (let i = 0; i < records.length; ) {
+    const r = records[i];
+    const end = out.length - pos >= 256 ? writeDrivingRow(r, head, out, pos) : TOO_SMALL;
+    if (end === TOO_SMALL) {
+      const bigger = Buffer.from(new ArrayBuffer(out.length * 2 + 4 * JSON.stringify(r).length));
+      out.copy(bigger, 0, 0, pos);
+      out = bigger;
+      continue;
+    }
+    pos = end;
+    i++;
+  }
+  out.writeUInt32LE(records.length, 0);
+  return { rows: out.buffer, sets: [set] };
+}
+
+/** One driving row's key and compact value at `pos`: the end position, or TOO_SMALL. */
+function writeDrivingRow(r: DrivingRecord, head: Buffer, out: Buffer, pos: number): number {
+  const { date, carNumber } = r;
+  // Key: driverRowKey(date, carNumber), the date's characters reversed, `-`, the car number. Both are
+  // ASCII in a parsed record; anything else takes Buffer's UTF-8 path.
+  const keyLength = date.length + 1 + carNumber.length;
+  if (out.length - pos < 6 + 3 * keyLength + 17) return TOO_SMALL;
+  let k = pos + 2;
+  let ascii = true;
+  for (let j = date.length - 1; j >= 0; j--) ascii = (out[k++] = date.charCodeAt(j)) < 0x80 && ascii;
+  out[k++] = 45; // '-'
+  for (let j = 0; j < carNumber.length; j++) ascii = (out[k++] = carNumber.charCodeAt(j)) < 0x80 && ascii;
+  if (!ascii) {
+    let rev = '';
+    for (let j = date.length - 1; j >= 0; j--) rev += date[j];
+    k = pos + 2 + out.write(`${rev}-${carNumber}`, pos + 2, 'utf8');
+  }
+  out.writeUInt16LE(k - pos - 2, pos);
+  const valueAt = k + 4;
+  for (let j = 0; j < 17; j++) out[valueAt + j] = head[j];
+  let p = valueAt + 17;
+  // The values in DRIVER_CELLS' order (drivingRecordCells').
+  if ((p = writeStr(date, out, p)) < 0) return TOO_SMALL;
+  if ((p = writeStr(carNumber, out, p)) < 0) return TOO_SMALL;
+  if ((p = writeStr(smallIntString(r.speedPedal), out, p)) < 0) return TOO_SMALL;
+  if ((p = writeStr(smallIntString(r.breakPedal), out, p)) < 0) return TOO_SMALL;
+  if ((p = writeStr(r.steerAngle, out, p)) < 0) return TOO_SMALL;
+  if ((p = writeStr(r.directLight, out, p)) < 0) return TOO_SMALL;
+  if ((p = writeStr(smallIntString(r.speed), out, p)) < 0) return TOO_SMALL;
+  if ((p = writeStr(r.areaNumber, out, p)) < 0) return TOO_SMALL;
+  out.writeUInt32LE(p - valueAt, k);
+  return p;
+}
+
+/**
  * The compact value `[ts, hash, ...values]` of a row whose columns are `set`'s, in its order (every row of
  * a stream batch: one pass both checks the names and writes the values). The end position, TOO_SMALL
  * when `out` is too small, OTHER_SET when the row's names are not the set's.
  */
 function encodeCompact(cells: Record<string, string>, set: ColumnSet, ts: number, out: Buffer, pos: number): number {
   const cols = set.columns;
-  const n = 2 + cols.length;
-  if (n > 0xffff || pos + 17 > out.length) return TOO_SMALL;
+  if (cols.length + 2 > 0xffff || pos + 17 > out.length) return TOO_SMALL;
+  writeCompactHead(set, ts, out, pos);
+  pos += 17;
+  let i = 0;
+  for (const col in cells) {
+    if (cols[i++] !== col) return OTHER_SET;
+    pos = writeStr(String(cells[col]), out, pos);
+    if (pos < 0) return TOO_SMALL;
+  }
+  return i === cols.length ? pos : OTHER_SET;
+}
+
+/** A compact value's first 17 bytes: array16 header of 2 + the set's length, float64 stamp, uint32 hash. */
+function writeCompactHead(set: ColumnSet, ts: number, out: Buffer, pos: number): void {
+  const n = 2 + set.columns.length;
   out[pos] = 0xdc; // array16
   out[pos + 1] = n >> 8;
   out[pos + 2] = n & 0xff;
@@ -135,14 +213,6 @@ function encodeCompact(cells: Record<string, string>, set: ColumnSet, ts: number
   else for (let i = 0; i < 8; i++) out[pos + 4 + i] = F64_BYTES[i];
   out[pos + 12] = 0xce; // uint32, big-endian
   out.writeUInt32BE(set.hash, pos + 13);
-  pos += 17;
-  let i = 0;
-  for (const col in cells) {
-    if (cols[i++] !== col) return OTHER_SET;
-    pos = writeStr(String(cells[col]), out, pos);
-    if (pos < 0) return TOO_SMALL;
-  }
-  return i === cols.length ? pos : OTHER_SET;
 }
 
 /** Scratch for a timestamp's float64 bytes, in the platform's order. */

@@ -12,9 +12,10 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { UserError } from '../core/index.ts';
 import { matchesFilters } from './filter.ts';
 import { LmdbWriter } from './lmdb-writer.ts';
-import { COLUMNS_DB, columnSetKey, encodeRows, fullRowOf, rowOf, type CompactRow } from './lmdb-rows.ts';
+import { COLUMNS_DB, columnSetKey, encodeDrivingRows, encodeRows, fullRowOf, rowOf, type CompactRow } from './lmdb-rows.ts';
+import { DrivingRows } from './driver.ts';
 import { checkColumnNames, checkColumns, mergeCells, withoutColumns, type StoredRow } from './cells.ts';
-import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
+import type { PutRow, Row, RowBatch, ScanOptions, TableDescriptor, TableStore } from './types.ts';
 
 const MAX_DBS = 64;
 const MAP_SIZE = 64 * 1024 ** 3;
@@ -85,23 +86,30 @@ export class LmdbTableStore implements TableStore {
     await this.putMany(table, [{ row, cells }], timestamp);
   }
 
-  async putMany(table: string, rows: PutRow[], timestamp = Date.now()): Promise<void> {
+  async putMany(table: string, batch: PutRow[] | RowBatch, timestamp = Date.now()): Promise<void> {
+    if (batch.length === 0) return;
     const t = this.table(table);
     const desc = t.desc;
     const keep = desc.maxVersions ?? 1;
+    // The rows as objects, made once and only when needed: the stream's DrivingRows are encoded without.
+    let list = Array.isArray(batch) ? batch : undefined;
+    const rows = () => (list ??= (batch as RowBatch).rows());
     // The compact encoding checks each column set once; a table keeping no versions checks every row.
-    if (keep < 1) for (const r of rows) checkColumns(desc, r.cells);
-    if (rows.length === 0) return;
+    if (keep < 1) for (const r of rows()) checkColumns(desc, r.cells);
     // New rows (the stream's case) go to the writer thread as their compact bytes, encoded here. When
     // one of them exists, the writer leaves the batch to this thread: read, merged (versions), re-encoded.
     // A table that keeps no versions always merges, in its turn of the writer's queue.
     const writer = this.writer();
-    const outcome = await writer.write(table, keep >= 1 ? encodeRows(rows, timestamp, (columns) => checkColumnNames(desc, columns)) : null);
+    const check = (columns: string[]) => checkColumnNames(desc, columns);
+    const job = keep < 1 ? null
+      : batch instanceof DrivingRows ? encodeDrivingRows(batch.records, timestamp, check)
+      : encodeRows(rows(), timestamp, check);
+    const outcome = await writer.write(table, job);
     // This thread's read snapshot may predate the writer's commit: the next read takes a fresh one.
     this.root.resetReadTxn();
     if (outcome === 'merge') {
       try {
-        await this.merge(t, rows, timestamp);
+        await this.merge(t, rows(), timestamp);
       } finally {
         writer.resume();
       }

@@ -41,7 +41,7 @@ import { matchesFilters } from './filter.ts';
 import { filterSql } from './pgfilter.ts';
 import { CopyWriter } from './pgcopy.ts';
 import { checkColumns, mergeCells, type StoredRow } from './cells.ts';
-import type { PutRow, Row, ScanOptions, TableDescriptor, TableStore } from './types.ts';
+import type { PutRow, Row, RowBatch, ScanOptions, TableDescriptor, TableStore } from './types.ts';
 
 /** Per connection, the staging tables it has created (temporary tables live as long as the session). */
 const staged = new WeakMap<pg.PoolClient, Set<string>>();
@@ -245,8 +245,9 @@ export class PostgresTableStore implements TableStore {
     await this.putMany(table, [{ row, cells }], timestamp);
   }
 
-  async putMany(table: string, rows: PutRow[], timestamp = Date.now()): Promise<void> {
-    if (!rows.length) return;
+  async putMany(table: string, batch: PutRow[] | RowBatch, timestamp = Date.now()): Promise<void> {
+    if (!batch.length) return;
+    const rows = Array.isArray(batch) ? batch : batch.rows();
     const desc = await this.desc(table);
     const keep = desc.maxVersions ?? 1;
     const jsonb = this.jsonb.get(table) === true;

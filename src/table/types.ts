@@ -42,13 +42,22 @@ export interface PutRow {
   cells: Record<string, string>;
 }
 
+/**
+ * Rows held in another form than PutRow objects (the stream's DrivingRows, driver.ts, keep its parsed
+ * records): a store with a faster path for the form takes it, any other asks for rows().
+ */
+export interface RowBatch {
+  readonly length: number;
+  rows(): PutRow[];
+}
+
 export interface TableStore {
   createTable(desc: TableDescriptor): Promise<void>;
   listTables(): Promise<TableDescriptor[]>;
   /** Idempotent: putting the same cells again leaves the same state. */
   put(table: string, row: string, cells: Record<string, string>, timestamp?: number): Promise<void>;
   /** One atomic, durable batch. */
-  putMany(table: string, rows: PutRow[], timestamp?: number): Promise<void>;
+  putMany(table: string, rows: PutRow[] | RowBatch, timestamp?: number): Promise<void>;
   /**
    * True when putMany calls are applied in the order they were made even when a call starts before the
    * previous one resolved (a writer may then hand over its next batch without waiting).

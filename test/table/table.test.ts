@@ -3,13 +3,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTableStore, parseFilter, ensureDriverTable, drivingRecordCells, type TableStore } from '../../src/table/index.ts';
-import { DRIVER_TABLE, driverRowKey, parseDrivingRecord } from '../../src/core/records.ts';
+import { openTableStore, parseFilter, ensureDriverTable, drivingRecordCells, DrivingRows, type TableStore } from '../../src/table/index.ts';
+import { DRIVER_TABLE, driverRowKey, parseDrivingRecord, type DrivingRecord } from '../../src/core/records.ts';
 import { driverLines } from '../../src/sim/index.ts';
 import { parseDate8 } from '../../src/core/time.ts';
 import { specDriving, specRowKey } from '../support/spec.ts';
 import { open as openLmdb } from 'lmdb';
-import { columnSetOf } from '../../src/table/lmdb-rows.ts';
+import { columnSetOf, encodeDrivingRows, encodeRows } from '../../src/table/lmdb-rows.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smartcar-table-'));
 const PG = process.env.TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -18,6 +18,13 @@ const kinds = [
   ['LMDB', () => openTableStore({ kind: 'lmdb', path: path.join(dir, 'table') })],
   ['PostgreSQL', () => openTableStore({ kind: 'postgres', url: PG, schema: SCHEMA })],
 ] as const;
+const simulatedRecords = (cars: number, records: number, seed: number): DrivingRecord[] =>
+  [...driverLines({ cars, seed, startMs: parseDate8('20240101'), records })].map(parseDrivingRecord).flatMap((p) => (p.ok ? [p.record] : []));
+const drivingRows = (recs: DrivingRecord[]) => {
+  const d = new DrivingRows();
+  for (const r of recs) d.push(r);
+  return d;
+};
 const rows = async (it: AsyncIterable<{ row: string; cells: Record<string, string> }>) => {
   const out: { row: string; cells: Record<string, string> }[] = [];
   for await (const r of it) out.push(r);
@@ -70,6 +77,27 @@ afterAll(async () => {
     expect(await keys({ filters: [parseFilter('cf1:speed<100')] })).toEqual(['a1', 'a2']);
     expect(await keys({ filters: [parseFilter('cf1:missing=1')] })).toEqual([]);
     expect(() => parseFilter('speed>1')).toThrow(/family:qualifier OP value/);
+  });
+
+  it('takes the stream\'s batch of driving records (DrivingRows) as the rows it stands for, new and merged', async () => {
+    await store.createTable({ name: 'drv', families: ['cf1'], maxVersions: 3 });
+    const recs = simulatedRecords(30, 10, 5);
+    const batch = drivingRows(recs);
+    const want = batch.rows();
+    expect(want[0]).toEqual({ row: driverRowKey(recs[0].date, recs[0].carNumber), cells: drivingRecordCells(recs[0]) });
+    await store.putMany('drv', batch, 100);
+    const byKey = (a: { row: string }, b: { row: string }) => (a.row < b.row ? -1 : a.row > b.row ? 1 : 0);
+    expect(await rows(store.scan('drv'))).toEqual([...want].sort(byKey));
+    // Again with other speeds: every row exists now (LMDB's writer leaves the batch to the merge path).
+    await store.putMany('drv', drivingRows(recs.map((r) => ({ ...r, speed: r.speed + 1 }))), 200);
+    const first = recs[0];
+    const key = driverRowKey(first.date, first.carNumber);
+    expect((await store.get('drv', key))?.cells['cf1:speed']).toBe(String(first.speed + 1));
+    expect(await store.count('drv')).toBe(want.length);
+    if (kind === 'LMDB') {
+      const lmdb = store as unknown as { getVersions(t: string, r: string, c: string): Promise<{ timestamp: number; value: string }[]> };
+      expect(await lmdb.getVersions('drv', key, 'cf1:speed')).toEqual([{ timestamp: 200, value: String(first.speed + 1) }, { timestamp: 100, value: String(first.speed) }]);
+    }
   });
 
   it('holds the seed table: a filtered scan equals the same filter over the log, and another process sees the rows', async () => {
@@ -132,6 +160,35 @@ describe('LMDB: new rows written compact, as MessagePack bytes directly', () => 
       expect((await rows(store.scan('e', { filters: [parseFilter('cf1:speed=95')] }))).map((r) => r.row)).toEqual(['ascii']);
     } finally {
       await store.close();
+    }
+  });
+
+  it('encodes driving records straight to the same bytes as their rows through encodeRows (the oracle)', () => {
+    const check = (seen: string[][]) => (columns: string[]) => void seen.push(columns);
+    // The job's bytes as far as its rows go (the buffer's tail past them is unused).
+    const used = (job: ArrayBuffer) => {
+      const b = Buffer.from(job);
+      let pos = 4;
+      for (let n = b.readUInt32LE(0); n > 0; n--) {
+        pos += 2 + b.readUInt16LE(pos);
+        pos += 4 + b.readUInt32LE(pos);
+      }
+      return b.subarray(0, pos);
+    };
+    const odd: DrivingRecord = { ...simulatedRecords(1, 1, 1)[0], carNumber: 'Ä0001', areaNumber: 'Zürich', steerAngle: 'x'.repeat(40) };
+    const cases: [string, DrivingRecord[]][] = [
+      ['simulated', simulatedRecords(100, 20, 9)],
+      ['non-ASCII and long fields', [odd, ...simulatedRecords(3, 2, 2), odd]],
+      // Past the first buffer's size: the growth path.
+      ['long fields, many', Array.from({ length: 300 }, (_, i) => ({ ...odd, steerAngle: 'é'.repeat(100 + i) }))],
+    ];
+    for (const [what, recs] of cases) {
+      const seenDirect: string[][] = [], seenRows: string[][] = [];
+      const direct = encodeDrivingRows(recs, 1_732_000_000_123, check(seenDirect));
+      const viaRows = encodeRows(drivingRows(recs).rows(), 1_732_000_000_123, check(seenRows));
+      expect(used(direct.rows).equals(used(viaRows.rows)), what).toBe(true);
+      expect(direct.sets, what).toEqual(viaRows.sets);
+      expect(seenDirect, what).toEqual(seenRows);
     }
   });
 
