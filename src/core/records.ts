@@ -132,8 +132,14 @@ export function carNumber(index: number): string {
 // ---------------------------------------------------------------------------------------------------
 // The stream's hot path: the same parse straight from the bus record's bytes.
 
-const STEER_BY_CODE = new Map<number, string>([...STEER].map((s) => [s.length === 1 ? s.charCodeAt(0) : s.charCodeAt(0) * 256 + s.charCodeAt(1), s]));
-const LIGHT_BY_CODE = new Map<number, string>([...LIGHT].map((s) => [s.charCodeAt(0), s]));
+/**
+ * The steering and indicator values by their bytes, in arrays (looked up for every record): one byte c at
+ * [c], two bytes at [256 + c1 × 256 + c2], so that no two-byte value lands on a one-byte one.
+ */
+const STEER_BY_CODE: (string | undefined)[] = new Array(256 + 65_536).fill(undefined);
+for (const s of STEER) STEER_BY_CODE[s.length === 1 ? s.charCodeAt(0) : 256 + s.charCodeAt(0) * 256 + s.charCodeAt(1)] = s;
+const LIGHT_BY_CODE: (string | undefined)[] = new Array(256).fill(undefined);
+for (const s of LIGHT) LIGHT_BY_CODE[s.charCodeAt(0)] = s;
 /** Interned area numbers: `A01` … `F10`, indexed by (letter − 'A') × 11 + number. */
 const AREAS: string[] = [];
 for (let l = 0; l < 6; l++) for (let n = 1; n <= 10; n++) AREAS[l * 11 + n] = String.fromCharCode(65 + l) + String(n).padStart(2, '0');
@@ -141,6 +147,8 @@ const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 const C0 = 48, COMMA = 44;
 /** Scratch: where the 3rd–7th fields end (the parser is synchronous, so one array serves every call). */
 const ENDS = new Int32Array(5);
+/** Car numbers by letter × 10,000 + digits (`[A-Z]\d{4}`), filled as cars are seen. */
+const CAR_NUMBERS: (string | undefined)[] = new Array(26 * 10_000).fill(undefined);
 /** One-entry cache: a fleet reports in rounds, so consecutive records mostly share their timestamp. */
 const lastDate = { bytes: new Uint8Array(14), str: '', ms: NaN };
 
@@ -199,8 +207,15 @@ export function parseDrivingRecordBytes(b: Buffer): Parsed<DrivingRecord> {
   }
   const c0 = b[15];
   if (c0 < 65 || c0 > 90) return parseDrivingRecord(b.toString('utf8'));
-  for (let i = 16; i < 20; i++) if (b[i] < C0 || b[i] > C0 + 9) return parseDrivingRecord(b.toString('utf8'));
-  const carNumber = b.toString('latin1', 15, 20);
+  let carIndex = c0 - 65;
+  for (let i = 16; i < 20; i++) {
+    const d = b[i] - C0;
+    if (d < 0 || d > 9) return parseDrivingRecord(b.toString('utf8'));
+    carIndex = carIndex * 10 + d;
+  }
+  // One string per car, made once: CEP and the redelivery check key their maps by it.
+  let carNumber = CAR_NUMBERS[carIndex];
+  if (carNumber === undefined) CAR_NUMBERS[carIndex] = carNumber = b.toString('latin1', 15, 20);
   // The six remaining fields: positions of the next commas (exactly 5 more, none after the last field).
   let p = 21;
   const ends = ENDS;
@@ -217,9 +232,9 @@ export function parseDrivingRecordBytes(b: Buffer): Parsed<DrivingRecord> {
   const breakPedal = smallInt(b, ends[0] + 1, ends[1]);
   if (breakPedal < 0 || breakPedal > 3) return parseDrivingRecord(b.toString('utf8'));
   const sa = ends[1] + 1, saLen = ends[2] - sa;
-  const steerAngle = saLen === 1 ? STEER_BY_CODE.get(b[sa]) : saLen === 2 ? STEER_BY_CODE.get(b[sa] * 256 + b[sa + 1]) : undefined;
+  const steerAngle = saLen === 1 ? STEER_BY_CODE[b[sa]] : saLen === 2 ? STEER_BY_CODE[256 + b[sa] * 256 + b[sa + 1]] : undefined;
   if (steerAngle === undefined) return parseDrivingRecord(b.toString('utf8'));
-  const directLight = ends[3] - ends[2] === 2 ? LIGHT_BY_CODE.get(b[ends[2] + 1]) : undefined;
+  const directLight = ends[3] - ends[2] === 2 ? LIGHT_BY_CODE[b[ends[2] + 1]] : undefined;
   if (directLight === undefined) return parseDrivingRecord(b.toString('utf8'));
   const speed = smallInt(b, ends[3] + 1, ends[4]);
   if (speed < 0 || speed > 250) return parseDrivingRecord(b.toString('utf8'));
