@@ -131,6 +131,9 @@ function encode(rows: PutRow[], timestamp: number, jsonb: boolean, desc?: TableD
   return copy.finish();
 }
 
+/** A putMany's batch as encodeBatch left it for its turn to be written. */
+interface EncodedBatch { rows: PutRow[]; desc: TableDescriptor; jsonb: boolean; timestamp: number; data: Buffer }
+
 export class PostgresTableStore implements TableStore {
   private readonly pool: pg.Pool;
   private readonly schema: string;
@@ -245,21 +248,45 @@ export class PostgresTableStore implements TableStore {
     await this.putMany(table, [{ row, cells }], timestamp);
   }
 
-  async putMany(table: string, batch: PutRow[] | RowBatch, timestamp = Date.now()): Promise<void> {
-    if (!batch.length) return;
+  /**
+   * Every putMany is encoded when it is called and written in call order, one at a time: the next batch's
+   * COPY data is ready when the one before commits, so PostgreSQL does not wait for this process to encode
+   * it (a stream worker's batches, `npm run bench:stream`).
+   */
+  readonly orderedWrites = true;
+  private writes: Promise<unknown> = Promise.resolve();
+
+  putMany(table: string, batch: PutRow[] | RowBatch, timestamp = Date.now()): Promise<void> {
+    if (!batch.length) return Promise.resolve();
+    const encoded = this.encodeBatch(table, batch, timestamp);
+    const before = this.writes;
+    const written = (async () => {
+      const e = await encoded;
+      await before;
+      await this.write(table, e);
+    })();
+    // The next write waits for this one and every one before it, whatever their outcome.
+    this.writes = Promise.allSettled([before, written]);
+    return written;
+  }
+
+  /** A batch's rows, checked, and their COPY data for the direct path (also the merge path's, with no key put twice). */
+  private async encodeBatch(table: string, batch: PutRow[] | RowBatch, timestamp: number): Promise<EncodedBatch> {
     const rows = Array.isArray(batch) ? batch : batch.rows();
     const desc = await this.desc(table);
-    const keep = desc.maxVersions ?? 1;
     const jsonb = this.jsonb.get(table) === true;
     for (const r of rows) checkColumns(desc, r.cells);
+    return { rows, desc, jsonb, timestamp, data: encode(rows, timestamp, jsonb) };
+  }
+
+  private async write(table: string, { rows, desc, jsonb, timestamp, data }: EncodedBatch): Promise<void> {
+    const keep = desc.maxVersions ?? 1;
     const client = await this.pool.connect();
     try {
       const run = this.mergeRuns.get(table) ?? 0;
-      let data: Buffer | undefined;
       if (rows.length >= DIRECT_MIN_ROWS && run === 0) {
         // Keys are not checked for repeats first (a Set of every key cost the worker ~0.3 µs a row): a
         // key put twice fails the COPY on the primary key like an existing row does, and then it is seen.
-        data = encode(rows, timestamp, jsonb);
         await client.query('BEGIN');
         try {
           await this.copyIn(client, `COPY ${this.t(table)} (row, ts, cells, hist) FROM STDIN (FORMAT binary)`, data);
@@ -274,7 +301,7 @@ export class PostgresTableStore implements TableStore {
         this.mergeRuns.set(table, run - 1);
       }
       const dup = repeatedKeys(rows);
-      if (dup || !data) data = encode(rows, timestamp, jsonb, desc, dup);
+      if (dup) data = encode(rows, timestamp, jsonb, desc, dup);
       const stage = await this.stage(client, jsonb);
       await client.query('BEGIN');
       await this.copyIn(client, `COPY ${stage} (row, ts, cells, hist) FROM STDIN (FORMAT binary)`, data);
@@ -386,6 +413,8 @@ export class PostgresTableStore implements TableStore {
   }
 
   async close(): Promise<void> {
+    // Writes already asked for finish first (their callers see their outcome, not a closed pool).
+    await this.writes;
     await this.pool.end();
   }
 }
