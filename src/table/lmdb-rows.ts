@@ -104,9 +104,7 @@ export function encodeRows(rows: { row: string; cells: Record<string, string> }[
       continue;
     }
     if (end === TOO_SMALL) {
-      const bigger = Buffer.from(new ArrayBuffer(Math.max(out.length * 2, pos + 64 + 3 * key.length + 4 * JSON.stringify(r.cells).length)));
-      out.copy(bigger, 0, 0, pos);
-      out = bigger;
+      out = grown(out, pos, pos + 64 + 3 * key.length + 4 * JSON.stringify(r.cells).length);
       continue;
     }
     pos = end;
@@ -118,6 +116,13 @@ export function encodeRows(rows: { row: string; cells: Record<string, string> }[
 
 const TOO_SMALL = -1;
 const OTHER_SET = -2;
+
+/** A job buffer of at least `size` bytes and twice `out`'s, holding `out`'s first `pos` bytes. */
+function grown(out: Buffer<ArrayBuffer>, pos: number, size: number): Buffer<ArrayBuffer> {
+  const bigger = Buffer.from(new ArrayBuffer(Math.max(out.length * 2, size)));
+  out.copy(bigger, 0, 0, pos);
+  return bigger;
+}
 
 /**
  * encodeRows for the stream's driving records (driver.ts DrivingRows), the same bytes (a test compares
@@ -136,9 +141,7 @@ export function encodeDrivingRows(records: DrivingRecord[], timestamp: number, c
     const r = records[i];
     const end = out.length - pos >= 256 ? writeDrivingRow(r, head, out, pos) : TOO_SMALL;
     if (end === TOO_SMALL) {
-      const bigger = Buffer.from(new ArrayBuffer(out.length * 2 + 4 * JSON.stringify(r).length));
-      out.copy(bigger, 0, 0, pos);
-      out = bigger;
+      out = grown(out, pos, pos + 256 + 4 * JSON.stringify(r).length);
       continue;
     }
     pos = end;
