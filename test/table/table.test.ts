@@ -79,6 +79,22 @@ afterAll(async () => {
     expect(() => parseFilter('speed>1')).toThrow(/family:qualifier OP value/);
   });
 
+  it('applies putMany calls in call order when it claims orderedWrites, also when none is awaited first', async () => {
+    expect(store.orderedWrites).toBe(true);
+    await store.createTable({ name: 'ord', families: ['cf1'], maxVersions: 3 });
+    // Each call puts the same row (a merge after the first) and a batch large enough for PostgreSQL's COPY.
+    const calls = Array.from({ length: 12 }, (_, i) => store.putMany('ord', [
+      { row: 'same', cells: { 'cf1:v': String(i) } },
+      ...Array.from({ length: 100 }, (_, j) => ({ row: `r${i}-${j}`, cells: { 'cf1:v': String(j) } })),
+    ], 1000 + i));
+    await Promise.all(calls);
+    expect((await store.get('ord', 'same'))?.cells).toEqual({ 'cf1:v': '11' });
+    if (kind === 'LMDB') {
+      const lmdb = store as unknown as { getVersions(t: string, r: string, c: string): Promise<{ timestamp: number; value: string }[]> };
+      expect(await lmdb.getVersions('ord', 'same', 'cf1:v')).toEqual([11, 10, 9].map((i) => ({ timestamp: 1000 + i, value: String(i) })));
+    }
+  });
+
   it('takes the stream\'s batch of driving records (DrivingRows) as the rows it stands for, new and merged', async () => {
     await store.createTable({ name: 'drv', families: ['cf1'], maxVersions: 3 });
     const recs = simulatedRecords(30, 10, 5);
