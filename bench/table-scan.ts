@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     await json.close();
     // The jsonb twin: the same rows, `cells` converted as an earlier version's table holds it.
     await client.query(`CREATE SCHEMA ${schemas.jsonb}`);
-    for (const t of ['smartcar_tables']) await client.query(`CREATE TABLE ${schemas.jsonb}.${t} AS TABLE ${schemas.json}.${t}`);
+    await client.query(`CREATE TABLE ${schemas.jsonb}.smartcar_tables AS TABLE ${schemas.json}.smartcar_tables`);
     await client.query(`CREATE TABLE ${schemas.jsonb}."t_${DRIVER_TABLE}" (row text COLLATE "C" PRIMARY KEY, ts float8, cells jsonb NOT NULL, hist jsonb)`);
     await client.query(`INSERT INTO ${schemas.jsonb}."t_${DRIVER_TABLE}" SELECT row, ts, cells::jsonb, hist FROM ${schemas.json}."t_${DRIVER_TABLE}"`);
     await client.query(`VACUUM ANALYZE ${schemas.json}."t_${DRIVER_TABLE}"`);

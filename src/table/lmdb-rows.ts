@@ -13,13 +13,16 @@
  * Two different column lists with the same hash cannot share a key: the writer finds the other list
  * stored there and leaves the batch to the main thread, which writes it as full rows.
  */
-import type { DrivingRecord } from '../core/index.ts';
+import { driverRowKey, type DrivingRecord } from '../core/index.ts';
 import type { Row } from './types.ts';
 import type { StoredRow } from './cells.ts';
 import { DRIVER_CELLS, smallIntString } from './driver.ts';
 
 /** A row's column names in order, and the hash that names them in its compact value. */
 export interface ColumnSet { hash: number; columns: string[] }
+
+/** A putMany's rows as the writer thread takes them (see encodeRows), and the column sets they name. */
+export interface WriterJob { rows: ArrayBuffer; sets: ColumnSet[] }
 
 /** A compact value as decoded: `[ts, hash, ...values]`. */
 export type CompactRow = [number, number, ...string[]];
@@ -71,7 +74,7 @@ export function fullRowOf(v: StoredRow | CompactRow, columnsOf: (hash: number) =
  * valueLength:u32le value (the row's compact MessagePack), and the column sets the rows use.
  * `check` sees each column set once, before any row of it is encoded (it throws for a bad column).
  */
-export function encodeRows(rows: { row: string; cells: Record<string, string> }[], timestamp: number, check: (columns: string[]) => void): { rows: ArrayBuffer; sets: ColumnSet[] } {
+export function encodeRows(rows: { row: string; cells: Record<string, string> }[], timestamp: number, check: (columns: string[]) => void): WriterJob {
   let out = Buffer.from(new ArrayBuffer(Math.max(4096, rows.length * 96)));
   let pos = 4;
   // By identity, not hash: two sets sharing a hash in one batch both go to the writer, which then finds
@@ -129,7 +132,7 @@ function grown(out: Buffer<ArrayBuffer>, pos: number, size: number): Buffer<Arra
  * them), without a row object, a cells object or a key string per record: the key's characters are
  * written straight from the record's date (reversed) and car number, the values from its fields.
  */
-export function encodeDrivingRows(records: DrivingRecord[], timestamp: number, check: (columns: string[]) => void): { rows: ArrayBuffer; sets: ColumnSet[] } {
+export function encodeDrivingRows(records: DrivingRecord[], timestamp: number, check: (columns: string[]) => void): WriterJob {
   const set = columnSetOf(DRIVER_CELLS as string[]);
   check(set.columns);
   // The value's head is the same for every row of the batch: [array16 of 10, float64 stamp, uint32 hash].
@@ -163,11 +166,7 @@ function writeDrivingRow(r: DrivingRecord, head: Buffer, out: Buffer, pos: numbe
   for (let j = date.length - 1; j >= 0; j--) ascii = (out[k++] = date.charCodeAt(j)) < 0x80 && ascii;
   out[k++] = 45; // '-'
   for (let j = 0; j < carNumber.length; j++) ascii = (out[k++] = carNumber.charCodeAt(j)) < 0x80 && ascii;
-  if (!ascii) {
-    let rev = '';
-    for (let j = date.length - 1; j >= 0; j--) rev += date[j];
-    k = pos + 2 + out.write(`${rev}-${carNumber}`, pos + 2, 'utf8');
-  }
+  if (!ascii) k = pos + 2 + out.write(driverRowKey(date, carNumber), pos + 2, 'utf8');
   out.writeUInt16LE(k - pos - 2, pos);
   const valueAt = k + 4;
   for (let j = 0; j < 17; j++) out[valueAt + j] = head[j];

@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { shippedPath } from '../core/index.ts';
-import type { ColumnSet } from './lmdb-rows.ts';
+import type { WriterJob } from './lmdb-rows.ts';
 
 interface Pending { resolve(outcome: WriteOutcome): void; reject(err: Error): void }
 
@@ -56,7 +56,7 @@ export class LmdbWriter {
    * set's hash names other columns: the caller then writes the batch itself and calls resume().
    * `rows: null` asks for `merge` in this job's turn.
    */
-  write(table: string, rows: { rows: ArrayBuffer; sets: ColumnSet[] } | null): Promise<WriteOutcome> {
+  write(table: string, rows: WriterJob | null): Promise<WriteOutcome> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     if (this.pending.size === 0) this.worker.ref();
